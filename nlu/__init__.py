@@ -1,0 +1,1 @@
+"""Natural-language understanding: what a resident's message means."""
