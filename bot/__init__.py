@@ -1,0 +1,1 @@
+"""Trợ lý số: the commune's digital assistant (engine, storage and channels)."""

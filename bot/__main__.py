@@ -1,0 +1,75 @@
+"""Command line: `python -m bot run | chat | stats` (and the tools integrations add)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, load_settings
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from bot.app import build
+    from bot.server import serve
+
+    services = await build(load_settings(args.config))
+    try:
+        await serve(services)
+    finally:
+        await services.close()
+    return 0
+
+
+async def _chat(args: argparse.Namespace) -> int:
+    from bot.app import build
+    from bot.cli import chat
+
+    services = await build(load_settings(args.config))
+    try:
+        await chat(services.pipeline, user=args.user)
+    finally:
+        await services.close()
+    return 0
+
+
+async def _stats(args: argparse.Namespace) -> int:
+    from bot.app import build
+    from bot.stats import print_funnel
+
+    services = await build(load_settings(args.config))
+    try:
+        await print_funnel(services.store, services.library)
+    finally:
+        await services.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý số, the commune's assistant.")
+    parser.add_argument("--config", default=None, help="path to config.yml (default: the project's)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="serve the web chat and every configured channel")
+    chat = sub.add_parser("chat", help="talk to the assistant in the terminal")
+    chat.add_argument("--user", default="terminal", help="who you are (a new name starts a new conversation)")
+    sub.add_parser("stats", help="per guide: how many started, where they got stuck, how many completed")
+    args, _rest = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if args.command == "chat"
+                        else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    commands = {"run": _run, "chat": _chat, "stats": _stats}
+    try:
+        return asyncio.run(commands[args.command](args))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""The composition root: every service built once from the settings and passed in explicitly."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.commune import CommuneSource
+from bot.config import Settings
+from bot.db import make_engine, migrate
+from bot.i18n import Catalogs
+from bot.pipeline import Limits, Pipeline
+from bot.store import Store
+from dialogues.flows import Library, load_library
+from nlu.types import Interpreter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    store: Store
+    catalogs: Catalogs
+    library: Library
+    commune: CommuneSource
+    interpreter: Interpreter
+    pipeline: Pipeline
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    async def close(self) -> None:
+        await self.stack.aclose()
+        await self.engine.dispose()
+
+
+async def build_interpreter(settings: Settings, commune: CommuneSource, stack: AsyncExitStack) -> Interpreter:
+    from nlu.interpreter import EmbeddedInterpreter
+
+    villages = [(v.name, list(v.aliases)) for v in commune.current().villages]
+    embedded = EmbeddedInterpreter.load(settings.nlu.model_path, settings.nlu.data_dir, villages)
+    if settings.nlu.backend != "rasa":
+        return embedded
+    from nlu.rasa_backend import RasaInterpreter
+
+    rasa = RasaInterpreter(settings.nlu.rasa_url, settings.nlu.rasa_timeout_seconds, fallback=embedded)
+    await rasa.start()
+    stack.push_async_callback(rasa.close)
+    return rasa
+
+
+async def build(settings: Settings, interpreter: Interpreter | None = None) -> Services:
+    """Build and start every service the assistant needs (the database is migrated first)."""
+    engine = make_engine(settings.database_url)
+    await migrate(engine)
+    store = Store(engine)
+    catalogs = Catalogs(settings.locales_dir, settings.languages, settings.default_language)
+    library = load_library(settings.flows_dir)
+    commune = CommuneSource(settings.commune_dir)
+    stack = AsyncExitStack()
+    if interpreter is None:
+        interpreter = await build_interpreter(settings, commune, stack)
+    limits = Limits(settings.nlu.threshold, settings.nlu.ambiguity_margin, settings.nlu.max_misunderstandings)
+    pipeline = Pipeline(store, interpreter, library, catalogs, commune, limits)
+    return Services(settings, engine, store, catalogs, library, commune, interpreter, pipeline, stack)

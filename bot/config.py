@@ -1,0 +1,148 @@
+"""Settings: config.yml parsed once into typed values, overridable from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    rate_limit_messages: int = 20
+    rate_limit_window_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class NluSettings:
+    backend: str = "embedded"
+    model_path: Path = ROOT / "nlu/models/model.pkl"
+    data_dir: Path = ROOT / "nlu/data"
+    threshold: float = 0.45
+    ambiguity_margin: float = 0.08
+    max_misunderstandings: int = 2
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str | None = None
+    api_url: str = "https://api.telegram.org/bot"
+    mode: str = "polling"
+    webhook_secret: str | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_url: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var/assistant.db'}"
+    web: WebSettings = field(default_factory=WebSettings)
+    default_language: str = "vi"
+    languages: tuple[str, ...] = ("vi", "en")
+    nlu: NluSettings = field(default_factory=NluSettings)
+    flows_dir: Path = ROOT / "dialogues/flows"
+    max_step_chars: int = 600
+    commune_dir: Path = ROOT / "communes/ung-hoa"
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    locales_dir: Path = ROOT / "locales"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _path(value: str | os.PathLike[str], base: Path) -> Path:
+    p = Path(value)
+    return p if p.is_absolute() else base / p
+
+
+def _sqlite_url(url: str, base: Path) -> str:
+    """Make a relative SQLite path in the URL relative to the config file, not the cwd."""
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(base / url[len(prefix):])
+    return url
+
+
+def load_settings(path: str | os.PathLike[str] | None = None,
+                  env: Mapping[str, str] | None = None) -> Settings:
+    """Read config.yml (default: the project's) and apply environment overrides."""
+    env = os.environ if env is None else env
+    cfg_path = Path(path) if path else ROOT / "config.yml"
+    try:
+        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {cfg_path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{cfg_path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{cfg_path} must hold a mapping of settings")
+    base = cfg_path.resolve().parent
+    try:
+        return _build(raw, base, env)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{cfg_path}: {exc}") from exc
+
+
+def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
+    web_raw = raw.get("web") or {}
+    web = WebSettings(
+        host=env.get("BOT_HOST", web_raw.get("host", "127.0.0.1")),
+        port=int(env.get("BOT_PORT", web_raw.get("port", 8080))),
+        rate_limit_messages=int(web_raw.get("rate_limit_messages", 20)),
+        rate_limit_window_seconds=float(web_raw.get("rate_limit_window_seconds", 10)),
+    )
+    n = raw.get("nlu") or {}
+    nlu = NluSettings(
+        backend=env.get("NLU_BACKEND", n.get("backend", "embedded")),
+        model_path=_path(env.get("NLU_MODEL_PATH", n.get("model_path", "nlu/models/model.pkl")), base),
+        data_dir=_path(n.get("data_dir", "nlu/data"), base),
+        threshold=float(n.get("threshold", 0.45)),
+        ambiguity_margin=float(n.get("ambiguity_margin", 0.08)),
+        max_misunderstandings=int(n.get("max_misunderstandings", 2)),
+        rasa_url=env.get("RASA_URL", n.get("rasa_url", "http://127.0.0.1:5005")),
+        rasa_timeout_seconds=float(n.get("rasa_timeout_seconds", 2.0)),
+    )
+    if nlu.backend not in ("embedded", "rasa"):
+        raise ValueError(f"nlu.backend must be 'embedded' or 'rasa', not {nlu.backend!r}")
+    t = raw.get("telegram") or {}
+    telegram = TelegramSettings(
+        token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        api_url=env.get("TELEGRAM_API_URL", t.get("api_url", "https://api.telegram.org/bot")),
+        mode=env.get("TELEGRAM_MODE", t.get("mode", "polling")),
+        webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+        webhook_path=t.get("webhook_path", "/telegram/webhook"),
+        webhook_url=env.get("TELEGRAM_WEBHOOK_URL", t.get("webhook_url", "")),
+    )
+    if telegram.mode not in ("polling", "webhook"):
+        raise ValueError(f"telegram.mode must be 'polling' or 'webhook', not {telegram.mode!r}")
+    i18n = raw.get("i18n") or {}
+    d = raw.get("dialogues") or {}
+    known = {"database_url", "web", "i18n", "nlu", "dialogues", "commune_dir", "telegram"}
+    return Settings(
+        database_url=_sqlite_url(env.get("DATABASE_URL", raw.get("database_url", Settings.database_url)), base),
+        web=web,
+        default_language=i18n.get("default_language", "vi"),
+        languages=tuple(i18n.get("languages", ["vi", "en"])),
+        nlu=nlu,
+        flows_dir=_path(d.get("flows_dir", "dialogues/flows"), base),
+        max_step_chars=int(d.get("max_step_chars", 600)),
+        commune_dir=_path(env.get("COMMUNE_DIR", raw.get("commune_dir", "communes/ung-hoa")), base),
+        telegram=telegram,
+        locales_dir=ROOT / "locales",
+        extra={k: v for k, v in raw.items() if k not in known},
+    )
+
+
+__all__ = ["ConfigError", "Settings", "WebSettings", "NluSettings", "TelegramSettings",
+           "load_settings", "replace"]

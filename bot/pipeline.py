@@ -1,0 +1,196 @@
+"""The turn pipeline: safety filter -> NLU -> dialogue engine -> effects -> one saved transaction."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from asyncio import Lock
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commune import CommuneSource
+from bot.db import Resident, utcnow
+from bot.i18n import Catalogs, Translator
+from bot.safety import screen
+from bot.store import Store
+from bot.types import Button, Incoming, Reply, ResidentKey, TurnResult, TurnState
+from dialogues import effects as fx
+from dialogues.engine import Context, Pressed, Said, advance
+from dialogues.engine import Resident as EngineResident
+from dialogues.flows import Library
+from dialogues.state import DialogueState
+from nlu.types import Interpreter, Parse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TurnScope:
+    """What an effect handler may use: the open transaction, the resident's row and language."""
+
+    session: AsyncSession
+    resident: Resident
+    tr: Translator
+    state: DialogueState
+    incoming: Incoming
+    forgotten: bool = False
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+EffectHandler = Callable[[TurnScope, Any], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class Limits:
+    threshold: float = 0.45
+    margin: float = 0.08
+    max_misunderstood: int = 2
+
+
+class Pipeline:
+    """Turns one incoming message into replies, saving everything in one transaction."""
+
+    def __init__(self, store: Store, interpreter: Interpreter, library: Library, catalogs: Catalogs,
+                 commune: CommuneSource, limits: Limits = Limits()) -> None:
+        self.store = store
+        self.interpreter = interpreter
+        self.library = library
+        self.catalogs = catalogs
+        self.commune = commune
+        self.limits = limits
+        self._locks: weakref.WeakValueDictionary[ResidentKey, Lock] = weakref.WeakValueDictionary()
+        self.handlers: dict[type, EffectHandler] = {
+            fx.SetLanguage: self._set_language, fx.SetVillage: self._set_village, fx.Subscribe: self._subscribe,
+            fx.Unsubscribe: self._unsubscribe, fx.Track: self._track, fx.ShowMyData: self._show_data,
+            fx.ForgetMe: self._forget, fx.Handoff: self._handoff_without_team,
+        }
+        # Payload prefixes served by an integration (e.g. "feedback:"), checked before the engine.
+        self.payload_hooks: dict[str, Callable[[TurnScope, str], Awaitable[list[Reply]]]] = {}
+
+    def on(self, effect_type: type, handler: EffectHandler) -> None:
+        """Let an integration carry out an effect (e.g. escalation opens a case for Handoff)."""
+        self.handlers[effect_type] = handler
+
+    def _lock(self, who: ResidentKey) -> Lock:
+        lock = self._locks.get(who)
+        if lock is None:
+            lock = Lock()
+            self._locks[who] = lock
+        return lock
+
+    async def handle(self, msg: Incoming) -> TurnResult:
+        screened = screen(msg.text) if msg.text is not None else None
+        parse: Parse | None = None
+        if screened is not None:
+            parse = await self.interpreter.parse(screened.text)
+        async with self._lock(msg.who):
+            async with self.store.session() as s, s.begin():
+                resident = await self.store.resident_for_update(s, msg.who)
+                if msg.message_id and await self.store.seen(s, resident.id, msg.message_id):
+                    log.info("duplicate message %s from %s ignored", msg.message_id, msg.who)
+                    language = self.catalogs.negotiate(resident.language, msg.platform_language)
+                    return TurnResult((), TurnState(None, None, None, None, language), duplicate=True)
+                chosen = self.catalogs.parse(msg.language)
+                if chosen:
+                    resident.language = chosen
+                conv = await self.store.conversation(s, resident.id)
+                state = DialogueState.from_json(conv.state)
+                scope = TurnScope(s, resident, self._translator(resident, msg), state, msg)
+                replies: list[Reply] = []
+                if screened is not None and screened.shared_secret:
+                    replies.append(Reply(scope.tr("⚠️ Bạn vừa gửi một mã bí mật (OTP hoặc mật khẩu). Tôi đã xoá nó. "
+                                                  "Đừng bao giờ đưa mã này cho ai, kể cả người xưng là công an "
+                                                  "hay ngân hàng. Nếu đã lỡ đưa, hãy đổi mật khẩu ngay.")))
+                hook = self.payload_hooks.get((msg.payload or "").partition(":")[0]) if msg.payload else None
+                if hook is not None:
+                    replies += await hook(scope, msg.payload or "")
+                    new_state = scope.state
+                else:
+                    ctx = Context(library=self.library, catalogs=self.catalogs, commune=self.commune.current(),
+                                  resident=EngineResident(scope.tr.language, resident.village, resident.subscribed),
+                                  threshold=self.limits.threshold, margin=self.limits.margin,
+                                  max_misunderstood=self.limits.max_misunderstood)
+                    event = Pressed(msg.payload) if msg.payload is not None else Said(parse)  # type: ignore[arg-type]
+                    outcome = advance(ctx, state, event)
+                    replies += outcome.replies
+                    scope.state = new_state = outcome.state
+                    for effect in outcome.effects:
+                        replies += await self.handlers[type(effect)](scope, effect)
+                language = scope.tr.language
+                if not scope.forgotten:
+                    self.store.log(s, resident.id, "in", screened.text if screened else None, msg.payload,
+                                   parse.intent if parse else None, msg.message_id)
+                    for reply in replies:
+                        self.store.log(s, resident.id, "out", reply.text)
+                    conv.state = new_state.to_json()
+                    conv.turns = (conv.turns or 0) + 1
+                    conv.updated_at = utcnow()
+            for job in scope.after_commit:
+                await job()
+        return TurnResult(tuple(replies), self._turn_state(parse, new_state, language))
+
+    def _translator(self, resident: Resident, msg: Incoming) -> Translator:
+        return self.catalogs.get(self.catalogs.negotiate(resident.language, msg.platform_language))
+
+    def _turn_state(self, parse: Parse | None, state: DialogueState, language: str) -> TurnState:
+        flow = self.library.get(state.flow) if state.flow else None
+        if flow is None or state.step is None:
+            return TurnState(parse.intent if parse else None, None, None, None, language)
+        return TurnState(parse.intent if parse else None, flow.id, flow.index(state.step) + 1, len(flow.steps),
+                         language)
+
+    # --- effect handlers -------------------------------------------------
+
+    async def _set_language(self, scope: TurnScope, effect: fx.SetLanguage) -> list[Reply]:
+        scope.resident.language = effect.language
+        scope.tr = self.catalogs.get(effect.language)
+        return []
+
+    async def _set_village(self, scope: TurnScope, effect: fx.SetVillage) -> list[Reply]:
+        scope.resident.village = effect.village
+        return []
+
+    async def _subscribe(self, scope: TurnScope, effect: fx.Subscribe) -> list[Reply]:
+        scope.resident.village = effect.village
+        scope.resident.subscribed = True
+        scope.resident.consent_at = utcnow()
+        self.store.track(scope.session, scope.resident.id, "subscribe")
+        return []
+
+    async def _unsubscribe(self, scope: TurnScope, effect: fx.Unsubscribe) -> list[Reply]:
+        scope.resident.subscribed = False
+        scope.resident.consent_at = None
+        self.store.track(scope.session, scope.resident.id, "unsubscribe")
+        return []
+
+    async def _track(self, scope: TurnScope, effect: fx.Track) -> list[Reply]:
+        self.store.track(scope.session, scope.resident.id, effect.kind, effect.flow, effect.step)
+        return []
+
+    async def _show_data(self, scope: TurnScope, effect: fx.ShowMyData) -> list[Reply]:
+        r, tr = scope.resident, scope.tr
+        village = self.commune.current().village(r.village)
+        text = tr("Trợ lý đang lưu về bạn:\n• Kênh: {channel}\n• Ngôn ngữ: {language}\n• Thôn: {village}\n"
+                  "• Nhận thông báo: {subscribed}\n• Lịch sử tin nhắn (đã ẩn số CCCD, số điện thoại, mã OTP).",
+                  channel=r.channel, language=r.language or tr.language,
+                  village=village.name if village else tr("chưa có"),
+                  subscribed=tr("có") if r.subscribed else tr("không"))
+        return [Reply(text, ((Button(tr("Xoá thông tin của tôi"), "forget"), Button(tr("Xem danh mục"), "menu")),))]
+
+    async def _forget(self, scope: TurnScope, effect: fx.ForgetMe) -> list[Reply]:
+        await self.store.forget(scope.session, scope.resident.id)
+        scope.forgotten = True
+        return [Reply(scope.tr("Đã xoá toàn bộ thông tin của bạn. Nếu nhắn tiếp, trợ lý sẽ bắt đầu lại từ đầu."))]
+
+    async def _handoff_without_team(self, scope: TurnScope, effect: fx.Handoff) -> list[Reply]:
+        """Used when no escalation integration is configured: tell the resident how to reach the team."""
+        tr = scope.tr
+        commune = self.commune.current()
+        village = commune.village(scope.resident.village)
+        return [Reply(tr("Tổ công nghệ số của thôn {village} sẽ giúp bạn trực tiếp. Bạn có thể gặp trưởng thôn "
+                         "hoặc đến điểm phục vụ hành chính công của xã.",
+                         village=village.name if village else ""),
+                      ((Button(tr("Xem danh mục"), "menu"),),))]

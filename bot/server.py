@@ -1,0 +1,62 @@
+"""Running the assistant: the web chat (always on) and every channel enabled in the configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.app import Services
+from bot.web import FloodLimiter, make_web_app
+
+log = logging.getLogger(__name__)
+
+
+class Channel(Protocol):
+    """A messaging channel started beside the web chat (it may add routes, e.g. a webhook)."""
+
+    async def start(self, app: web.Application) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def enabled_channels(services: Services) -> list[Channel]:
+    """The channels whose credentials are present in the environment."""
+    channels: list[Channel] = []
+    try:
+        from bot.channels import configured_channels
+    except ImportError:
+        return channels
+    channels.extend(configured_channels(services))
+    return channels
+
+
+async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
+    """Serve until `stop` is set (or SIGINT/SIGTERM)."""
+    settings = services.settings
+    limiter = FloodLimiter(settings.web.rate_limit_messages, settings.web.rate_limit_window_seconds)
+    app = make_web_app(services.pipeline, services.store, limiter)
+    channels = enabled_channels(services)
+    for channel in channels:
+        await channel.start(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web.host, settings.web.port)
+    await site.start()
+    print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await stop.wait()
+    finally:
+        for channel in reversed(channels):
+            await channel.stop()
+        await runner.cleanup()

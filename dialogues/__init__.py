@@ -1,0 +1,1 @@
+"""Guides as data: flow definitions in YAML and the pure engine that advances them."""

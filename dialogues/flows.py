@@ -1,0 +1,163 @@
+"""Flow definitions: YAML files loaded and validated once into typed, immutable objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import yaml
+
+END = "end"
+
+
+class FlowError(ValueError):
+    """A flow file is broken; the message names the file and the step."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button at a step that leads to another step (or to the end)."""
+
+    label: str
+    next: str
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    text: str
+    troubleshoot: str | None = None
+    choices: tuple[Choice, ...] = ()
+    next: str | None = None  # default: the following step; "end" finishes the guide
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    topic: str
+    title: str
+    steps: tuple[Step, ...]
+    done: str
+    intro: str | None = None
+    # Shown at the start of any guide a resident could confuse with a scam.
+    scam_warning: bool = False
+    source: str = ""
+
+    def index(self, step_id: str) -> int:
+        for i, step in enumerate(self.steps):
+            if step.id == step_id:
+                return i
+        raise KeyError(step_id)
+
+    def step(self, step_id: str) -> Step:
+        return self.steps[self.index(step_id)]
+
+    def next_step(self, step_id: str) -> str:
+        """Where "done" at this step leads: its `next`, the following step, or the end."""
+        step = self.step(step_id)
+        if step.next:
+            return step.next
+        i = self.index(step_id)
+        return self.steps[i + 1].id if i + 1 < len(self.steps) else END
+
+    def strings(self) -> Iterator[str]:
+        """Every resident-facing string of the flow (for the catalogs and validation)."""
+        yield self.title
+        if self.intro:
+            yield self.intro
+        for step in self.steps:
+            yield step.text
+            if step.troubleshoot:
+                yield step.troubleshoot
+            for choice in step.choices:
+                yield choice.label
+        yield self.done
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    flows: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Library:
+    """Every flow and the menu's topics, loaded once at start-up."""
+
+    flows: Mapping[str, Flow]
+    topics: tuple[Topic, ...]
+
+    def get(self, flow_id: str) -> Flow | None:
+        return self.flows.get(flow_id)
+
+
+def _require(data: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in data or data[key] in (None, ""):
+        raise FlowError(f"{where}: missing '{key}'")
+    return data[key]
+
+
+def parse_flow(data: Any, source: str) -> Flow:
+    if not isinstance(data, dict):
+        raise FlowError(f"{source}: a flow file must hold a mapping")
+    flow_id = str(_require(data, "flow", source))
+    where = f"{source} (flow {flow_id})"
+    raw_steps = _require(data, "steps", where)
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise FlowError(f"{where}: 'steps' must be a non-empty list")
+    steps = []
+    for n, raw in enumerate(raw_steps, 1):
+        if not isinstance(raw, dict):
+            raise FlowError(f"{where}, step {n}: must be a mapping")
+        sid = str(_require(raw, "id", f"{where}, step {n}"))
+        here = f"{where}, step '{sid}'"
+        choices = tuple(
+            Choice(label=str(_require(c, "label", here)), next=str(_require(c, "next", here)))
+            for c in raw.get("choices") or ())
+        steps.append(Step(id=sid, text=str(_require(raw, "text", here)).strip(),
+                          troubleshoot=(str(raw["troubleshoot"]).strip() if raw.get("troubleshoot") else None),
+                          choices=choices, next=(str(raw["next"]) if raw.get("next") else None)))
+    ids = [s.id for s in steps]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise FlowError(f"{where}: duplicate step ids {sorted(dup)}")
+    if END in ids:
+        raise FlowError(f"{where}: '{END}' is reserved and cannot be a step id")
+    known = set(ids) | {END}
+    for s in steps:
+        for target in [s.next, *(c.next for c in s.choices)]:
+            if target is not None and target not in known:
+                raise FlowError(f"{where}, step '{s.id}': leads to unknown step '{target}'")
+    return Flow(id=flow_id, topic=str(_require(data, "topic", where)), title=str(_require(data, "title", where)),
+                steps=tuple(steps), done=str(_require(data, "done", where)).strip(),
+                intro=(str(data["intro"]).strip() if data.get("intro") else None),
+                scam_warning=bool(data.get("scam_warning", False)), source=source)
+
+
+def load_library(flows_dir: Path) -> Library:
+    """Load every *.yml flow under flows_dir and the menu (menu.yml); raise FlowError if broken."""
+    flows: dict[str, Flow] = {}
+    for path in sorted(flows_dir.glob("*.yml")):
+        if path.name == "menu.yml":
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise FlowError(f"{path}: not valid YAML: {exc}") from exc
+        flow = parse_flow(data, str(path))
+        if flow.id in flows:
+            raise FlowError(f"{path}: flow '{flow.id}' is already defined in {flows[flow.id].source}")
+        flows[flow.id] = flow
+    menu_path = flows_dir / "menu.yml"
+    topics: list[Topic] = []
+    if menu_path.exists():
+        menu = yaml.safe_load(menu_path.read_text(encoding="utf-8")) or {}
+        for raw in menu.get("topics", []):
+            topic = Topic(id=str(raw["id"]), title=str(raw["title"]), flows=tuple(raw.get("flows", [])))
+            for fid in topic.flows:
+                if fid not in flows:
+                    raise FlowError(f"{menu_path}: topic '{topic.id}' lists unknown flow '{fid}'")
+            topics.append(topic)
+    return Library(flows=flows, topics=tuple(topics))

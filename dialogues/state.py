@@ -1,0 +1,41 @@
+"""Conversation state: a small immutable value saved after every turn."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class DialogueState:
+    flow: str | None = None
+    step: str | None = None
+    # "Không được" presses at the current step: the first gives troubleshooting, the next a person.
+    stuck: int = 0
+    # Messages in a row the assistant did not understand.
+    misunderstood: int = 0
+    # What the resident is being asked for ("village_for_handoff", "village_for_subscribe").
+    awaiting: str | None = None
+    # Steps already tried in this guide that did not work (for the team's case card).
+    tried: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> "DialogueState":
+        if not raw:
+            return cls()
+        data = json.loads(raw)
+        data["tried"] = tuple(data.get("tried") or ())
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def at(self, flow: str | None, step: str | None) -> "DialogueState":
+        return replace(self, flow=flow, step=step, stuck=0)
+
+    def ended(self) -> "DialogueState":
+        return replace(self, flow=None, step=None, stuck=0, tried=())
+
+
+__all__ = ["DialogueState", "replace"]

@@ -1,0 +1,118 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), the real services, and a network guard."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.config import ROOT, Settings, load_settings, replace
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# --- no internet in tests --------------------------------------------------
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: object) -> object:
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+        if not (host.startswith("127.") or host in ("::1", "localhost")):
+            raise ConnectionRefusedError(f"tests must not reach the network (tried {address!r})")
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_internet() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+# --- databases -------------------------------------------------------------
+
+def _postgres_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def postgres_or_skip() -> None:
+    """In CI the PostgreSQL tests must run; elsewhere they skip with a reason if it is down."""
+    if not _postgres_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but PostgreSQL is not reachable at 127.0.0.1:5432")
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in the `test` database, dropped afterwards (an asyncpg URL selecting it)."""
+    postgres_or_skip()
+    import asyncio
+
+    import asyncpg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
+    base = PG_ADMIN_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
+    yield f"{base}?search_path={schema}"
+    asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'assistant.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run the test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'assistant.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+# --- the assistant ---------------------------------------------------------
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    """The project's settings on a fresh SQLite file."""
+    return replace(load_settings(ROOT / "config.yml", env={}), database_url=sqlite_url)
+
+
+@pytest.fixture(scope="session")
+def interpreter():  # type: ignore[no-untyped-def]
+    """The real embedded NLU model (trained by `make test` before the suite runs)."""
+    from bot.commune import load_commune
+    from nlu.interpreter import EmbeddedInterpreter
+
+    base = load_settings(ROOT / "config.yml", env={})
+    villages = [(v.name, list(v.aliases)) for v in load_commune(base.commune_dir).villages]
+    return EmbeddedInterpreter.load(base.nlu.model_path, base.nlu.data_dir, villages)
+
+
+@pytest_asyncio.fixture
+async def services(settings: Settings, interpreter):  # type: ignore[no-untyped-def]
+    from bot.app import build
+
+    built = await build(settings, interpreter=interpreter)
+    yield built
+    await built.close()
