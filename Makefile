@@ -1,12 +1,18 @@
-# Trợ lý số: the two commands a new user needs are `make run` and `make test`.
+# Trợ lý số. A new user needs two commands: `make run` and `make test`.
+# Both create the virtual environment, install what is needed, compile the
+# catalogs and train the NLU model when it is missing or older than its data.
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 MODEL := nlu/models/model.pkl
-NLU_DATA := $(shell find nlu/data -name '*.yml' 2>/dev/null)
+NLU_SOURCES := $(shell find nlu -name '*.py' -o -name '*.yml' 2>/dev/null | grep -v '^nlu/models') \
+               $(wildcard communes/*/villages.yml)
+PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test venv locales model chat clean
+.PHONY: run test chat stats venv locales model browser bench clean
 
 $(BIN)/.installed: requirements.txt
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -16,13 +22,21 @@ $(BIN)/.installed: requirements.txt
 
 venv: $(BIN)/.installed
 
-locales: venv
+$(MO_FILES) &: $(PO_FILES) $(BIN)/.installed
 	$(PYTHON) -m bot.i18n compile
 
-$(MODEL): $(BIN)/.installed $(NLU_DATA)
+locales: $(MO_FILES)
+
+$(MODEL): $(BIN)/.installed $(NLU_SOURCES)
 	$(PYTHON) -m nlu train
 
 model: $(MODEL)
+
+# The browser tests drive Debian's Chromium (Playwright is pointed at it; nothing is downloaded).
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install Chromium (the browser tests need it: apt-get install chromium)"; }
 
 run: venv locales model
 	$(PYTHON) -m bot run
@@ -30,8 +44,16 @@ run: venv locales model
 chat: venv locales model
 	$(PYTHON) -m bot chat
 
-test: venv locales model
+stats: venv locales model
+	$(PYTHON) -m bot stats
+
+test: venv locales model browser
 	$(PYTHON) -m pytest -q
 
+bench: venv locales model
+	$(PYTHON) bench/pipeline.py
+
 clean:
-	rm -rf $(VENV) var nlu/models
+	rm -rf $(VENV) var nlu/models locales/*/LC_MESSAGES/*.mo
+
+-include rasa/rasa.mk

@@ -99,7 +99,7 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
     web = WebSettings(
         host=env.get("BOT_HOST", web_raw.get("host", "127.0.0.1")),
         port=int(env.get("BOT_PORT", web_raw.get("port", 8080))),
-        rate_limit_messages=int(web_raw.get("rate_limit_messages", 20)),
+        rate_limit_messages=int(env.get("BOT_RATE_LIMIT_MESSAGES", web_raw.get("rate_limit_messages", 20))),
         rate_limit_window_seconds=float(web_raw.get("rate_limit_window_seconds", 10)),
     )
     n = raw.get("nlu") or {}
