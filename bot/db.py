@@ -82,12 +82,22 @@ class AnalyticsEvent(Base):
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    # Let SQLAlchemy, not the driver, open transactions (see _sqlite_begin).
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Take the write lock at the start of every transaction. With a deferred BEGIN, a
+    # transaction that read first and writes later fails at once ("database is locked")
+    # when another process wrote in between; IMMEDIATE waits for the lock (busy_timeout)
+    # instead, and savepoints work as SQLAlchemy expects.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -98,6 +108,7 @@ def make_engine(url: str) -> AsyncEngine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     # A `search_path` query parameter (used by tests to isolate runs in schemas) becomes a server setting.
     parsed = make_url(url)

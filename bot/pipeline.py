@@ -87,7 +87,7 @@ class Pipeline:
         if screened is not None:
             parse = await self.interpreter.parse(screened.text)
         async with self._lock(msg.who):
-            async with self.store.session() as s, s.begin():
+            async with self.store.writing() as s:
                 resident = await self.store.resident_for_update(s, msg.who)
                 if msg.message_id and await self.store.seen(s, resident.id, msg.message_id):
                     log.info("duplicate message %s from %s ignored", msg.message_id, msg.who)

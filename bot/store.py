@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,6 +40,20 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.session = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has a single writer: queue this process's write transactions here rather than
+        # in SQLite's busy handler. PostgreSQL needs no such lock.
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction, committed on success (serialised on SQLite)."""
+        if self._write_lock is None:
+            async with self.session() as s, s.begin():
+                yield s
+            return
+        async with self._write_lock:
+            async with self.session() as s, s.begin():
+                yield s
 
     async def resident_for_update(self, s: AsyncSession, who: ResidentKey) -> Resident:
         """The resident's row in this session, created on first contact."""
