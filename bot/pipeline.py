@@ -121,10 +121,10 @@ class Pipeline:
                         replies += await self.handlers[type(effect)](scope, effect)
                 language = scope.tr.language
                 if not scope.forgotten:
-                    self.store.log(s, resident.id, "in", screened.text if screened else None, msg.payload,
-                                   parse.intent if parse else None, msg.message_id)
-                    for reply in replies:
-                        self.store.log(s, resident.id, "out", reply.text)
+                    await self.store.append_messages(s, resident.id, [
+                        ("in", screened.text if screened else None, msg.payload, parse.intent if parse else None,
+                         msg.message_id),
+                        *(("out", reply.text, None, None, None) for reply in replies)])
                     conv.state = new_state.to_json()
                     conv.turns = (conv.turns or 0) + 1
                     conv.updated_at = utcnow()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -91,6 +91,15 @@ class Store:
             intent: str | None = None, platform_message_id: str | None = None) -> None:
         s.add(Message(resident_id=resident_id, direction=direction, text=text, payload=payload, intent=intent,
                       platform_message_id=platform_message_id, created_at=utcnow()))
+
+    @staticmethod
+    async def append_messages(s: AsyncSession, resident_id: int,
+                              rows: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
+        """Log (direction, text, payload, intent, platform_message_id) rows in one statement."""
+        now = utcnow()
+        await s.execute(insert(Message), [
+            {"resident_id": resident_id, "direction": d, "text": t, "payload": p, "intent": i,
+             "platform_message_id": m, "created_at": now} for d, t, p, i, m in rows])
 
     @staticmethod
     def track(s: AsyncSession, resident_id: int | None, kind: str, flow: str | None = None,
