@@ -47,6 +47,39 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class ZaloSettings:
+    """The Zalo channel: an Official Account (OA Open API v3) or a Zalo Bot API bot."""
+
+    mode: str = "oa"  # "oa" | "bot"
+    app_id: str | None = None
+    oa_secret_key: str | None = None  # signs webhook events (MAC), from the OA's webhook settings
+    app_secret: str | None = None  # the app's secret key, sent when refreshing the access token
+    access_token: str | None = None
+    refresh_token: str | None = None
+    api_url: str = ""  # default: https://openapi.zalo.me (oa) or https://bot-api.zaloplatforms.com (bot)
+    oauth_url: str = "https://oauth.zaloapp.com"
+    bot_token: str | None = None
+    webhook_secret: str | None = None  # bot mode: the secret_token given to setWebhook
+    webhook_url: str = ""  # bot mode: public https URL registered with setWebhook at start
+    webhook_path: str = "/zalo/webhook"
+    max_event_age_seconds: float = 300.0
+    refresh_margin_seconds: float = 600.0
+    button_type: str = "oa.query.hide"
+
+    @property
+    def enabled(self) -> bool:
+        if self.mode == "bot":
+            return bool(self.bot_token)
+        return bool(self.app_id and self.oa_secret_key and (self.access_token or self.refresh_token))
+
+    @property
+    def base_url(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        return "https://bot-api.zaloplatforms.com" if self.mode == "bot" else "https://openapi.zalo.me"
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var/assistant.db'}"
     web: WebSettings = field(default_factory=WebSettings)
@@ -57,6 +90,7 @@ class Settings:
     max_step_chars: int = 600
     commune_dir: Path = ROOT / "communes/ung-hoa"
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    zalo: ZaloSettings = field(default_factory=ZaloSettings)
     locales_dir: Path = ROOT / "locales"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -126,9 +160,10 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
     )
     if telegram.mode not in ("polling", "webhook"):
         raise ValueError(f"telegram.mode must be 'polling' or 'webhook', not {telegram.mode!r}")
+    zalo = _zalo(raw.get("zalo") or {}, env)
     i18n = raw.get("i18n") or {}
     d = raw.get("dialogues") or {}
-    known = {"database_url", "web", "i18n", "nlu", "dialogues", "commune_dir", "telegram"}
+    known = {"database_url", "web", "i18n", "nlu", "dialogues", "commune_dir", "telegram", "zalo"}
     return Settings(
         database_url=_sqlite_url(env.get("DATABASE_URL", raw.get("database_url", Settings.database_url)), base),
         web=web,
@@ -139,10 +174,40 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
         max_step_chars=int(d.get("max_step_chars", 600)),
         commune_dir=_path(env.get("COMMUNE_DIR", raw.get("commune_dir", "communes/ung-hoa")), base),
         telegram=telegram,
+        zalo=zalo,
         locales_dir=ROOT / "locales",
         extra={k: v for k, v in raw.items() if k not in known},
     )
 
 
-__all__ = ["ConfigError", "Settings", "WebSettings", "NluSettings", "TelegramSettings",
+def _zalo(z: dict[str, Any], env: Mapping[str, str]) -> ZaloSettings:
+    """Zalo settings: secrets only from the environment, the rest from config.yml or the environment."""
+    zalo = ZaloSettings(
+        mode=env.get("ZALO_MODE", z.get("mode", "oa")),
+        app_id=env.get("ZALO_APP_ID") or None,
+        oa_secret_key=env.get("ZALO_OA_SECRET_KEY") or None,
+        app_secret=env.get("ZALO_APP_SECRET") or None,
+        access_token=env.get("ZALO_ACCESS_TOKEN") or None,
+        refresh_token=env.get("ZALO_REFRESH_TOKEN") or None,
+        api_url=env.get("ZALO_API_URL", z.get("api_url", "")) or "",
+        oauth_url=env.get("ZALO_OAUTH_URL", z.get("oauth_url", "https://oauth.zaloapp.com")),
+        bot_token=env.get("ZALO_BOT_TOKEN") or None,
+        webhook_secret=env.get("ZALO_WEBHOOK_SECRET") or None,
+        webhook_url=env.get("ZALO_WEBHOOK_URL", z.get("webhook_url", "")) or "",
+        webhook_path=z.get("webhook_path", "/zalo/webhook"),
+        max_event_age_seconds=float(z.get("max_event_age_seconds", 300)),
+        refresh_margin_seconds=float(z.get("refresh_margin_seconds", 600)),
+        button_type=z.get("button_type", "oa.query.hide"),
+    )
+    if zalo.mode not in ("oa", "bot"):
+        raise ValueError(f"zalo.mode must be 'oa' or 'bot', not {zalo.mode!r}")
+    if zalo.button_type not in ("oa.query.show", "oa.query.hide"):
+        raise ValueError(f"zalo.button_type must be 'oa.query.show' or 'oa.query.hide', not {zalo.button_type!r}")
+    if zalo.mode == "bot" and zalo.bot_token and not zalo.webhook_secret:
+        raise ValueError("ZALO_WEBHOOK_SECRET is required with ZALO_MODE=bot (8-256 characters, "
+                         "the secret Zalo sends back with every event)")
+    return zalo
+
+
+__all__ = ["ConfigError", "Settings", "WebSettings", "NluSettings", "TelegramSettings", "ZaloSettings",
            "load_settings", "replace"]

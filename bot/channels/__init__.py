@@ -35,5 +35,20 @@ class Sender(Protocol):
 
 def configured_channels(services: "Services") -> list["Channel"]:
     """The channels enabled by the settings (credentials present in the environment)."""
+    from bot.channels.zalo import zalo_channel
+
     channels: list[Channel] = []
+    zalo = zalo_channel(services.pipeline, services.store, services.catalogs, services.settings.zalo)
+    if zalo is not None:
+        channels.append(zalo)
     return channels
+
+
+def channel_senders(channels: "list[Channel]") -> dict[str, Sender]:
+    """The Sender of every channel that has one, by channel name (hand-off answers and broadcasts use them)."""
+    senders: dict[str, Sender] = {}
+    for channel in channels:
+        sender = getattr(channel, "sender", None)
+        if sender is not None:
+            senders[sender.channel] = sender
+    return senders
