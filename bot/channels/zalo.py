@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import select
 
 from bot.channels import DeliveryError
 from bot.channels.zalo_api import BotClient, OAClient, TokenKeeper
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "zalo"
 MAX_TEXT = 4096
 DELIVERY_ATTEMPTS = 3
+STOP_GRACE_SECONDS = 10.0
 # OA events that are a resident sending something other than text.
 _OA_MEDIA = {"user_send_image", "user_send_gif", "user_send_sticker", "user_send_audio", "user_send_video",
              "user_send_file", "user_send_location", "user_send_link", "user_send_business_card"}
@@ -143,7 +145,11 @@ class ZaloChannel:
 
     async def stop(self) -> None:
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            # Let replies in flight go out, but do not hold a shutdown for long retries.
+            _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await self.sender.close()
 
     async def drain(self) -> None:
@@ -228,6 +234,8 @@ class ZaloChannel:
         if incoming is None:
             return
         result = await self.pipeline.handle(incoming)
+        if incoming.payload == "forget:yes":
+            await self.sender.zstore.forget(event.user_id)  # nothing about the resident stays behind
         if result.replies and not result.duplicate:
             self._deliver(event.user_id, list(result.replies))
 
@@ -248,8 +256,6 @@ class ZaloChannel:
     async def _unfollow(self, who: ResidentKey) -> None:
         """Unfollowing ends announcements for the resident (their other data stays until they ask)."""
         async with self.store.writing() as s:
-            from sqlalchemy import select
-
             row = (await s.execute(select(Resident).where(Resident.channel == who.channel,
                                                           Resident.platform_id == who.user_id))).scalar_one_or_none()
             if row is None:

@@ -1,0 +1,297 @@
+"""The Zalo channel end to end: signed webhook events from a fake Zalo on loopback, the real pipeline and
+database (SQLite and PostgreSQL), replies sent back to the fake's CS message API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.app import Services, build
+from bot.channels import DeliveryError
+from bot.channels.zalo import ZaloChannel, ZaloSender
+from bot.channels.zalo_format import PAYLOAD_MARK
+from bot.channels.zalo_store import ZaloToken
+from bot.config import ROOT, ZaloSettings, load_settings
+from bot.db import AnalyticsEvent, Conversation, Message, Resident
+from bot.types import Button, Reply, ResidentKey
+from tests.fakes.zalo_api import FakeZalo
+
+WEBHOOK = "/zalo/webhook"
+
+
+@pytest_asyncio.fixture
+async def fake(aiohttp_server) -> FakeZalo:  # type: ignore[no-untyped-def]
+    zalo = FakeZalo()
+    server = await aiohttp_server(zalo.app())
+    zalo.url = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
+    return zalo
+
+
+def oa_settings(fake: FakeZalo, **overrides: object) -> ZaloSettings:
+    base = ZaloSettings(mode="oa", app_id=fake.app_id, oa_secret_key=fake.oa_secret_key, app_secret=fake.app_secret,
+                        access_token="at-0", refresh_token="rt-0", api_url=fake.url,  # type: ignore[attr-defined]
+                        oauth_url=fake.url)  # type: ignore[attr-defined]
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@pytest_asyncio.fixture
+async def services(database_url: str, interpreter) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
+    built = await build(replace(load_settings(ROOT / "config.yml", env={}), database_url=database_url),
+                        interpreter=interpreter)
+    yield built
+    await built.close()
+
+
+class Harness:
+    """The assistant's web app with the Zalo channel, and a resident's side of the conversation."""
+
+    def __init__(self, fake: FakeZalo, channel: ZaloChannel, client) -> None:  # type: ignore[no-untyped-def]
+        self.fake, self.channel, self.client = fake, channel, client
+
+    async def event(self, body: dict[str, object], **kw: object) -> int:
+        status, _ = await self.fake.deliver(self.client.session, str(self.client.make_url(WEBHOOK)), body, **kw)
+        await self.channel.drain()
+        return status
+
+    async def say(self, user: str, text: str) -> list[str]:
+        before = len(self.fake.to(user))
+        assert await self.event(self.fake.text_event(user, text)) == 200
+        return [s.text for s in self.fake.to(user)[before:]]
+
+    async def press(self, user: str, payload: str) -> list[str]:
+        """Press a button the resident was shown last (Zalo sends its payload back as a text event)."""
+        shown = [b["payload"] for b in self.fake.to(user)[-1].buttons]
+        assert PAYLOAD_MARK + payload in shown, (payload, shown)
+        return await self.say(user, PAYLOAD_MARK + payload)
+
+
+@pytest_asyncio.fixture
+async def harness(services: Services, fake: FakeZalo, aiohttp_client) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
+    app = web.Application()
+    channel = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    await channel.start(app)
+    client = await aiohttp_client(app)
+    yield Harness(fake, channel, client)
+    await channel.stop()
+
+
+async def _count(services: Services, model: type) -> int:
+    async with services.store.session() as s:
+        return (await s.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+async def test_a_resident_follows_completes_a_guide_with_buttons_and_asks_for_a_person(
+        harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8123456789"
+    assert await harness.event(fake.oa_event("follow", user)) == 200
+    greeting = fake.to(user)[-1]
+    assert "Xin chào" in greeting.text
+    assert {b["type"] for b in greeting.buttons} == {"oa.query.hide"}
+    assert all(b["payload"].startswith(PAYLOAD_MARK) for b in greeting.buttons)
+
+    await harness.press(user, "topic:vneid")
+    texts = await harness.press(user, "flow:vneid_install")
+    assert any("VNeID" in t for t in texts) and texts[-1].startswith("Bước 1/4")
+    for n in (2, 3, 4):
+        assert (await harness.press(user, "done"))[-1].startswith(f"Bước {n}/4")
+    finished = await harness.press(user, "done")
+    assert any("cài đúng ứng dụng VNeID" in t for t in finished)
+
+    # Asking for a person: the village list (more buttons than Zalo allows) comes as numbered text.
+    asked = await harness.say(user, "tôi muốn gặp người hỗ trợ")
+    village_list = fake.to(user)[-1]
+    assert village_list.buttons == [] and "1. Đại Cường" in village_list.text and "Trả lời bằng số" in village_list.text
+    answer = await harness.say(user, "3")
+    assert any("Đông Lỗ" in t for t in answer), (asked, answer)
+    resident = await services.store.find(ResidentKey("zalo", user))
+    assert resident is not None and resident.village == "dong-lo"
+    async with services.store.session() as s:
+        kinds = (await s.execute(select(AnalyticsEvent.kind).where(AnalyticsEvent.resident_id == resident.id))).scalars()
+        assert {"flow_start", "complete", "handoff"} <= set(kinds)
+
+
+async def test_a_redelivered_event_is_answered_once(harness: Harness) -> None:
+    fake, user = harness.fake, "8100000001"
+    event = fake.text_event(user, "xin chào", msg_id="mid-1")
+    assert await harness.event(event) == 200
+    assert await harness.event(event) == 200  # Zalo retries when it did not see our 200 in time
+    assert len(fake.to(user)) == 1
+
+
+@pytest.mark.parametrize("why", ["wrong secret", "forged body", "no signature", "old timestamp", "future timestamp"])
+async def test_a_badly_signed_or_stale_event_is_refused_and_stores_nothing(
+        harness: Harness, services: Services, why: str) -> None:
+    fake, user = harness.fake, "8100000002"
+    now_ms = int(time.time() * 1000)
+    kw: dict[str, object] = {}
+    body = fake.text_event(user, "xin chào")
+    if why == "wrong secret":
+        kw["secret"] = "not-the-oa-secret"
+    elif why == "forged body":
+        raw_signed = fake.sign("{}", body["timestamp"])  # a signature for another body
+        kw["signature"] = raw_signed
+    elif why == "no signature":
+        kw["signature"] = "mac="
+    elif why == "old timestamp":
+        body = fake.text_event(user, "xin chào", timestamp_ms=now_ms - 10 * 60 * 1000)
+    else:
+        body = fake.text_event(user, "xin chào", timestamp_ms=now_ms + 10 * 60 * 1000)
+    assert await harness.event(body, **kw) == 401
+    assert fake.sent == []
+    for model in (Resident, Conversation, Message, AnalyticsEvent):
+        assert await _count(services, model) == 0
+
+
+async def test_a_body_that_is_not_json_is_refused(harness: Harness, services: Services) -> None:
+    r = await harness.client.post(WEBHOOK, data=b"{not json", headers={"X-ZEvent-Signature": "mac=00"})
+    assert r.status == 400
+    assert await _count(services, Resident) == 0
+
+
+async def test_an_expired_token_is_refreshed_and_the_message_delivered_once(
+        harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000003"
+    await harness.say(user, "xin chào")
+    assert fake.oauth_calls == 0
+    fake.expire_access_tokens()
+    texts = await harness.say(user, "cài vneid")
+    assert len(texts) >= 1 and texts[-1].startswith("Bước 1/")
+    assert fake.oauth_calls == 1
+    assert [s.text for s in fake.to(user)].count(texts[-1]) == 1
+    async with services.store.session() as s:
+        row = await s.get(ZaloToken, "oa")
+        assert row is not None and row.refresh_token == fake.refresh_token and row.access_token in fake.valid_access
+
+
+async def test_refreshed_tokens_survive_a_restart(services: Services, fake: FakeZalo) -> None:
+    settings = oa_settings(fake)
+    first = ZaloSender(settings, services.store, services.catalogs)
+    await first.start()
+    fake.expire_access_tokens()
+    await first.send("8100000004", [Reply("một")])
+    await first.close()
+    assert fake.oauth_calls == 1 and fake.refresh_token != "rt-0"
+    # Restarted with the same (now spent) tokens in the environment: the saved ones are used.
+    second = ZaloSender(settings, services.store, services.catalogs)
+    await second.start()
+    await second.send("8100000004", [Reply("hai")])
+    await second.close()
+    assert fake.oauth_calls == 1
+    assert [s.text for s in fake.to("8100000004")] == ["một", "hai"]
+
+
+async def test_new_tokens_in_the_environment_replace_the_saved_ones(services: Services, fake: FakeZalo) -> None:
+    first = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await first.start()
+    await first.close()
+    fake.valid_access = {"at-new"}
+    second = ZaloSender(oa_settings(fake, access_token="at-new", refresh_token="rt-new"), services.store,
+                        services.catalogs)
+    await second.start()
+    await second.send("8100000005", [Reply("xin chào")])
+    await second.close()
+    assert len(fake.to("8100000005")) == 1 and fake.oauth_calls == 0
+
+
+async def test_a_token_near_expiry_is_refreshed_before_sending(services: Services, fake: FakeZalo) -> None:
+    sender = ZaloSender(oa_settings(fake, refresh_margin_seconds=30 * 3600), services.store, services.catalogs)
+    await sender.start()
+    await sender.send("8100000006", [Reply("xin chào")])
+    await sender.close()
+    assert fake.oauth_calls == 1 and fake.send_calls == 1  # refreshed first, so no refused send
+
+
+async def test_a_spent_refresh_token_is_a_delivery_error_not_a_crash(services: Services, fake: FakeZalo) -> None:
+    fake.refresh_token = "rt-someone-else"
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    fake.expire_access_tokens()
+    with pytest.raises(DeliveryError) as err:
+        await sender.send("8100000007", [Reply("xin chào")])
+    await sender.close()
+    assert not err.value.permanent and err.value.retry_after
+    assert "-14014" in str(err.value) and fake.sent == []
+
+
+@pytest.mark.parametrize("code, permanent, retry_after", [(-32, False, 60.0), (-211, False, 3600.0),
+                                                          (-230, True, None)])
+async def test_quota_and_window_errors(services: Services, fake: FakeZalo, code: int, permanent: bool,
+                                       retry_after: float | None) -> None:
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    fake.forced_errors = [code]
+    with pytest.raises(DeliveryError) as err:
+        await sender.send("8100000008", [Reply("thông báo")])
+    await sender.close()
+    assert err.value.permanent is permanent and err.value.retry_after == retry_after
+    assert fake.sent == []
+
+
+async def test_the_sender_keeps_zalo_limits(services: Services, fake: FakeZalo) -> None:
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    long_text = ("Đoạn văn dài. " * 200).strip()  # about 2,800 characters
+    await sender.send("8100000009", [Reply(long_text, ((Button("Xong rồi", "done"),),))])
+    await sender.close()
+    sent = fake.to("8100000009")
+    assert len(sent) == 2 and all(len(s.text) <= 2000 for s in sent)
+    assert sent[0].buttons == [] and [b["title"] for b in sent[1].buttons] == ["Xong rồi"]
+    assert " ".join(s.text for s in sent).split() == long_text.split()
+
+
+async def test_unfollow_unsubscribes(harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000010"
+    await harness.say(user, "xin chào")
+    async with services.store.writing() as s:
+        row = (await s.execute(select(Resident).where(Resident.platform_id == user))).scalar_one()
+        row.subscribed, row.village = True, "dong-lo"
+    sent_before = len(fake.sent)
+    assert await harness.event(fake.oa_event("unfollow", user)) == 200
+    resident = await services.store.find(ResidentKey("zalo", user))
+    assert resident is not None and resident.subscribed is False and resident.village == "dong-lo"
+    assert len(fake.sent) == sent_before  # nothing is sent to someone who just left
+
+
+async def test_a_photo_gets_a_polite_answer_and_is_not_stored(harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000011"
+    body = fake.oa_event("user_send_image", user, message={"msg_id": "img-1", "attachments": [
+        {"type": "image", "payload": {"url": "https://example.invalid/a.jpg"}}]})
+    assert await harness.event(body) == 200
+    assert "chỉ đọc được tin nhắn chữ" in fake.to(user)[-1].text
+    assert await _count(services, Message) == 0
+
+
+async def test_the_bot_api_mode(services: Services, fake: FakeZalo, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, webhook_secret=fake.bot_secret,
+                            api_url=fake.url, webhook_url="https://assistant.example/zalo/webhook")  # type: ignore[attr-defined]
+    app = web.Application()
+    channel = ZaloChannel(settings, services.pipeline, services.store, services.catalogs)
+    await channel.start(app)
+    client = await aiohttp_client(app)
+    url = str(client.make_url(WEBHOOK))
+    try:
+        assert fake.webhook == {"url": "https://assistant.example/zalo/webhook", "secret_token": fake.bot_secret}
+        status, _ = await fake.deliver_bot(client.session, url, fake.bot_update("chat-1", "xin chào"), secret="wrong")
+        assert status == 401 and fake.sent == [] and await _count(services, Resident) == 0
+        old = int(time.time() * 1000) - 3600 * 1000
+        status, _ = await fake.deliver_bot(client.session, url, fake.bot_update("chat-1", "xin chào", date_ms=old))
+        assert status == 401 and await _count(services, Resident) == 0
+
+        status, _ = await fake.deliver_bot(client.session, url, fake.bot_update("chat-1", "cài vneid"))
+        await channel.drain()
+        assert status == 200
+        step = fake.to("chat-1")[-1].text
+        assert step.startswith("Bước 1/4") and "1. Xong rồi" in step  # no buttons on the Bot API: numbers
+        number = next(line.split(".")[0] for line in step.splitlines() if line.endswith("Xong rồi"))
+        await fake.deliver_bot(client.session, url, fake.bot_update("chat-1", number))
+        await channel.drain()
+        assert fake.to("chat-1")[-1].text.startswith("Bước 2/4")
+    finally:
+        await channel.stop()
+
