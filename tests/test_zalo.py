@@ -16,7 +16,7 @@ from bot.app import Services, build
 from bot.channels import DeliveryError
 from bot.channels.zalo import ZaloChannel, ZaloSender
 from bot.channels.zalo_format import PAYLOAD_MARK
-from bot.channels.zalo_store import ZaloToken
+from bot.channels.zalo_store import ZaloChoice, ZaloToken
 from bot.config import ROOT, ZaloSettings, load_settings
 from bot.db import AnalyticsEvent, Conversation, Message, Resident
 from bot.types import Button, Reply, ResidentKey
@@ -295,3 +295,43 @@ async def test_the_bot_api_mode(services: Services, fake: FakeZalo, aiohttp_clie
     finally:
         await channel.stop()
 
+
+
+async def test_an_event_that_cannot_be_stored_is_not_acknowledged_and_its_retry_is_answered(
+        harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000012"
+    event = fake.text_event(user, "xin chào", msg_id="mid-db-down")
+    async with services.engine.begin() as conn:  # the database loses a table under the running assistant
+        await conn.exec_driver_sql("ALTER TABLE messages RENAME TO messages_away")
+    try:
+        assert await harness.event(event) == 503  # Zalo keeps the event and delivers it again
+    finally:
+        async with services.engine.begin() as conn:
+            await conn.exec_driver_sql("ALTER TABLE messages_away RENAME TO messages")
+    assert fake.sent == [] and await _count(services, Resident) == 0
+    assert await harness.event(event) == 200
+    assert len(fake.to(user)) == 1 and "Xin chào" in fake.to(user)[0].text
+
+
+async def test_forgetting_leaves_nothing_behind(harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000013"
+    await harness.say(user, "tôi muốn gặp người hỗ trợ")  # offers the villages as numbers
+    async with services.store.session() as s:
+        assert await s.get(ZaloChoice, user) is not None
+    await harness.say(user, PAYLOAD_MARK + "forget")
+    await harness.press(user, "forget:yes")
+    assert await services.store.find(ResidentKey("zalo", user)) is None
+    async with services.store.session() as s:
+        assert await s.get(ZaloChoice, user) is None
+    assert await _count(services, Message) == 0
+
+
+async def test_the_channel_is_enabled_from_the_environment(services: Services, fake: FakeZalo) -> None:
+    from bot.channels import channel_senders, configured_channels
+
+    assert configured_channels(services) == []
+    services.settings = replace(services.settings, zalo=oa_settings(fake))
+    channels = configured_channels(services)
+    assert [type(c) for c in channels] == [ZaloChannel]
+    senders = channel_senders(channels)
+    assert list(senders) == ["zalo"] and isinstance(senders["zalo"], ZaloSender)
