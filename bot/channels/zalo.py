@@ -147,6 +147,8 @@ class ZaloChannel:
         if self._tasks:
             # Let replies in flight go out, but do not hold a shutdown for long retries.
             _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_SECONDS)
+            if pending:
+                log.warning("stopping with %d Zalo replies still undelivered", len(pending))
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -284,6 +286,9 @@ class ZaloChannel:
                     log.warning("reply to Zalo resident %s not delivered: %s", user_id, exc)
                     return
                 await asyncio.sleep(min(exc.retry_after or 2.0 ** attempt, 30.0))
+            except Exception:
+                log.exception("reply to Zalo resident %s not delivered", user_id)
+                return
 
 
 def _refuse(status: int, why: str) -> web.Response:

@@ -8,6 +8,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import ClientSession, web
@@ -41,12 +42,18 @@ class FakeZalo:
         self.forced_errors: list[int] = []  # error codes for the next CS sends, in order
         self.unreachable: set[str] = set()  # users outside the window in which the OA may answer
         self.webhook: dict[str, Any] | None = None
+        self.on_sent: Callable[[Sent], None] | None = None  # e.g. a benchmark waiting for replies
         self._ids = itertools.count(1)
 
     # --- steering ------------------------------------------------------------
 
     def expire_access_tokens(self) -> None:
         self.valid_access.clear()
+
+    def _record(self, sent: Sent) -> None:
+        self.sent.append(sent)
+        if self.on_sent is not None:
+            self.on_sent(sent)
 
     def to(self, user_id: str) -> list[Sent]:
         return [s for s in self.sent if s.user_id == user_id]
@@ -86,7 +93,7 @@ class FakeZalo:
                     assert b["type"] in BUTTON_TYPES and 0 < len(b["title"]) <= 100 and len(b["payload"]) <= 1000
             except (AssertionError, KeyError, TypeError):
                 return _zalo(-201, "Parameters are invalid")
-        self.sent.append(Sent(user_id, text, buttons))
+        self._record(Sent(user_id, text, buttons))
         return web.json_response({"error": 0, "message": "Success",
                                   "data": {"message_id": f"m{next(self._ids)}", "user_id": user_id}})
 
@@ -124,7 +131,7 @@ class FakeZalo:
                 self.forced_errors.pop(0)
                 return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests"},
                                          status=429)
-            self.sent.append(Sent(str(body["chat_id"]), text))
+            self._record(Sent(str(body["chat_id"]), text))
             return web.json_response({"ok": True, "result": {"message_id": f"b{next(self._ids)}",
                                                              "date": int(time.time() * 1000)}})
         if method == "setWebhook":
