@@ -52,6 +52,7 @@ test: venv locales model browser
 
 bench: venv locales model
 	$(PYTHON) bench/pipeline.py
+	$(PYTHON) bench/zalo.py
 
 clean:
 	rm -rf $(VENV) var nlu/models locales/*/LC_MESSAGES/*.mo
