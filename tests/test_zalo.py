@@ -335,3 +335,24 @@ async def test_the_channel_is_enabled_from_the_environment(services: Services, f
     assert [type(c) for c in channels] == [ZaloChannel]
     senders = channel_senders(channels)
     assert list(senders) == ["zalo"] and isinstance(senders["zalo"], ZaloSender)
+
+
+async def test_a_hand_typed_payload_with_a_phone_number_is_redacted(harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000014"
+    await harness.say(user, PAYLOAD_MARK + "village:0912345678")
+    async with services.store.session() as s:
+        rows = (await s.execute(select(Message.text, Message.payload).where(Message.direction == "in"))).all()
+    assert rows and all("0912345678" not in f"{t} {p}" for t, p in rows)
+
+
+async def test_concurrent_senders_refresh_once(services: Services, fake: FakeZalo) -> None:
+    import asyncio
+
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    fake.expire_access_tokens()
+    users = [f"82000000{i:02d}" for i in range(8)]
+    await asyncio.gather(*(sender.send(u, [Reply("thông báo")]) for u in users))
+    await sender.close()
+    assert fake.oauth_calls == 1
+    assert sorted(s.user_id for s in fake.sent) == users
