@@ -32,6 +32,7 @@ from bot.config import ZaloSettings
 from bot.db import Resident
 from bot.i18n import Catalogs
 from bot.pipeline import Pipeline
+from bot.safety import screen
 from bot.store import Store
 from bot.types import Incoming, Reply, ResidentKey
 
@@ -249,7 +250,7 @@ class ZaloChannel:
         if not text:
             return None
         payload = button_payload(text)
-        if False:
+        if payload is not None and screen(payload).found:
             payload = None  # typed by hand and holding a phone or ID number: treat it as text, redacted
         if payload is None and (number := chosen_number(text)) is not None:
             payload = await self.sender.zstore.choice(who.user_id, number)
