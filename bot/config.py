@@ -60,7 +60,7 @@ class ZaloSettings:
     oauth_url: str = "https://oauth.zaloapp.com"
     bot_token: str | None = None
     webhook_secret: str | None = None  # bot mode: the secret_token given to setWebhook
-    webhook_url: str = ""  # bot mode: public https URL registered with setWebhook at start
+    webhook_url: str = ""  # bot mode: public https URL registered with setWebhook; empty: long polling
     webhook_path: str = "/zalo/webhook"
     max_event_age_seconds: float = 300.0
     refresh_margin_seconds: float = 600.0
@@ -203,8 +203,8 @@ def _zalo(z: dict[str, Any], env: Mapping[str, str]) -> ZaloSettings:
         raise ValueError(f"zalo.mode must be 'oa' or 'bot', not {zalo.mode!r}")
     if zalo.button_type not in ("oa.query.show", "oa.query.hide"):
         raise ValueError(f"zalo.button_type must be 'oa.query.show' or 'oa.query.hide', not {zalo.button_type!r}")
-    if zalo.mode == "bot" and zalo.bot_token and not zalo.webhook_secret:
-        raise ValueError("ZALO_WEBHOOK_SECRET is required with ZALO_MODE=bot (8-256 characters, "
+    if zalo.mode == "bot" and zalo.webhook_url and not zalo.webhook_secret:
+        raise ValueError("ZALO_WEBHOOK_SECRET is required with ZALO_WEBHOOK_URL (8-256 characters, "
                          "the secret Zalo sends back with every event)")
     return zalo
 

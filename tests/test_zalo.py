@@ -356,3 +356,27 @@ async def test_concurrent_senders_refresh_once(services: Services, fake: FakeZal
     await sender.close()
     assert fake.oauth_calls == 1
     assert sorted(s.user_id for s in fake.sent) == users
+
+
+async def test_the_bot_api_by_long_polling(services: Services, fake: FakeZalo, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    fake.webhook = {"url": "https://old.example/hook"}  # left over from an earlier setup
+    settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, api_url=fake.url)  # type: ignore[attr-defined]
+    app = web.Application()
+    channel = ZaloChannel(settings, services.pipeline, services.store, services.catalogs)
+    await channel.start(app)
+    client = await aiohttp_client(app)
+    try:
+        assert fake.webhook is None  # deleted, or getUpdates would be refused
+        r = await client.post(WEBHOOK, json=fake.bot_update("chat-2", "xin chào"))
+        assert r.status == 404  # without a webhook secret nothing is accepted over HTTP
+        fake.push_update(fake.bot_update("chat-2", "cài vneid"))
+        for _ in range(200):
+            await channel.drain()
+            if fake.to("chat-2"):
+                break
+            await asyncio.sleep(0.02)
+        assert fake.to("chat-2")[-1].text.startswith("Bước 1/4") and fake.polls >= 1
+    finally:
+        await channel.stop()

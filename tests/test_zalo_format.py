@@ -77,7 +77,10 @@ def test_bad_zalo_settings_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="zalo.mode"):
         load_settings(ROOT / "config.yml", env={"ZALO_MODE": "sms"})
     with pytest.raises(ConfigError, match="ZALO_WEBHOOK_SECRET"):
-        load_settings(ROOT / "config.yml", env={"ZALO_MODE": "bot", "ZALO_BOT_TOKEN": "1:x"})
+        load_settings(ROOT / "config.yml", env={"ZALO_MODE": "bot", "ZALO_BOT_TOKEN": "1:x",
+                                                "ZALO_WEBHOOK_URL": "https://assistant.example/zalo/webhook"})
+    polling = load_settings(ROOT / "config.yml", env={"ZALO_MODE": "bot", "ZALO_BOT_TOKEN": "1:x"}).zalo
+    assert polling.enabled and polling.webhook_url == "" and polling.webhook_secret is None
     bad = tmp_path / "config.yml"
     bad.write_text("zalo:\n  button_type: oa.open.url\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="button_type"):

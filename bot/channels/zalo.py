@@ -135,16 +135,48 @@ class ZaloChannel:
         self.catalogs = catalogs
         self.sender = sender or ZaloSender(settings, store, catalogs)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
 
     async def start(self, app: web.Application) -> None:
-        app.router.add_post(self.settings.webhook_path, self.webhook)
         await self.sender.start()
-        if self.settings.mode == "bot" and self.settings.webhook_url:
+        if self.settings.mode == "bot" and not self.settings.webhook_url:
+            # No public URL: ask Zalo for updates instead (the webhook route is not served at all).
+            assert isinstance(self.sender.client, BotClient)
+            await self.sender.client.call("deleteWebhook", {})
+            self._poller = asyncio.create_task(self._poll(self.sender.client), name="zalo-bot-polling")
+            log.info("Zalo channel (bot) polling for updates")
+            return
+        app.router.add_post(self.settings.webhook_path, self.webhook)
+        if self.settings.mode == "bot":
             assert isinstance(self.sender.client, BotClient) and self.settings.webhook_secret
             await self.sender.client.set_webhook(self.settings.webhook_url, self.settings.webhook_secret)
         log.info("Zalo channel (%s) listening on %s", self.settings.mode, self.settings.webhook_path)
 
+    async def _poll(self, client: BotClient) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                update = await client.next_update()
+            except DeliveryError as exc:
+                log.warning("Zalo Bot API polling failed: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 1.0
+            if update is None or not isinstance(update.get("message"), dict):
+                continue
+            event = parse_bot_event(update)
+            try:
+                await self._handle(event)
+            except Exception:
+                # Zalo hands out each update once; the resident gets no answer to this message.
+                log.exception("Zalo Bot API update from %s could not be handled", event.user_id)
+
     async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
         if self._tasks:
             # Let replies in flight go out, but do not hold a shutdown for long retries.
             _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_SECONDS)
@@ -198,7 +230,7 @@ class ZaloChannel:
 
     def _verify_bot(self, request: web.Request, raw: bytes) -> Event | web.Response:
         given = request.headers.get("X-Bot-Api-Secret-Token", "")
-        if not hmac.compare_digest(given.encode(), (self.settings.webhook_secret or "").encode()):
+        if not self.settings.webhook_secret or not hmac.compare_digest(given.encode(), (self.settings.webhook_secret or "").encode()):
             log.warning("Zalo Bot API event refused: wrong secret token")
             return _refuse(401, "wrong secret token")
         try:

@@ -33,6 +33,12 @@ REFRESH_TOKEN_INVALID = -14014
 # When the OA's tokens are broken nothing can be sent until an operator acts; callers wait this long.
 BROKEN_TOKENS_RETRY = 600.0
 TIMEOUT = aiohttp.ClientTimeout(total=15)
+# The Bot API answers a long poll that saw no update with error_code 408.
+POLL_TIMEOUT = 408
+
+
+class PollTimeout(DeliveryError):
+    """No update arrived during a long poll (not a failure)."""
 
 
 def oa_error(code: int, message: str) -> DeliveryError:
@@ -216,10 +222,10 @@ class BotClient:
         self.settings = settings
         self.http = http
 
-    async def call(self, method: str, params: dict[str, Any]) -> Any:
+    async def call(self, method: str, params: dict[str, Any], timeout: aiohttp.ClientTimeout = TIMEOUT) -> Any:
         url = f"{self.settings.base_url}/bot{self.settings.bot_token}/{method}"
         try:
-            async with self.http.post(url, json=params, timeout=TIMEOUT) as r:
+            async with self.http.post(url, json=params, timeout=timeout) as r:
                 status = r.status
                 data = await r.json(content_type=None) if r.content_type == "application/json" else None
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
@@ -229,6 +235,8 @@ class BotClient:
         code = _int(data.get("error_code"), status) if isinstance(data, dict) else status
         description = str(data.get("description") or "") if isinstance(data, dict) else f"HTTP {status}"
         text = f"Zalo Bot API {method} error {code}: {description}"
+        if code == POLL_TIMEOUT:
+            raise PollTimeout(text)
         if code == 429:
             params_ = data.get("parameters") if isinstance(data, dict) else None
             retry = _int(params_.get("retry_after"), 30) if isinstance(params_, dict) else 30
@@ -243,3 +251,12 @@ class BotClient:
 
     async def set_webhook(self, url: str, secret: str) -> None:
         await self.call("setWebhook", {"url": url, "secret_token": secret})
+
+    async def next_update(self, wait_seconds: int = 30) -> dict[str, Any] | None:
+        """Long polling: the next update (Zalo returns one per call), or None when none came in time."""
+        try:
+            result = await self.call("getUpdates", {"timeout": str(wait_seconds)},
+                                     timeout=aiohttp.ClientTimeout(total=wait_seconds + 10))
+        except PollTimeout:
+            return None
+        return result if isinstance(result, dict) else None

@@ -3,6 +3,7 @@ with Zalo's paths, payloads and error codes, and webhook events signed as Zalo s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import json
@@ -43,12 +44,23 @@ class FakeZalo:
         self.unreachable: set[str] = set()  # users outside the window in which the OA may answer
         self.webhook: dict[str, Any] | None = None
         self.on_sent: Callable[[Sent], None] | None = None  # e.g. a benchmark waiting for replies
+        self.polls = 0
+        self._updates: asyncio.Queue[dict[str, Any]] | None = None
         self._ids = itertools.count(1)
 
     # --- steering ------------------------------------------------------------
 
     def expire_access_tokens(self) -> None:
         self.valid_access.clear()
+
+    def _queue(self) -> asyncio.Queue[dict[str, Any]]:
+        if self._updates is None:
+            self._updates = asyncio.Queue()
+        return self._updates
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        """An update for the bot to fetch with getUpdates (long polling)."""
+        self._queue().put_nowait(update)
 
     def _record(self, sent: Sent) -> None:
         self.sent.append(sent)
@@ -134,6 +146,19 @@ class FakeZalo:
             self._record(Sent(str(body["chat_id"]), text))
             return web.json_response({"ok": True, "result": {"message_id": f"b{next(self._ids)}",
                                                              "date": int(time.time() * 1000)}})
+        if method == "getUpdates":
+            if self.webhook is not None:
+                return web.json_response({"ok": False, "error_code": 409,
+                                          "description": "Conflict: a webhook is set"}, status=409)
+            self.polls += 1
+            try:
+                update = await asyncio.wait_for(self._queue().get(), min(float(body.get("timeout", 30)), 30.0))
+            except asyncio.TimeoutError:
+                return web.json_response({"ok": False, "error_code": 408, "description": "Request timeout"})
+            return web.json_response({"ok": True, "result": update})
+        if method == "deleteWebhook":
+            self.webhook = None
+            return web.json_response({"ok": True, "result": {"url": ""}})
         if method == "setWebhook":
             self.webhook = body
             return web.json_response({"ok": True, "result": {"url": body.get("url")}})
