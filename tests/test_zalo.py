@@ -380,3 +380,15 @@ async def test_the_bot_api_by_long_polling(services: Services, fake: FakeZalo, a
         assert fake.to("chat-2")[-1].text.startswith("Bước 1/4") and fake.polls >= 1
     finally:
         await channel.stop()
+
+
+async def test_a_refused_refresh_is_not_retried_for_every_waiting_message(services: Services, fake: FakeZalo) -> None:
+    fake.refresh_token = "rt-someone-else"
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    fake.expire_access_tokens()
+    for user in ("8300000001", "8300000002", "8300000003"):
+        with pytest.raises(DeliveryError):
+            await sender.send(user, [Reply("thông báo")])
+    await sender.close()
+    assert fake.oauth_calls == 1 and fake.sent == []

@@ -72,18 +72,25 @@ class ZaloSender:
         self.client: OAClient | BotClient | None = None
         self._refresher: asyncio.Task[None] | None = None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._starting = asyncio.Lock()
 
     async def start(self) -> None:
-        if self.http is not None:
-            return
-        self.http = aiohttp.ClientSession()
-        if self.settings.mode == "bot":
-            self.client = BotClient(self.settings, self.http)
-            return
-        self.tokens = TokenKeeper(self.settings, self.zstore, self.http)
-        await self.tokens.start()
-        self.client = OAClient(self.settings, self.http, self.tokens)
-        self._refresher = asyncio.create_task(self.tokens.keep_fresh(), name="zalo-token-refresh")
+        """Open the HTTP client and load the OA's tokens (once; later calls return at once)."""
+        async with self._starting:
+            if self.client is not None:
+                return
+            http = aiohttp.ClientSession()
+            if self.settings.mode == "bot":
+                self.http, self.client = http, BotClient(self.settings, http)
+                return
+            tokens = TokenKeeper(self.settings, self.zstore, http)
+            try:
+                await tokens.start()
+            except BaseException:
+                await http.close()
+                raise
+            self.http, self.tokens, self.client = http, tokens, OAClient(self.settings, http, tokens)
+            self._refresher = asyncio.create_task(tokens.keep_fresh(), name="zalo-token-refresh")
 
     async def close(self) -> None:
         if self._refresher is not None:
@@ -96,6 +103,7 @@ class ZaloSender:
         if self.http is not None:
             await self.http.close()
             self.http = None
+            self.client = None
 
     def _lock(self, user_id: str) -> asyncio.Lock:
         lock = self._locks.get(user_id)
@@ -104,7 +112,8 @@ class ZaloSender:
             self._locks[user_id] = lock
         return lock
 
-    async def _language(self, user_id: str) -> str:
+    async def language_of(self, user_id: str) -> str:
+        """The language the resident chose, else the default."""
         resident = await self.store.find(ResidentKey(CHANNEL, user_id))
         return self.catalogs.negotiate(resident.language if resident else None)
 
@@ -115,7 +124,7 @@ class ZaloSender:
         assert self.client is not None
         rendered = render(list(replies), buttons_allowed=self.settings.mode == "oa")
         if rendered.numbered:
-            _ = self.catalogs.get(await self._language(user_id))
+            _ = self.catalogs.get(await self.language_of(user_id))
             rendered.add_hint(_("Trả lời bằng số để chọn (ví dụ: 1)."))
         async with self._lock(user_id):
             # Remember the numbers first: the resident may answer before the last message is out.
@@ -261,7 +270,7 @@ class ZaloChannel:
             await self._unfollow(who)
             return
         if event.kind == "media":
-            _ = self.catalogs.get(await self.sender._language(event.user_id))
+            _ = self.catalogs.get(await self.sender.language_of(event.user_id))
             self._deliver(event.user_id, [Reply(_("Xin lỗi, tôi chỉ đọc được tin nhắn chữ. "
                                                    "Bạn hãy gõ câu hỏi, hoặc chọn chủ đề."))])
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,8 @@ UNREACHABLE = frozenset({-213, -230, -201})
 REFRESH_TOKEN_INVALID = -14014
 # When the OA's tokens are broken nothing can be sent until an operator acts; callers wait this long.
 BROKEN_TOKENS_RETRY = 600.0
+# After a failed refresh, the next attempt waits this long.
+REFRESH_PAUSE = 60.0
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 # The Bot API answers a long poll that saw no update with error_code 408.
 POLL_TIMEOUT = 408
@@ -77,6 +80,7 @@ class TokenKeeper:
         self.http = http
         self._tokens = Tokens(None, None, None)
         self._lock = asyncio.Lock()
+        self._quiet_until = 0.0
         self.refreshes = 0
 
     async def start(self) -> None:
@@ -109,6 +113,9 @@ class TokenKeeper:
                           "is missing; set fresh tokens in the environment and restart")
                 raise DeliveryError("Zalo OA access token expired and cannot be refreshed",
                                     retry_after=BROKEN_TOKENS_RETRY)
+            if time.monotonic() < self._quiet_until:
+                # A refresh failed a moment ago: do not hammer Zalo's OAuth once per waiting message.
+                raise DeliveryError("Zalo OA token refresh failed recently", retry_after=REFRESH_PAUSE)
             try:
                 fresh = await self._exchange(current.refresh_token)
             except DeliveryError:
@@ -116,6 +123,7 @@ class TokenKeeper:
                 if again and again.refresh_token != current.refresh_token and again.access_token:
                     self._tokens = again  # another process spent the refresh token and saved the result
                     return
+                self._quiet_until = time.monotonic() + REFRESH_PAUSE
                 raise
             if await self.zstore.save(current.refresh_token, fresh):
                 self._tokens = fresh
@@ -164,7 +172,7 @@ class TokenKeeper:
                     await self.refresh(self._tokens.access_token)
             except DeliveryError as exc:
                 log.warning("background refresh of the Zalo OA token failed: %s", exc)
-                await asyncio.sleep(min(BROKEN_TOKENS_RETRY, 60.0))
+                await asyncio.sleep(BROKEN_TOKENS_RETRY)
 
 
 def oa_message(msg: Outgoing, button_type: str) -> dict[str, Any]:
