@@ -392,3 +392,25 @@ async def test_a_refused_refresh_is_not_retried_for_every_waiting_message(servic
             await sender.send(user, [Reply("thông báo")])
     await sender.close()
     assert fake.oauth_calls == 1 and fake.sent == []
+
+
+async def test_two_processes_sharing_the_tokens_both_keep_sending(services: Services, fake: FakeZalo) -> None:
+    """The server and a broadcast worker each hold a sender on the same database: when the token
+    expires both may try the single-use refresh token; the loser takes the winner's saved tokens."""
+    import asyncio
+
+    server = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    worker = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await server.start()
+    await worker.start()
+    fake.expire_access_tokens()
+    await asyncio.gather(server.send("8400000001", [Reply("trả lời")]), worker.send("8400000002", [Reply("thông báo")]))
+    await asyncio.gather(server.send("8400000001", [Reply("tiếp")]), worker.send("8400000002", [Reply("tiếp")]))
+    await server.close()
+    await worker.close()
+    assert sorted((s.user_id, s.text) for s in fake.sent) == [
+        ("8400000001", "tiếp"), ("8400000001", "trả lời"), ("8400000002", "thông báo"), ("8400000002", "tiếp")]
+    assert 1 <= fake.oauth_calls <= 2, fake.oauth_calls
+    async with services.store.session() as s:
+        row = await s.get(ZaloToken, "oa")
+        assert row is not None and row.refresh_token == fake.refresh_token and row.access_token in fake.valid_access
