@@ -64,7 +64,9 @@ def prepare(text: str) -> str:
 
 def normalize(text: str) -> str:
     """The folded, teencode-expanded words a classifier sees."""
-    folded = _PLACEHOLDER_RE.sub(lambda m: PLACEHOLDERS[m.group(0)], fold(prepare(text)[:MAX_CHARS]))
+    # Invisible format characters (zero-width joiners, direction marks) join what they sit between.
+    visible = "".join(ch for ch in prepare(text)[:MAX_CHARS] if unicodedata.category(ch) != "Cf")
+    folded = _PLACEHOLDER_RE.sub(lambda m: PLACEHOLDERS[m.group(0)], fold(visible))
     folded = _REPEAT_RE.sub(r"\1\1", folded)
     words = []
     for chunk in folded.split():
