@@ -7,10 +7,10 @@ from dataclasses import replace
 from bot.types import Button
 from dialogues import effects as fx
 from dialogues.flows import END, Flow, Step
-from dialogues.turn import (CANCEL, HUMAN, MENU, RESUME, STEP_DONE, STEP_STUCK, Turn, ask_village,
+from dialogues.turn import (CANCEL, HUMAN, MENU, N_, RESUME, STEP_DONE, STEP_STUCK, Turn, ask_village,
                             choose_topic, menu, menu_rows, stuck_no_flow)
 
-SCAM_WARNING = ("⚠️ Trợ lý không bao giờ hỏi số CCCD, mật khẩu hay mã OTP của bạn. "
+SCAM_WARNING = N_("⚠️ Trợ lý không bao giờ hỏi số CCCD, mật khẩu hay mã OTP của bạn. "
                 "Đừng đưa các mã này cho bất kỳ ai.")
 
 
