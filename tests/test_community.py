@@ -180,6 +180,7 @@ async def test_classes_and_the_village_team(local: Services) -> None:
     replies = await conv.press("village:dai-cuong")
     assert "Tổ công nghệ số Đại Cường" in texts(replies)
     assert "Support hours: 07:00–20:00, every day" in texts(replies)
+    assert "Meet them in person: the village cultural house" in texts(replies)
     assert "human" in payloads(replies)
 
 
