@@ -9,7 +9,7 @@ from bot.commune import Commune, Session
 from bot.types import Button
 from dialogues import effects as fx
 from dialogues.flows import Flow
-from dialogues.guide import handoff
+from dialogues.guide import handoff, offer_resume
 from dialogues.turn import (HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow)
 from nlu.types import Parse
 
@@ -112,6 +112,7 @@ def village_given(t: Turn, flow: Flow | None, code: str) -> None:
         handoff(t, flow, "asked")
     elif awaiting in ANSWERS_NEEDING_VILLAGE:
         ANSWERS[awaiting](t, Parse("", awaiting, 1.0))
+        offer_resume(t, flow)
     else:
         village = t.ctx.commune.village(code)
         t.say(t._("Đã ghi nhận: thôn {village}.", village=village.name if village else code),

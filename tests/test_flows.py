@@ -107,6 +107,11 @@ async def test_a_side_question_mid_guide_then_back_to_the_same_step(guides: Serv
     replies = await conv.press("resume")
     assert replies[-1].text.startswith("Bước 3/5: Điền tờ khai.")
     assert conv.state == ("portal_submit", 3)
+    # A side answer that first asks for the village still comes back to the guide.
+    await conv.press("ask:contact_support_team")
+    replies = await conv.press("village:dai-hung")
+    assert "Tổ công nghệ số xã Ứng Hòa" in texts(replies) and "resume" in payloads(replies)
+    assert conv.state == ("portal_submit", 3)
     # Another guide started in the middle replaces the first one.
     await conv.press("flow:pay_qr")
     assert conv.state == ("pay_qr", 1)
