@@ -96,6 +96,11 @@ def consent(t: Turn, yes: bool) -> None:
 
 
 def unsubscribe(t: Turn, parse: Parse | None = None) -> None:
+    if not t.ctx.resident.subscribed:
+        # Nothing to stop (and a misread "stop" in a guide must not look like it did something).
+        t.say(t._("Bạn hiện không nhận thông báo của xã, nên không có gì để huỷ."),
+              (t.button("Đăng ký nhận thông báo", "intent:subscribe"), t.button("Xem danh mục", MENU)))
+        return
     t.effects.append(fx.Unsubscribe())
     t.say(t._("Đã huỷ, bạn sẽ không nhận thông báo nữa. Muốn nhận lại, bạn nhắn “đăng ký nhận tin”."),
           (t.button("Xem danh mục", MENU),))

@@ -101,6 +101,8 @@ async def test_changing_language_changes_every_later_answer(local: Services) -> 
 
 async def test_subscribing_keeps_village_and_language_only_after_consent(local: Services) -> None:
     conv = Conversation(local, "sub")
+    replies = await conv.press("unsub")  # not subscribed: nothing happens, and it says so
+    assert "không nhận thông báo của xã, nên không có gì để huỷ" in texts(replies)
     replies = await conv.press("intent:subscribe")
     assert "Bạn ở thôn nào?" in texts(replies)
     replies = await conv.press("village:minh-duc")
