@@ -64,11 +64,13 @@ def test_fold_keeps_one_character_per_character() -> None:
 
 
 @pytest.mark.parametrize("typed, expected", [
-    ("Làm sao ĐĂNG KÝ VNeID???", "lam sao dang ky vneid"),
+    ("Lam sao DANG KY VNeID???", "lam sao dang ky vneid"),
+    ("Làm sao ĐĂNG KÝ VNeID???", "lam sao dang ky vneid ~làm ~đăng ~ký"),
     ("ko dc j ca", "khong duoc gi ca"),
     ("cai app ntn", "cai ung dung nhu the nao"),
     ("ma la [otp] a", "ma la mamotlan a"),
     ("helloooooo", "helloo"),
+    ("Dừng lại đi", "dung lai di ~dừng ~lại ~đi"),
     ("a\u200bb\u0000c", "ab c"),
 ])
 def test_normalize(typed: str, expected: str) -> None:
@@ -94,6 +96,9 @@ def test_heldout_accuracy_stays_above_the_floor(interpreter) -> None:  # type: i
     ("I want to talk to a real person", "human_handoff"),
     ("cảm ơn cháu nhiều nhé", "thank"),
     ("xong rồi", "affirm"),
+    ("dừng lại", "cancel"),  # folds to "dung lai", like "đúng lại": the diacritics decide
+    ("đúng rồi", "affirm"),
+    ("stop", "cancel"),
     ("có người gọi bảo tôi đọc mã OTP cho họ", "report_scam"),
 ])
 def test_typical_messages(interpreter, text: str, intent: str) -> None:  # type: ignore[no-untyped-def]
