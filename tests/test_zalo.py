@@ -86,28 +86,40 @@ async def _count(services: Services, model: type) -> int:
         return (await s.execute(select(func.count()).select_from(model))).scalar_one()
 
 
+def number_of(text: str, label: str) -> str:
+    """The number in front of `label` in a numbered list ("3. Đông Lỗ")."""
+    for line in text.splitlines():
+        number, _, rest = line.partition(". ")
+        if number.isdigit() and rest.strip() == label:
+            return number
+    raise AssertionError(f"{label!r} is not offered in {text!r}")
+
+
 async def test_a_resident_follows_completes_a_guide_with_buttons_and_asks_for_a_person(
         harness: Harness, services: Services) -> None:
     fake, user = harness.fake, "8123456789"
     assert await harness.event(fake.oa_event("follow", user)) == 200
     greeting = fake.to(user)[-1]
     assert "Xin chào" in greeting.text
-    assert {b["type"] for b in greeting.buttons} == {"oa.query.hide"}
-    assert all(b["payload"].startswith(PAYLOAD_MARK) for b in greeting.buttons)
+    # The menu has more choices than Zalo shows as buttons: they come as a numbered list.
+    assert greeting.buttons == [] and "Trả lời bằng số" in greeting.text
 
-    await harness.press(user, "topic:vneid")
-    texts = await harness.press(user, "flow:vneid_install")
+    topics = await harness.say(user, number_of(greeting.text, "Ứng dụng VNeID"))
+    texts = await harness.say(user, number_of(topics[-1], "Cài ứng dụng VNeID chính thức"))
     assert any("VNeID" in t for t in texts) and texts[-1].startswith("Bước 1/4")
+    step = fake.to(user)[-1]
+    assert {b["type"] for b in step.buttons} == {"oa.query.hide"}  # four choices: real Zalo buttons
+    assert all(b["payload"].startswith(PAYLOAD_MARK) for b in step.buttons)
     for n in (2, 3, 4):
         assert (await harness.press(user, "done"))[-1].startswith(f"Bước {n}/4")
     finished = await harness.press(user, "done")
     assert any("cài đúng ứng dụng VNeID" in t for t in finished)
 
-    # Asking for a person: the village list (more buttons than Zalo allows) comes as numbered text.
+    # Asking for a person: the village list comes as numbers too.
     asked = await harness.say(user, "tôi muốn gặp người hỗ trợ")
     village_list = fake.to(user)[-1]
-    assert village_list.buttons == [] and "1. Đại Cường" in village_list.text and "Trả lời bằng số" in village_list.text
-    answer = await harness.say(user, "3")
+    assert village_list.buttons == [] and "Trả lời bằng số" in village_list.text
+    answer = await harness.say(user, number_of(village_list.text, "Đông Lỗ"))
     assert any("Đông Lỗ" in t for t in answer), (asked, answer)
     resident = await services.store.find(ResidentKey("zalo", user))
     assert resident is not None and resident.village == "dong-lo"
