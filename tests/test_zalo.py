@@ -4,6 +4,7 @@ database (SQLite and PostgreSQL), replies sent back to the fake's CS message API
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -426,3 +427,38 @@ async def test_two_processes_sharing_the_tokens_both_keep_sending(services: Serv
     async with services.store.session() as s:
         row = await s.get(ZaloToken, "oa")
         assert row is not None and row.refresh_token == fake.refresh_token and row.access_token in fake.valid_access
+
+
+async def test_numbers_offered_long_ago_are_read_as_text(harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000015"
+    await harness.say(user, "tôi muốn gặp người hỗ trợ")  # the villages, as numbers
+    async with services.store.writing() as s:
+        row = await s.get(ZaloChoice, user)
+        assert row is not None
+        row.updated_at = row.updated_at - timedelta(days=2)
+    await harness.say(user, "3")
+    resident = await services.store.find(ResidentKey("zalo", user))
+    assert resident is not None and resident.village is None  # "3" alone names no village
+
+
+async def test_numbers_survive_a_restart(services: Services, fake: FakeZalo, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    app = web.Application()
+    first = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    await first.start(app)
+    client = await aiohttp_client(app)
+    harness = Harness(fake, first, client)
+    await harness.say("8100000016", "tôi muốn gặp người hỗ trợ")
+    await first.stop()
+    app2 = web.Application()
+    second = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    await second.start(app2)
+    harness2 = Harness(fake, second, await aiohttp_client(app2))
+    try:
+        await harness2.say("8100000016", number_of(fake.to("8100000016")[-1].text, "Đông Lỗ"))
+        resident = await services.store.find(ResidentKey("zalo", "8100000016"))
+        assert resident is not None and resident.village == "dong-lo"
+        await harness2.say("8100000016", "cảm ơn")  # a reply without numbers clears the stored list
+        async with services.store.session() as s:
+            assert await s.get(ZaloChoice, "8100000016") is None
+    finally:
+        await second.stop()

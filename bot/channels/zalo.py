@@ -73,12 +73,14 @@ class ZaloSender:
         self._refresher: asyncio.Task[None] | None = None
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._starting = asyncio.Lock()
+        self._offered: set[str] = set()  # residents with a numbered list stored in zalo_choices
 
     async def start(self) -> None:
         """Open the HTTP client and load the OA's tokens (once; later calls return at once)."""
         async with self._starting:
             if self.client is not None:
                 return
+            self._offered = await self.zstore.offered_users()
             http = aiohttp.ClientSession()
             if self.settings.mode == "bot":
                 self.http, self.client = http, BotClient(self.settings, http)
@@ -112,6 +114,11 @@ class ZaloSender:
             self._locks[user_id] = lock
         return lock
 
+    async def forget(self, user_id: str) -> None:
+        """Drop the numbers offered to a resident who asked to be forgotten."""
+        await self.zstore.forget(user_id)
+        self._offered.discard(user_id)
+
     async def language_of(self, user_id: str) -> str:
         """The language the resident chose, else the default."""
         resident = await self.store.find(ResidentKey(CHANNEL, user_id))
@@ -128,7 +135,13 @@ class ZaloSender:
             rendered.add_hint(_("Trả lời bằng số để chọn (ví dụ: 1)."))
         async with self._lock(user_id):
             # Remember the numbers first: the resident may answer before the last message is out.
-            await self.zstore.offer(user_id, rendered.numbered)
+            # (Most replies offer none; the database is touched only to replace or clear a list.)
+            if rendered.numbered or user_id in self._offered:
+                await self.zstore.offer(user_id, rendered.numbered)
+                if rendered.numbered:
+                    self._offered.add(user_id)
+                else:
+                    self._offered.discard(user_id)
             for message in rendered.messages:
                 await self.client.send(user_id, message)
 
@@ -279,7 +292,7 @@ class ZaloChannel:
             return
         result = await self.pipeline.handle(incoming)
         if incoming.payload == "forget:yes":
-            await self.sender.zstore.forget(event.user_id)  # nothing about the resident stays behind
+            await self.sender.forget(event.user_id)  # nothing about the resident stays behind
         if result.replies and not result.duplicate:
             self._deliver(event.user_id, list(result.replies))
 

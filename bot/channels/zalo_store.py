@@ -17,6 +17,8 @@ ACCOUNT = "oa"
 # Zalo documents an OA access token as valid for about 25 hours. A token pasted from the
 # environment has an unknown age, so it is treated as expiring sooner than that.
 SEEDED_TOKEN_LIFETIME = timedelta(hours=20)
+# A number typed later than this after the list was sent is read as text.
+CHOICES_KEPT = timedelta(days=1)
 
 
 class ZaloToken(Base):
@@ -96,12 +98,13 @@ class ZaloStore:
                         expires_at=tokens.expires_at, updated_at=utcnow()))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def offered_users(self) -> set[str]:
+        """Residents with numbers on offer (read once at start; the sender keeps the set up to date)."""
+        async with self.store.session() as s:
+            return set((await s.execute(select(ZaloChoice.user_id))).scalars())
+
     async def offer(self, user_id: str, payloads: list[str]) -> None:
-        """Remember the payloads behind numbers just offered (or forget them when none were)."""
-        if not payloads:
-            async with self.store.session() as s:
-                if await s.get(ZaloChoice, user_id) is None:
-                    return  # the usual case: nothing to forget, no write transaction
+        """Remember the payloads behind numbers just offered, or forget them when none were."""
         async with self.store.writing() as s:
             row = await s.get(ZaloChoice, user_id)
             if not payloads:
@@ -115,11 +118,13 @@ class ZaloStore:
                 row.updated_at = utcnow()
 
     async def choice(self, user_id: str, number: int) -> str | None:
+        """The payload behind a number offered to the resident within the last day, else None."""
         async with self.store.session() as s:
-            raw = (await s.execute(select(ZaloChoice.payloads).where(ZaloChoice.user_id == user_id))).scalar()
-        if raw is None:
+            row = (await s.execute(select(ZaloChoice.payloads, ZaloChoice.updated_at)
+                                   .where(ZaloChoice.user_id == user_id))).first()
+        if row is None or utcnow() - (_aware(row.updated_at) or utcnow()) > CHOICES_KEPT:
             return None
-        payloads = json.loads(raw)
+        payloads = json.loads(row.payloads)
         return payloads[number - 1] if 1 <= number <= len(payloads) else None
 
     async def forget(self, user_id: str) -> None:
