@@ -54,7 +54,7 @@ import json
 import re
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -209,7 +209,7 @@ class FakeTelegram:
         self._global = _Window()
         self._per_chat: dict[int, _Window] = defaultdict(_Window)
         self._per_group: dict[int, _Window] = defaultdict(_Window)
-        self._changed = asyncio.Condition()
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._last_request = time.monotonic()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -359,22 +359,29 @@ class FakeTelegram:
 
     async def wait_for(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[SentMessage]:
         """Wait until the bot has sent at least `count` messages to the chat; return them all."""
-        async def enough() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: len(self.messages.get(chat_id, [])) >= count)
         try:
-            await asyncio.wait_for(enough(), timeout)
+            await self._until(lambda: len(self.messages.get(chat_id, [])) >= count, timeout)
         except TimeoutError:
             raise AssertionError(f"chat {chat_id}: expected {count} messages within {timeout}s, "
                                  f"got {self.texts(chat_id)}") from None
         return self.sent_to(chat_id)
 
-    async def wait_until(self, predicate: Any, timeout: float = 10.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until predicate() is true (checked whenever the fake's state changes)."""
-        async def check() -> None:
-            async with self._changed:
-                await self._changed.wait_for(predicate)
-        await asyncio.wait_for(check(), timeout)
+        await self._until(predicate, timeout)
+
+    async def _until(self, predicate: Callable[[], bool], timeout: float | None) -> None:
+        """Wait until predicate() holds; it is checked each time the fake's state changes."""
+        if predicate():
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (predicate, future)
+        self._waiters.append(entry)
+        try:
+            await asyncio.wait_for(future, timeout)
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
 
     async def wait_idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
         """Wait until the bot made no request other than getUpdates for `quiet` seconds."""
@@ -386,14 +393,9 @@ class FakeTelegram:
 
     def _notify(self) -> None:
         self._wake_delivery.set()
-
-        async def wake() -> None:
-            async with self._changed:
-                self._changed.notify_all()
-        try:
-            asyncio.get_running_loop().create_task(wake())
-        except RuntimeError:
-            pass
+        for predicate, future in list(self._waiters):
+            if not future.done() and predicate():
+                future.set_result(None)
 
     # --- HTTP ------------------------------------------------------------------
 
@@ -584,9 +586,7 @@ class FakeTelegram:
 
         if not ready() and timeout:
             try:
-                async with self._changed:
-                    await asyncio.wait_for(self._changed.wait_for(
-                        lambda: bool(ready()) or bool(self.webhook.url) or self._closing), timeout)
+                await self._until(lambda: bool(ready()) or bool(self.webhook.url) or self._closing, timeout)
             except TimeoutError:
                 pass
         return ready()
