@@ -45,7 +45,7 @@ from telegram.ext import (Application, ApplicationBuilder, CallbackContext, Call
 
 from bot.channels.telegram_limiter import TelegramRateLimiter
 from bot.channels.telegram_sender import CHANNEL, TelegramSender
-from bot.config import TelegramSettings
+from bot.config import ConfigError, TelegramSettings
 from bot.types import Incoming, Reply, ResidentKey
 
 if TYPE_CHECKING:
@@ -99,7 +99,10 @@ class TelegramChannel:
         self.services = services
         self.settings = settings or services.settings.telegram
         if not self.settings.token:
-            raise ValueError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
+            raise ConfigError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
+        if self.settings.mode == "webhook" and not self.settings.webhook_url:
+            raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL Telegram "
+                              "posts to, ending in telegram.webhook_path)")
         self.limiter = TelegramRateLimiter(self.settings.rate_per_second)
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(self.settings.token).base_url(self.settings.api_url)
