@@ -17,12 +17,15 @@ Each staff handler is `async def handler(event: StaffEvent) -> Sequence[Reply] |
 replies it returns are posted in the same chat and topic (None = not mine: the next message
 handler is tried). A button handler may call `await event.answer("notice")`; presses are
 answered silently otherwise. Residents' own buttons with an integration prefix go through the
-pipeline's `payload_hooks`, not here.
+pipeline's `payload_hooks`, not here. Staff text reaches handlers as typed: a handler that stores
+or forwards it runs bot.safety.screen() first. A handler that raises gets the same update again
+(see below), so it should commit its own changes only when it succeeds.
 
 At most once: each update becomes a turn with message_id "tg:<update_id>", which the pipeline
 records, so a redelivered update is dropped. Polling confirms an update to Telegram (moves the
 offset) only after its turn is saved; a webhook request is answered 200 only then, otherwise 500
-so Telegram sends it again. A handler error makes an update come again up to `MAX_ATTEMPTS` times.
+so Telegram sends it again. A handler error makes an update come again up to `MAX_ATTEMPTS` times,
+and the same chat's later updates wait for it, so a chat is always served in order.
 """
 
 from __future__ import annotations
