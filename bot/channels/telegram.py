@@ -88,10 +88,11 @@ class StaffEvent:
     async def answer(self, notice: str | None = None, alert: bool = False) -> None:
         """Answer a button press with a short notice (up to 200 characters) shown over the chat.
         Presses not answered by the handler are answered silently afterwards."""
-        query = self.update.callback_query
-        if query is not None and not self.answered:
+        from bot.channels.telegram_handlers import answer_query
+
+        if self.update.callback_query is not None and not self.answered:
             self.answered = True
-            await query.answer(notice, show_alert=alert)
+            await answer_query(self.update, notice, alert)
 
 
 StaffHandler = Callable[[StaffEvent], Awaitable[Sequence[Reply] | None]]
