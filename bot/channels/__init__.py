@@ -38,6 +38,10 @@ def configured_channels(services: "Services") -> list["Channel"]:
     from bot.channels.zalo import zalo_channel
 
     channels: list[Channel] = []
+    if services.settings.telegram.token:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(services))
     zalo = zalo_channel(services.pipeline, services.store, services.catalogs, services.settings.zalo)
     if zalo is not None:
         channels.append(zalo)
