@@ -46,8 +46,9 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port)
     await site.start()
-    if services.outbox is not None:
-        services.outbox.start()  # after the channels registered their senders
+    from integrations.escalation import start as start_handoff
+
+    await start_handoff(services)  # after the channels registered their senders
     print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -60,7 +61,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
         await stop.wait()
     finally:
         if services.outbox is not None:
-            await services.outbox.stop()
+            await services.outbox.stop()  # no delivery while the channels shut down
         for channel in reversed(channels):
             await channel.stop()
         await runner.cleanup()

@@ -43,4 +43,23 @@ def install(services: "Services") -> tuple[Escalation, OutboxWorker]:
     return escalation, worker
 
 
-__all__ = ["install", "Escalation", "OutboxWorker", "TeamSender", "Staff", "Outcome"]
+async def start(services: "Services") -> None:
+    """Start delivering (after the channels registered their senders); teams get a Telegram Bot if configured."""
+    worker: OutboxWorker | None = services.outbox
+    if worker is None:
+        return
+    tg = services.settings.telegram
+    if worker.team_sender is None and tg.token:
+        from telegram import Bot
+
+        from integrations.escalation.telegram_team import TelegramTeamSender
+
+        bot = Bot(tg.token, base_url=tg.api_url)
+        await bot.initialize()
+        services.stack.push_async_callback(bot.shutdown)
+        worker.team_sender = TelegramTeamSender(bot)
+    worker.start()
+    services.stack.push_async_callback(worker.stop)
+
+
+__all__ = ["install", "start", "Escalation", "OutboxWorker", "TeamSender", "Staff", "Outcome"]

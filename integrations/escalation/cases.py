@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commune import CommuneSource
-from bot.db import Resident, utcnow
+from bot.db import Message, Resident, utcnow
 from bot.i18n import Catalogs, Translator
 from bot.store import Store
 from bot.types import Button, Reply
@@ -125,7 +125,10 @@ class Escalation:
         if team is None:
             return await fallback()
         now = self.clock()
-        history = await self.store.recent_messages(resident.id, HISTORY)
+        recent = await recent_messages(s, resident.id, 3 * HISTORY)
+        # What the resident said matters most; of the assistant's answers keep only the last one.
+        last_out = max((i for i, (d, _) in enumerate(recent) if d == "out"), default=-1)
+        history = [m for i, m in enumerate(recent) if m[0] == "in" or i == last_out][-HISTORY:]
         if scope.text:
             history.append(("in", scope.text))
         teams = self.teams()
@@ -480,6 +483,14 @@ class Escalation:
         if raised:
             self.kick()
         return raised
+
+
+async def recent_messages(s: AsyncSession, resident_id: int, limit: int) -> list[tuple[str, str]]:
+    """Store.recent_messages inside the turn's own transaction (SQLite has one writer: no second session)."""
+    stmt = (select(Message.direction, Message.text, Message.payload)
+            .where(Message.resident_id == resident_id).order_by(Message.id.desc()).limit(limit))
+    rows = (await s.execute(stmt)).all()
+    return [(d, t if t is not None else f"[{p}]") for d, t, p in reversed(rows)]
 
 
 def _aware(moment: datetime) -> datetime:
