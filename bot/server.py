@@ -48,7 +48,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     await site.start()
     from integrations.escalation import start as start_handoff
 
-    await start_handoff(services)  # after the channels registered their senders
+    await start_handoff(services, channels)  # delivery starts once the channels are up
     print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -13,15 +13,14 @@ from typing import Any
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
-from telegram import Bot
-from telegram.ext import Application, ApplicationBuilder
 
 from bot.app import Services, build
-from bot.config import Settings, replace
+from bot.channels.telegram import TelegramChannel
+from bot.config import Settings, TelegramSettings, replace
 from bot.db import AnalyticsEvent
 from bot.web import FloodLimiter, make_web_app
 from integrations.escalation.models import Case, Outbox
-from integrations.escalation.telegram_team import TeamDesk, TelegramTeamSender
+from integrations.escalation import start as start_handoff
 from tests.escalation_support import COMMUNE_CHAT, COMMUNE_MEMBER, MEMBER, STRANGER, TEAM_CHAT, write_commune
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -80,28 +79,20 @@ async def world(settings: Settings, database_url: str, interpreter, tmp_path: Pa
     fake.add_group(COMMUNE_CHAT, "Tổ CNS xã Ứng Hòa")
     services = await build(replace(settings, database_url=database_url, commune_dir=write_commune(tmp_path / "c")),
                            interpreter=interpreter)
-    bot = Bot(fake.token, base_url=fake.base_url)
-    await bot.initialize()
-    services.outbox.team_sender = TelegramTeamSender(bot)
+    channel = TelegramChannel(services, replace(TelegramSettings(), token=fake.token, api_url=fake.base_url,
+                                                poll_timeout=1))
+    web_app = make_web_app(services.pipeline, services.store, FloodLimiter(100, 1), services.senders)
+    await channel.start(web_app)
     services.outbox.poll_seconds = 0.2
-    services.outbox.start()
-    app: Application = ApplicationBuilder().token(fake.token).base_url(fake.base_url).build()  # type: ignore[type-arg]
-    app.add_handlers(TeamDesk(services.escalation).handlers())
-    await app.initialize()
-    await app.start()
-    await app.updater.start_polling(poll_interval=0, timeout=1)  # type: ignore[union-attr]
-    web = TestClient(TestServer(make_web_app(services.pipeline, services.store, FloodLimiter(100, 1),
-                                             services.senders)))
+    await start_handoff(services, [channel])
+    web = TestClient(TestServer(web_app))
     await web.start_server()
     try:
         yield World(services, fake, web)
     finally:
         await web.close()
-        await app.updater.stop()  # type: ignore[union-attr]
-        await app.stop()
-        await app.shutdown()
         await services.outbox.stop()
-        await bot.shutdown()
+        await channel.stop()
         await services.close()
 
 

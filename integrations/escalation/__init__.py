@@ -11,6 +11,7 @@ the card, /cases, /case N, /reassign N TEAM. Delivery both ways goes through a d
 from __future__ import annotations
 
 from datetime import timedelta
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dialogues import effects as fx
@@ -43,21 +44,23 @@ def install(services: "Services") -> tuple[Escalation, OutboxWorker]:
     return escalation, worker
 
 
-async def start(services: "Services") -> None:
-    """Start delivering (after the channels registered their senders); teams get a Telegram Bot if configured."""
+async def start(services: "Services", channels: Sequence[object] = ()) -> None:
+    """Start delivering, once the channels are up: their senders reach residents, the Telegram channel's
+    bot posts into team groups and its staff hooks serve the members."""
     worker: OutboxWorker | None = services.outbox
-    if worker is None:
+    if worker is None or services.escalation is None:
         return
-    tg = services.settings.telegram
-    if worker.team_sender is None and tg.token:
-        from telegram import Bot
+    for channel in channels:
+        sender = getattr(channel, "sender", None)
+        if sender is not None and getattr(sender, "channel", None):
+            services.senders.register(sender)
+    from bot.channels.telegram import TelegramChannel
+    from integrations.escalation.telegram_team import TeamDesk, TelegramTeamSender
 
-        from integrations.escalation.telegram_team import TelegramTeamSender
-
-        bot = Bot(tg.token, base_url=tg.api_url)
-        await bot.initialize()
-        services.stack.push_async_callback(bot.shutdown)
-        worker.team_sender = TelegramTeamSender(bot)
+    telegram = next((c for c in channels if isinstance(c, TelegramChannel)), None)
+    if telegram is not None:
+        TeamDesk(services.escalation).attach(telegram)
+        worker.team_sender = TelegramTeamSender(telegram.bot)
     worker.start()
     services.stack.push_async_callback(worker.stop)
 

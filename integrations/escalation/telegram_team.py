@@ -1,5 +1,6 @@
-"""The teams' side on Telegram (python-telegram-bot): posting case cards and messages into team groups,
-and handling what members do there (buttons on the card, replies in the case's topic or thread, commands).
+"""The teams' side on Telegram: posting case cards and messages into team groups (python-telegram-bot),
+and serving what members do there through the Telegram channel's staff hooks (buttons on the card,
+replies in the case's topic or thread, commands).
 
 Commands in a team group: /cases (open cases), /case N (one case with its messages), /reassign N TEAM.
 Callback data on the card: `esc:claim:N`, `esc:resolve:N`, `esc:back:N` (well under 64 bytes).
@@ -11,13 +12,17 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from typing import TYPE_CHECKING
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.channels import DeliveryError
-from bot.types import Button
-from integrations.escalation.cases import Escalation, Outcome, Staff
+from bot.types import Button, Reply
+from integrations.escalation.cases import Escalation, Staff
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import StaffEvent, TelegramChannel
 
 log = logging.getLogger(__name__)
 CALLBACK_PREFIX = "esc:"
@@ -64,84 +69,55 @@ class TelegramTeamSender:
         return int(message.message_id)
 
 
-def _staff(update: Update) -> Staff | None:
-    user = update.effective_user
-    if user is None or user.is_bot:
-        return None
-    return Staff(user.id, user.full_name or user.first_name or str(user.id))
-
-
 class TeamDesk:
-    """python-telegram-bot handlers for the team groups; add them to the channel's Application."""
+    """What members do in their team group, served through the Telegram channel's staff hooks."""
 
     def __init__(self, escalation: Escalation) -> None:
         self.escalation = escalation
 
-    def handlers(self) -> list[BaseHandler]:  # type: ignore[type-arg]
-        groups = filters.ChatType.GROUPS
-        return [
-            CallbackQueryHandler(self.on_button, pattern=rf"^{CALLBACK_PREFIX}"),
-            CommandHandler("cases", self.on_cases, filters=groups),
-            CommandHandler("case", self.on_case, filters=groups),
-            CommandHandler("reassign", self.on_reassign, filters=groups),
-            MessageHandler(groups & filters.TEXT & ~filters.COMMAND, self.on_message),
-        ]
+    def attach(self, channel: "TelegramChannel") -> None:
+        channel.add_staff_callback(CALLBACK_PREFIX.rstrip(":"), self.on_button)
+        channel.add_staff_command("cases", self.on_cases)
+        channel.add_staff_command("case", self.on_case)
+        channel.add_staff_command("reassign", self.on_reassign)
+        channel.add_staff_message_handler(self.on_message)
 
-    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        staff = _staff(update)
-        if query is None or staff is None:
-            return
-        parts = (query.data or "").split(":")
-        action, number = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
-        if not number.isdigit():
-            await query.answer()
-            return
+    async def on_button(self, event: "StaffEvent") -> Sequence[Reply] | None:
+        """`esc:claim|resolve|back:N` pressed on a case card."""
+        parts = event.text.split(":")
         ops = {"claim": self.escalation.claim, "resolve": self.escalation.resolve, "back": self.escalation.hand_back}
-        op = ops.get(action)
-        outcome = await op(int(number), staff) if op else Outcome(False, "")
-        await query.answer(outcome.text[:200] or None, show_alert=not outcome.ok)
+        if len(parts) != 3 or parts[1] not in ops or not parts[2].isdigit():
+            return None
+        outcome = await ops[parts[1]](int(parts[2]), _staff(event))
+        await event.answer(outcome.text[:200] or None, alert=not outcome.ok)
+        return []
 
-    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = update.effective_message
-        staff = _staff(update)
-        if message is None or staff is None or not message.text:
-            return
-        topic = message.message_thread_id if message.is_topic_message else None
-        reply_to = message.reply_to_message.message_id if message.reply_to_message else None
-        case_id = await self.escalation.case_for_message(message.chat_id, topic, reply_to)
+    async def on_message(self, event: "StaffEvent") -> Sequence[Reply] | None:
+        """A message in a case's topic, or a reply to its card or to a relayed message, goes to the resident."""
+        case_id = await self.escalation.case_for_message(event.chat_id, event.thread_id, event.reply_to_message_id)
         if case_id is None:
-            return  # the team talking among themselves
-        outcome = await self.escalation.reply(case_id, staff, message.text,
-                                              source_id=f"tg:{message.chat_id}:{message.message_id}")
-        if not outcome.ok:
-            await message.reply_text(outcome.text)
+            return None  # the team talking among themselves
+        outcome = await self.escalation.reply(case_id, _staff(event), event.text,
+                                              source_id=f"tg:{event.chat_id}:{event.message_id}")
+        return [] if outcome.ok else [Reply(outcome.text)]
 
-    async def on_cases(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        staff, message = _staff(update), update.effective_message
-        if staff is None or message is None:
-            return
-        await message.reply_text((await self.escalation.list_open(staff)).text)
+    async def on_cases(self, event: "StaffEvent") -> Sequence[Reply] | None:
+        return [Reply((await self.escalation.list_open(_staff(event))).text)]
 
-    async def on_case(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        staff, message = _staff(update), update.effective_message
-        if staff is None or message is None:
-            return
-        args = context.args or []
-        if len(args) != 1 or not args[0].lstrip("#").isdigit():
-            await message.reply_text(self.escalation.team_tr("Cách dùng: /case <số yêu cầu>"))
-            return
-        await message.reply_text((await self.escalation.show(int(args[0].lstrip("#")), staff)).text)
+    async def on_case(self, event: "StaffEvent") -> Sequence[Reply] | None:
+        if len(event.args) != 1 or not event.args[0].lstrip("#").isdigit():
+            return [Reply(self.escalation.team_tr("Cách dùng: /case <số yêu cầu>"))]
+        return [Reply((await self.escalation.show(int(event.args[0].lstrip("#")), _staff(event))).text)]
 
-    async def on_reassign(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        staff, message = _staff(update), update.effective_message
-        if staff is None or message is None:
-            return
-        args = context.args or []
-        if len(args) != 2 or not args[0].lstrip("#").isdigit():
-            await message.reply_text(self.escalation.team_tr("Cách dùng: /reassign <số yêu cầu> <mã tổ>"))
-            return
-        await message.reply_text((await self.escalation.reassign(int(args[0].lstrip("#")), staff, args[1])).text)
+    async def on_reassign(self, event: "StaffEvent") -> Sequence[Reply] | None:
+        if len(event.args) != 2 or not event.args[0].lstrip("#").isdigit():
+            return [Reply(self.escalation.team_tr("Cách dùng: /reassign <số yêu cầu> <mã tổ>"))]
+        return [Reply((await self.escalation.reassign(int(event.args[0].lstrip("#")), _staff(event),
+                                                      event.args[1])).text)]
+
+
+def _staff(event: "StaffEvent") -> Staff:
+    return Staff(event.user_id, event.user_name or str(event.user_id))
 
 
 __all__ = ["TelegramTeamSender", "TeamDesk", "delivery_error", "NetworkError"]
