@@ -232,3 +232,19 @@ async def test_forgetting_the_resident_deletes_their_cases(desk) -> None:  # typ
         assert (await s.execute(select(func.count()).select_from(Case))).scalar_one() == 0
         assert (await s.execute(select(func.count()).select_from(Outbox))).scalar_one() == 0
         assert (await s.execute(select(func.count()).select_from(CaseMessage))).scalar_one() == 0
+
+
+async def test_an_english_speaking_resident_is_answered_in_english(desk) -> None:  # type: ignore[no-untyped-def]
+    services, _ = desk
+    who = ResidentKey("web", "visitor-en")
+    await services.pipeline.handle(Incoming(who, payload="human", language="en"))
+    result = await services.pipeline.handle(Incoming(who, payload="village:dai-cuong"))
+    assert result.replies[-1].text.startswith("Request number")
+    case_id = int(result.replies[-1].text.split()[2])
+    assert (await services.escalation.claim(case_id, Staff(MEMBER, "Lan"))).ok
+    (notice,) = await services.senders.collect("web", who.user_id)
+    assert "of the community tech team has taken request number" in notice.text
+    async with services.store.session() as s:
+        case = await s.get(Case, case_id)
+    assert case is not None and case.language == "en"
+    assert "Ngôn ngữ: en" in services.escalation.card(case, services.escalation.teams().get("dai-cuong"))  # type: ignore[arg-type]

@@ -65,7 +65,7 @@ class Escalation:
         self.commune = commune
         self.library = library
         self.clock = clock
-        self.team_tr = catalogs.get(catalogs.default)  # teams work in the commune's language
+        self.tr = catalogs.get(catalogs.default)  # teams work in the commune's language
         # Called after a commit that wrote outbox rows (the worker wakes up).
         self.kick: Callable[[], None] = lambda: None
         self._teams_source: object = None
@@ -166,7 +166,7 @@ class Escalation:
         s = scope.session
         scope.session.add(CaseMessage(case_id=case.id, direction="in", author=None, text=scope.text,
                                       source_id=scope.incoming.message_id, created_at=self.clock()))
-        self._to_case_teams(s, case, "message", self.team_tr("👤 Người dân (yêu cầu {case}): {text}",
+        self._to_case_teams(s, case, "message", self.tr("👤 Người dân (yêu cầu {case}): {text}",
                                                              case=case.id, text=scope.text))
         self._after(scope.after_commit)
         return [Reply(scope.tr("Đã chuyển tới tổ công nghệ số (yêu cầu số {case}).", case=case.id),
@@ -194,7 +194,7 @@ class Escalation:
             if case.status in ACTIVE:
                 case.status, case.closed_at = CLOSED, self.clock()
                 self._to_case_teams(scope.session, case, "notice",
-                                    self.team_tr("Người dân đã kết thúc yêu cầu {case}.", case=case.id))
+                                    self.tr("Người dân đã kết thúc yêu cầu {case}.", case=case.id))
                 self.store.track(scope.session, scope.resident.id, "handoff_end", case.flow, case.step,
                                  {"case": case.id})
                 self._after(scope.after_commit)
@@ -211,38 +211,38 @@ class Escalation:
     # --- what the team sees -----------------------------------------------
 
     def card(self, case: Case, team: Team) -> str:
-        t = self.team_tr
+        tr = self.tr
         commune = self.commune.current()
         village = commune.village(case.village)
-        reasons = {"asked": t("người dân muốn gặp người hỗ trợ"), "stuck": t("vẫn không làm được sau khi "
-                   "đã thử cách khắc phục"), "misunderstood": t("trợ lý nhiều lần không hiểu")}
-        lines = [t("🆘 Yêu cầu {case} — {team}", case=case.id, team=team.name),
-                 t("Thôn: {village} · Kênh: {channel} · Ngôn ngữ: {language}",
+        reasons = {"asked": tr("người dân muốn gặp người hỗ trợ"), "stuck": tr("vẫn không làm được sau khi "
+                   "đã thử cách khắc phục"), "misunderstood": tr("trợ lý nhiều lần không hiểu")}
+        lines = [tr("🆘 Yêu cầu {case} — {team}", case=case.id, team=team.name),
+                 tr("Thôn: {village} · Kênh: {channel} · Ngôn ngữ: {language}",
                    village=village.name if village else (case.village or "?"), channel=case.channel,
                    language=case.language),
-                 t("Lý do: {reason}", reason=reasons.get(case.reason, case.reason))]
+                 tr("Lý do: {reason}", reason=reasons.get(case.reason, case.reason))]
         flow = self.library.get(case.flow) if case.flow else None
         if flow is not None:
-            where = t(flow.title)
+            where = tr(flow.title)
             if case.step:
                 try:
-                    where += t(" — bước {n}/{total}", n=flow.index(case.step) + 1, total=len(flow.steps))
+                    where += tr(" — bước {n}/{total}", n=flow.index(case.step) + 1, total=len(flow.steps))
                 except (KeyError, ValueError):
                     pass
-            lines.append(t("Đang làm: {where}", where=where))
+            lines.append(tr("Đang làm: {where}", where=where))
             if case.tried:
                 tried = [str(flow.index(s) + 1) if s in {st.id for st in flow.steps} else s for s in case.tried]
-                lines.append(t("Đã thử (không được): bước {steps}", steps=", ".join(tried)))
+                lines.append(tr("Đã thử (không được): bước {steps}", steps=", ".join(tried)))
         if case.history:
-            lines.append(t("Tin nhắn gần đây:"))
+            lines.append(tr("Tin nhắn gần đây:"))
             lines += [("👤 " if d == "in" else "🤖 ") + (text or "")[:300] for d, text in case.history]
-        lines.append(t("Bấm “Nhận” rồi trả lời trong chủ đề này (hoặc trả lời vào tin này) để nhắn cho người dân."))
+        lines.append(tr("Bấm “Nhận” rồi trả lời trong chủ đề này (hoặc trả lời vào tin này) để nhắn cho người dân."))
         return "\n".join(lines)[:4000]
 
     def card_buttons(self, case: Case) -> tuple[tuple[Button, ...], ...]:
-        t = self.team_tr
-        return ((Button(t("✋ Nhận"), f"esc:claim:{case.id}"), Button(t("✅ Xong"), f"esc:resolve:{case.id}")),
-                (Button(t("↩️ Trả về trợ lý"), f"esc:back:{case.id}"),))
+        tr = self.tr
+        return ((Button(tr("✋ Nhận"), f"esc:claim:{case.id}"), Button(tr("✅ Xong"), f"esc:resolve:{case.id}")),
+                (Button(tr("↩️ Trả về trợ lý"), f"esc:back:{case.id}"),))
 
     # --- staff operations (from Telegram; plain async functions) --------------
 
@@ -258,10 +258,10 @@ class Escalation:
     async def _case_for(self, s: AsyncSession, case_id: int, staff: Staff) -> tuple[Case | None, Outcome | None]:
         case = await s.get(Case, case_id, with_for_update=True)
         if case is None:
-            return None, Outcome(False, self.team_tr("Không có yêu cầu {case}.", case=case_id))
+            return None, Outcome(False, self.tr("Không có yêu cầu {case}.", case=case_id))
         if not self.may_act(case, staff):
             log.warning("staff %s refused on case %s: not a member", staff.user_id, case_id)
-            return None, Outcome(False, self.team_tr("Chỉ thành viên của tổ mới được nhận và trả lời yêu cầu này."))
+            return None, Outcome(False, self.tr("Chỉ thành viên của tổ mới được nhận và trả lời yêu cầu này."))
         return case, None
 
     async def _resident(self, s: AsyncSession, case: Case) -> tuple[Resident | None, Translator]:
@@ -275,12 +275,12 @@ class Escalation:
                 return refused  # type: ignore[return-value]
             if case.status != OPEN:
                 who = case.assignee_name or ""
-                return Outcome(False, self.team_tr("Yêu cầu {case} đã được nhận ({who}) hoặc đã đóng.",
+                return Outcome(False, self.tr("Yêu cầu {case} đã được nhận ({who}) hoặc đã đóng.",
                                                    case=case.id, who=who))
             self._claim(s, case, staff)
             await self._claimed_notices(s, case, staff)
         self.kick()
-        return Outcome(True, self.team_tr("Bạn đã nhận yêu cầu {case}.", case=case_id))
+        return Outcome(True, self.tr("Bạn đã nhận yêu cầu {case}.", case=case_id))
 
     def _claim(self, s: AsyncSession, case: Case, staff: Staff) -> None:
         case.status, case.assignee_id, case.assignee_name, case.claimed_at = CLAIMED, staff.user_id, staff.name, \
@@ -288,7 +288,7 @@ class Escalation:
         self.store.track(s, case.resident_id, "handoff_claim", case.flow, case.step, {"case": case.id})
 
     async def _claimed_notices(self, s: AsyncSession, case: Case, staff: Staff) -> None:
-        self._to_case_teams(s, case, "notice", self.team_tr("✋ {name} đã nhận yêu cầu {case}.", name=staff.name,
+        self._to_case_teams(s, case, "notice", self.tr("✋ {name} đã nhận yêu cầu {case}.", name=staff.name,
                                                             case=case.id))
         resident, tr = await self._resident(s, case)
         if resident is not None:
@@ -300,13 +300,13 @@ class Escalation:
         """A member's message to the resident (claims the case if nobody has yet)."""
         text = text.strip()
         if not text:
-            return Outcome(False, self.team_tr("Tin nhắn trống."))
+            return Outcome(False, self.tr("Tin nhắn trống."))
         async with self.store.writing() as s:
             case, refused = await self._case_for(s, case_id, staff)
             if case is None:
                 return refused  # type: ignore[return-value]
             if case.status not in ACTIVE:
-                return Outcome(False, self.team_tr("Yêu cầu {case} đã đóng; tin nhắn không được gửi.", case=case.id))
+                return Outcome(False, self.tr("Yêu cầu {case} đã đóng; tin nhắn không được gửi.", case=case.id))
             if source_id is not None:
                 dup = await s.execute(select(CaseMessage.id).where(CaseMessage.case_id == case.id,
                                                                    CaseMessage.source_id == source_id))
@@ -319,7 +319,7 @@ class Escalation:
                               created_at=self.clock()))
             resident, tr = await self._resident(s, case)
             if resident is None:
-                return Outcome(False, self.team_tr("Người dân đã xoá thông tin; không gửi được."))
+                return Outcome(False, self.tr("Người dân đã xoá thông tin; không gửi được."))
             self._to_resident(s, case, resident, "message", Reply(
                 tr("💬 {name} (tổ công nghệ số): {text}", name=staff.name, text=text),
                 ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),)))
@@ -332,12 +332,12 @@ class Escalation:
             if case is None:
                 return refused  # type: ignore[return-value]
             if case.status not in ACTIVE:
-                return Outcome(False, self.team_tr("Yêu cầu {case} đã đóng.", case=case.id))
+                return Outcome(False, self.tr("Yêu cầu {case} đã đóng.", case=case.id))
             case.status, case.closed_at = RESOLVED, self.clock()
             case.assignee_id = case.assignee_id or staff.user_id
             case.assignee_name = case.assignee_name or staff.name
             self.store.track(s, case.resident_id, "handoff_resolve", case.flow, case.step, {"case": case.id})
-            self._to_case_teams(s, case, "notice", self.team_tr("✅ {name} đã đóng yêu cầu {case}.",
+            self._to_case_teams(s, case, "notice", self.tr("✅ {name} đã đóng yêu cầu {case}.",
                                                                 name=staff.name, case=case.id))
             resident, tr = await self._resident(s, case)
             if resident is not None:
@@ -347,7 +347,7 @@ class Escalation:
                     ((Button(tr("Đã xong"), f"{PREFIX}:fb:{case.id}:yes"),
                       Button(tr("Chưa được"), f"{PREFIX}:fb:{case.id}:no")),)))
         self.kick()
-        return Outcome(True, self.team_tr("Đã đóng yêu cầu {case}.", case=case_id))
+        return Outcome(True, self.tr("Đã đóng yêu cầu {case}.", case=case_id))
 
     async def hand_back(self, case_id: int, staff: Staff) -> Outcome:
         async with self.store.writing() as s:
@@ -355,10 +355,10 @@ class Escalation:
             if case is None:
                 return refused  # type: ignore[return-value]
             if case.status not in ACTIVE:
-                return Outcome(False, self.team_tr("Yêu cầu {case} đã đóng.", case=case.id))
+                return Outcome(False, self.tr("Yêu cầu {case} đã đóng.", case=case.id))
             case.status, case.closed_at = RETURNED, self.clock()
             self.store.track(s, case.resident_id, "handoff_back", case.flow, case.step, {"case": case.id})
-            self._to_case_teams(s, case, "notice", self.team_tr("↩️ {name} đã trả yêu cầu {case} về trợ lý.",
+            self._to_case_teams(s, case, "notice", self.tr("↩️ {name} đã trả yêu cầu {case} về trợ lý.",
                                                                 name=staff.name, case=case.id))
             resident, tr = await self._resident(s, case)
             if resident is not None:
@@ -366,20 +366,20 @@ class Escalation:
                     tr("Tổ công nghệ số đã chuyển bạn lại cho trợ lý. Bạn chọn chủ đề hoặc nhắn câu hỏi nhé."),
                     ((Button(tr("Xem danh mục"), "menu"),),)))
         self.kick()
-        return Outcome(True, self.team_tr("Đã trả yêu cầu {case} về trợ lý.", case=case_id))
+        return Outcome(True, self.tr("Đã trả yêu cầu {case} về trợ lý.", case=case_id))
 
     async def reassign(self, case_id: int, staff: Staff, team_id: str) -> Outcome:
         """Move a case to another team (its card goes to that team's group)."""
         target = self.teams().get(team_id)
         if target is None or target.chat_id is None:
-            return Outcome(False, self.team_tr("Không có tổ “{team}” (hoặc tổ chưa có nhóm Telegram).", team=team_id))
+            return Outcome(False, self.tr("Không có tổ “{team}” (hoặc tổ chưa có nhóm Telegram).", team=team_id))
         async with self.store.writing() as s:
             case, refused = await self._case_for(s, case_id, staff)
             if case is None:
                 return refused  # type: ignore[return-value]
             if case.status not in ACTIVE:
-                return Outcome(False, self.team_tr("Yêu cầu {case} đã đóng.", case=case.id))
-            self._to_case_teams(s, case, "notice", self.team_tr("➡️ {name} đã chuyển yêu cầu {case} cho {team}.",
+                return Outcome(False, self.tr("Yêu cầu {case} đã đóng.", case=case.id))
+            self._to_case_teams(s, case, "notice", self.tr("➡️ {name} đã chuyển yêu cầu {case} cho {team}.",
                                                                 name=staff.name, case=case.id, team=target.name))
             case.team, case.escalated_team = target.id, None
             case.status, case.assignee_id, case.assignee_name, case.claimed_at = OPEN, None, None, None
@@ -387,14 +387,14 @@ class Escalation:
             case.due_at, case.reminded_at, case.escalated_at = self.teams().answer_from(target, now), None, None
             self._to_team(s, case, target, "card", self.card(case, target), self.card_buttons(case))
         self.kick()
-        return Outcome(True, self.team_tr("Đã chuyển yêu cầu {case} cho {team}.", case=case_id, team=target.name))
+        return Outcome(True, self.tr("Đã chuyển yêu cầu {case} cho {team}.", case=case_id, team=target.name))
 
     async def list_open(self, staff: Staff) -> Outcome:
         """The active cases of every team the member belongs to."""
         teams = self.teams()
         mine = [t.id for t in teams.teams if staff.user_id in t.members]
         if not mine:
-            return Outcome(False, self.team_tr("Chỉ thành viên của tổ mới xem được danh sách yêu cầu."))
+            return Outcome(False, self.tr("Chỉ thành viên của tổ mới xem được danh sách yêu cầu."))
         commune_wide = teams.fallback in mine
         async with self.store.session() as s:
             stmt = select(Case).where(Case.status.in_(ACTIVE)).order_by(Case.id)
@@ -402,13 +402,13 @@ class Escalation:
                 stmt = stmt.where(or_(Case.team.in_(mine), Case.escalated_team.in_(mine)))
             cases = (await s.execute(stmt.limit(50))).scalars().all()
         if not cases:
-            return Outcome(True, self.team_tr("Không có yêu cầu nào đang mở."))
+            return Outcome(True, self.tr("Không có yêu cầu nào đang mở."))
         commune = self.commune.current()
-        lines = [self.team_tr("Yêu cầu đang mở:")]
+        lines = [self.tr("Yêu cầu đang mở:")]
         for c in cases:
             village = commune.village(c.village)
-            state = (self.team_tr("đã nhận: {name}", name=c.assignee_name) if c.status == CLAIMED
-                     else self.team_tr("chưa ai nhận"))
+            state = (self.tr("đã nhận: {name}", name=c.assignee_name) if c.status == CLAIMED
+                     else self.tr("chưa ai nhận"))
             lines.append(f"#{c.id} · {village.name if village else c.village or '?'} · {c.team} · {state}")
         return Outcome(True, "\n".join(lines))
 
@@ -416,20 +416,20 @@ class Escalation:
         async with self.store.session() as s:
             case = await s.get(Case, case_id)
             if case is None:
-                return Outcome(False, self.team_tr("Không có yêu cầu {case}.", case=case_id))
+                return Outcome(False, self.tr("Không có yêu cầu {case}.", case=case_id))
             if not self.may_act(case, staff):
-                return Outcome(False, self.team_tr("Chỉ thành viên của tổ mới xem được yêu cầu này."))
+                return Outcome(False, self.tr("Chỉ thành viên của tổ mới xem được yêu cầu này."))
             msgs = (await s.execute(select(CaseMessage).where(CaseMessage.case_id == case_id)
                                     .order_by(CaseMessage.id.desc()).limit(10))).scalars().all()
         team = self.teams().get(case.team)
         text = self.card(case, team) if team else f"#{case.id}"
-        status = {OPEN: self.team_tr("chưa ai nhận"), CLAIMED: self.team_tr("đã nhận: {name}",
+        status = {OPEN: self.tr("chưa ai nhận"), CLAIMED: self.tr("đã nhận: {name}",
                                                                           name=case.assignee_name),
-                  RESOLVED: self.team_tr("đã xong"), RETURNED: self.team_tr("đã trả về trợ lý"),
-                  CLOSED: self.team_tr("người dân đã kết thúc")}.get(case.status, case.status)
-        lines = [text, self.team_tr("Trạng thái: {status}", status=status)]
+                  RESOLVED: self.tr("đã xong"), RETURNED: self.tr("đã trả về trợ lý"),
+                  CLOSED: self.tr("người dân đã kết thúc")}.get(case.status, case.status)
+        lines = [text, self.tr("Trạng thái: {status}", status=status)]
         if msgs:
-            lines.append(self.team_tr("Trao đổi:"))
+            lines.append(self.tr("Trao đổi:"))
             lines += [("👤 " if m.direction == "in" else f"💬 {m.author}: ") + m.text[:300] for m in reversed(msgs)]
         return Outcome(True, "\n".join(lines)[:4000])
 
@@ -465,7 +465,7 @@ class Escalation:
                 due = _aware(case.due_at)
                 if case.reminded_at is None and now >= due + teams.remind_after:
                     case.reminded_at = now
-                    self._to_case_teams(s, case, "reminder", self.team_tr(
+                    self._to_case_teams(s, case, "reminder", self.tr(
                         "⏰ Yêu cầu {case} đã chờ {minutes} phút mà chưa ai nhận. Ai giúp được, bấm “Nhận” nhé.",
                         case=case.id, minutes=int((now - _aware(case.opened_at)).total_seconds() // 60)))
                     raised += 1
@@ -473,7 +473,7 @@ class Escalation:
                 if (case.escalated_at is None and now >= due + teams.escalate_after and fallback is not None
                         and fallback.chat_id is not None and fallback.id != case.team):
                     case.escalated_at, case.escalated_team = now, fallback.id
-                    self._to_team(s, case, fallback, "card", self.team_tr(
+                    self._to_team(s, case, fallback, "card", self.tr(
                         "⚠️ Chuyển lên vì chưa ai nhận sau {minutes} phút.",
                         minutes=int(teams.escalate_after.total_seconds() // 60)) + "\n" + self.card(case, fallback),
                                   self.card_buttons(case))

@@ -151,7 +151,7 @@ class OutboxWorker:
         if thread is None:
             # The first message of a case in this group (its card): open a topic if the group is a forum.
             # (A crash between creating the topic and saving it leaves an empty topic; the card goes once.)
-            topic = await self.team_sender.open_topic(chat_id, self.escalation.team_tr(
+            topic = await self.team_sender.open_topic(chat_id, self.escalation.tr(
                 "Yêu cầu {case}", case=row.case_id))
             async with self.store.writing() as s:
                 thread = CaseThread(case_id=row.case_id, team=row.team or "", chat_id=chat_id, topic_id=topic)

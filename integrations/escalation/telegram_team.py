@@ -106,12 +106,12 @@ class TeamDesk:
 
     async def on_case(self, event: "StaffEvent") -> Sequence[Reply] | None:
         if len(event.args) != 1 or not event.args[0].lstrip("#").isdigit():
-            return [Reply(self.escalation.team_tr("Cách dùng: /case <số yêu cầu>"))]
+            return [Reply(self.escalation.tr("Cách dùng: /case <số yêu cầu>"))]
         return [Reply((await self.escalation.show(int(event.args[0].lstrip("#")), _staff(event))).text)]
 
     async def on_reassign(self, event: "StaffEvent") -> Sequence[Reply] | None:
         if len(event.args) != 2 or not event.args[0].lstrip("#").isdigit():
-            return [Reply(self.escalation.team_tr("Cách dùng: /reassign <số yêu cầu> <mã tổ>"))]
+            return [Reply(self.escalation.tr("Cách dùng: /reassign <số yêu cầu> <mã tổ>"))]
         return [Reply((await self.escalation.reassign(int(event.args[0].lstrip("#")), _staff(event),
                                                       event.args[1])).text)]
 
