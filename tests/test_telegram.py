@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest
 import pytest_asyncio
 from aiohttp import web
 
@@ -196,3 +195,36 @@ async def test_webhook_mode_through_the_server(db_services: Services, fake_teleg
         stop.set()
         await server
     assert fake_telegram.webhook.url == url  # left set: Telegram keeps delivering to the next start
+
+
+async def test_burst_of_200_residents_within_telegram_limits(services: Services) -> None:
+    """Telegram's published limits enforced by the fake: 30 messages/s overall, 1/s a chat, 20/min a group."""
+    fake = FakeTelegram(global_per_second=30, per_chat_per_second=1, group_per_minute=20)
+    await fake.start()
+    channel = TelegramChannel(services, tg_settings(fake))
+    await channel.start(web.Application())
+    residents = range(5000, 5200)
+    try:
+        for uid in residents:
+            fake.add_user(uid, f"R{uid}")
+        started = time.monotonic()
+        for uid in residents:
+            fake.inject_message(uid, "/start")
+        await fake.wait_until(lambda: all(len(fake.sent_to(u)) >= 1 for u in residents), timeout=60)
+        first_round = time.monotonic() - started
+        for uid in residents:
+            fake.press_button(uid, TOPIC)
+        await fake.wait_until(lambda: all(len(fake.sent_to(u)) >= 2 for u in residents), timeout=60)
+        total = time.monotonic() - started
+        await fake.wait_idle()
+    finally:
+        await channel.stop()
+        await fake.close()
+    too_many = [r for r in fake.rejections if r[1] == 429]
+    print(f"\n200 residents x 2 turns: 400 messages in {total:.1f}s ({400 / total:.1f} msg/s), "
+          f"first round {first_round:.1f}s, 429 answers: {len(too_many)}")
+    assert too_many == []  # the limiter keeps under the limits from the first message on
+    for uid in residents:
+        texts = fake.texts(uid)
+        assert len(texts) == 2 and "Trợ lý số" in texts[0] and texts[1].startswith(TOPIC)
+    assert len(fake.callback_answers) == 200
