@@ -83,7 +83,8 @@ class Outbox(Base):
 
     __tablename__ = "escalation_outbox"
     __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_chat_message", "chat_id", "platform_message_id"))
+                      Index("ix_outbox_chat_message", "chat_id", "platform_message_id"),
+                      Index("ix_outbox_case", "case_id", "audience", "status"))
 
     id: Mapped[int] = mapped_column(BIGID, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

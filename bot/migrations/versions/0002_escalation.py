@@ -87,6 +87,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_outbox_status_due", "escalation_outbox", ["status", "next_attempt_at"])
     op.create_index("ix_outbox_chat_message", "escalation_outbox", ["chat_id", "platform_message_id"])
+    op.create_index("ix_outbox_case", "escalation_outbox", ["case_id", "audience", "status"])
 
 
 def downgrade() -> None:
