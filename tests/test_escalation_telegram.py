@@ -21,7 +21,8 @@ from bot.db import AnalyticsEvent
 from bot.web import FloodLimiter, make_web_app
 from integrations.escalation.models import Case, Outbox
 from integrations.escalation import start as start_handoff
-from tests.escalation_support import COMMUNE_CHAT, COMMUNE_MEMBER, MEMBER, STRANGER, TEAM_CHAT, write_commune
+from tests.escalation_support import (COMMUNE_CHAT, COMMUNE_MEMBER, MEMBER, OTHER_MEMBER, STRANGER, TEAM_CHAT,
+                                     write_commune)
 from tests.fakes.telegram_api import FakeTelegram
 
 
@@ -184,3 +185,19 @@ async def test_plain_group_fallback_team_answers_by_replying_to_the_card(world: 
     await fake.wait_until(lambda: any(t.startswith("Yêu cầu đang mở") for t in fake.texts(COMMUNE_CHAT)))
     fake.inject_message(COMMUNE_CHAT, "/cases", from_user=STRANGER)
     await fake.wait_until(lambda: any("Chỉ thành viên" in t for t in fake.texts(COMMUNE_CHAT)))
+
+
+async def test_a_telegram_resident_gets_the_answer_in_their_private_chat(world: World) -> None:
+    fake, resident = world.fake, 4242
+    fake.add_user(resident, "Bà Tư")
+    fake.inject_message(resident, "tôi muốn gặp người hỗ trợ")
+    await fake.wait_until(lambda: any("village:dai-cuong" in m.data for m in fake.sent_to(resident)))
+    fake.press_button(resident, "village:dai-cuong")
+    (card,) = await fake.wait_for(TEAM_CHAT, 1)
+    assert "Kênh: telegram" in card.text
+    await world.delivered()
+    before = len(fake.sent_to(resident))
+    fake.inject_message(TEAM_CHAT, "Bà ơi, cháu gọi lại cho bà nhé", from_user=OTHER_MEMBER, thread_id=card.thread_id)
+    await fake.wait_until(lambda: any("cháu gọi lại cho bà" in m.text for m in fake.sent_to(resident)))
+    new = [m.text for m in fake.sent_to(resident)[before:]]
+    assert "đã nhận yêu cầu" in new[0] and sum("cháu gọi lại cho bà" in t for t in new) == 1
