@@ -7,7 +7,9 @@ import weakref
 from asyncio import Lock
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,10 +126,11 @@ class Pipeline:
                     replies += taken
                     new_state = scope.state
                 else:
-                    ctx = Context(library=self.library, catalogs=self.catalogs, commune=self.commune.current(),
+                    commune = self.commune.current()
+                    ctx = Context(library=self.library, catalogs=self.catalogs, commune=commune,
                                   resident=EngineResident(scope.tr.language, resident.village, resident.subscribed),
                                   threshold=self.limits.threshold, margin=self.limits.margin,
-                                  max_misunderstood=self.limits.max_misunderstood)
+                                  max_misunderstood=self.limits.max_misunderstood, today=_local_today(commune.teams))
                     event = Pressed(msg.payload) if msg.payload is not None else Said(parse)  # type: ignore[arg-type]
                     outcome = advance(ctx, state, event)
                     replies += outcome.replies
@@ -209,3 +212,12 @@ class Pipeline:
                          "hoặc đến điểm phục vụ hành chính công của xã.",
                          village=village.name if village else ""),
                       ((Button(tr("Xem danh mục"), "menu"),),))]
+
+
+def _local_today(teams: dict[str, Any]) -> date:
+    """The commune's date (schedules hide past days); the time zone is set in teams.yml."""
+    try:
+        zone = ZoneInfo(str(teams.get("timezone") or "Asia/Ho_Chi_Minh"))
+    except (KeyError, ValueError):
+        zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    return datetime.now(zone).date()
