@@ -113,3 +113,9 @@ async def test_the_limiter_keeps_to_the_per_chat_pace(bot: Bot, fake_telegram: F
     await TelegramSender(bot).send("1001", [Reply("một"), Reply("hai"), Reply("ba")])
     assert fake_telegram.texts(1001) == ["một", "hai", "ba"]
     assert not [r for r in fake_telegram.rejections if r[1] == 429]
+
+
+async def test_a_user_id_that_is_not_a_chat_id_is_permanent(bot: Bot) -> None:
+    with pytest.raises(DeliveryError) as err:
+        await TelegramSender(bot).send("web-user-7", [Reply("xin chào")])
+    assert err.value.permanent

@@ -63,10 +63,9 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
             for key, pace in list(self._chats.items()):
                 if key != chat_id and not pace.lock.locked() and now - pace.last_done > pace.interval:
                     del self._chats[key]
-        pace = self._chats.get(chat_id)
-        if pace is None:
-            pace = self._chats[chat_id] = _ChatPace(interval)
-        return pace
+        if chat_id not in self._chats:
+            self._chats[chat_id] = _ChatPace(interval)
+        return self._chats[chat_id]
 
     async def process_request(self, callback: Callable[..., Coroutine[Any, Any, JSON]], args: Any,
                               kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],

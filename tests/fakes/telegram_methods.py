@@ -6,7 +6,6 @@ import itertools
 import json
 import re
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -23,8 +22,8 @@ class BotApiMethods:
     bot_id: int
     bot_username: str
     chats: dict[int, Chat]
-    messages: defaultdict[int, list[SentMessage]]
-    _message_ids: defaultdict[int, itertools.count[int]]
+    messages: dict[int, list[SentMessage]]
+    _message_ids: dict[int, itertools.count[int]]
     topics: dict[tuple[int, int], Topic]
     callback_answers: dict[str, dict[str, Any]]
     chat_actions: list[dict[str, Any]]
@@ -35,8 +34,8 @@ class BotApiMethods:
     _pending: list[dict[str, Any]]
     _open_callbacks: set[str]
     _global: _Window
-    _per_chat: defaultdict[int, _Window]
-    _per_group: defaultdict[int, _Window]
+    _per_chat: dict[int, _Window]
+    _per_group: dict[int, _Window]
     _closing: bool
 
     def _notify(self) -> None:
