@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commune import CommuneSource
@@ -22,9 +22,14 @@ from bot.store import Store
 from bot.types import Button, Reply
 from dialogues import effects as fx
 from dialogues.flows import Library
+from integrations.escalation.card import buttons_json, card_buttons, card_text
 from integrations.escalation.models import (ACTIVE, CLAIMED, CLOSED, OPEN, RESOLVED, RETURNED, Case, CaseMessage,
                                             CaseThread, Outbox)
+from integrations.escalation.reminders import raise_unclaimed
 from integrations.escalation.routing import Team, Teams, parse_teams
+
+if TYPE_CHECKING:
+    from bot.pipeline import TurnScope
 
 log = logging.getLogger(__name__)
 PREFIX = "case"  # resident button payloads: case:fb:<id>:yes|no, case:end:<id>
@@ -45,14 +50,6 @@ class Outcome:
 
     ok: bool
     text: str
-
-
-def buttons_json(rows: Sequence[Sequence[Button]]) -> list[list[list[str]]]:
-    return [[[b.label, b.payload] for b in row] for row in rows]
-
-
-def buttons_of(data: list[list[list[str]]] | None) -> tuple[tuple[Button, ...], ...]:
-    return tuple(tuple(Button(label, payload) for label, payload in row) for row in data or ())
 
 
 class Escalation:
@@ -86,18 +83,18 @@ class Escalation:
 
     # --- outbox -----------------------------------------------------------
 
-    def _to_team(self, s: AsyncSession, case: Case, team: Team, kind: str, text: str,
+    def to_team(self, s: AsyncSession, case: Case, team: Team, kind: str, text: str,
                  buttons: Sequence[Sequence[Button]] = ()) -> None:
         s.add(Outbox(case_id=case.id, audience="team", team=team.id, channel="telegram", chat_id=str(team.chat_id),
                      kind=kind, text=text, buttons=buttons_json(buttons) or None, status="pending", attempts=0,
                      next_attempt_at=self.clock(), created_at=self.clock()))
 
-    def _to_case_teams(self, s: AsyncSession, case: Case, kind: str, text: str) -> None:
+    def to_case_teams(self, s: AsyncSession, case: Case, kind: str, text: str) -> None:
         teams = self.teams()
         for team_id in dict.fromkeys(t for t in (case.team, case.escalated_team) if t):
             team = teams.get(team_id)
             if team is not None and team.chat_id is not None:
-                self._to_team(s, case, team, kind, text)
+                self.to_team(s, case, team, kind, text)
 
     def _to_resident(self, s: AsyncSession, case: Case, resident: Resident, kind: str, reply: Reply) -> None:
         s.add(Outbox(case_id=case.id, audience="resident", team=None, channel=resident.channel,
@@ -112,7 +109,7 @@ class Escalation:
 
     # --- the resident's side (inside the pipeline's turn) -------------------
 
-    async def open_case(self, scope: "TurnScopeLike", effect: fx.Handoff,
+    async def open_case(self, scope: "TurnScope", effect: fx.Handoff,
                         fallback: Callable[[], Awaitable[list[Reply]]]) -> list[Reply]:
         """Open a case for the Handoff effect (or point to the open one); `fallback` when no team is reachable."""
         s, resident, tr = scope.session, scope.resident, scope.tr
@@ -139,7 +136,7 @@ class Escalation:
                     opened_at=now, due_at=answer_from.astimezone(now.tzinfo) if now.tzinfo else answer_from)
         s.add(case)
         await s.flush()
-        self._to_team(s, case, team, "card", self.card(case, team), self.card_buttons(case))
+        self.to_team(s, case, team, "card", self.card(case, team), self.card_buttons(case))
         self.store.track(s, resident.id, "handoff_open", effect.flow, effect.step,
                          {"case": case.id, "team": team.id, "reason": effect.reason})
         self._after(scope.after_commit)
@@ -156,7 +153,7 @@ class Escalation:
                   "ngay tại đây từ {time} ngày {date}. Bạn cứ nhắn thêm, tổ sẽ đọc được.",
                   case=case.id, team=team.name, time=back.strftime("%H:%M"), date=back.strftime("%d/%m"))
 
-    async def relay(self, scope: "TurnScopeLike") -> list[Reply] | None:
+    async def relay(self, scope: "TurnScope") -> list[Reply] | None:
         """While the resident has an active case, their typed messages go to the team (not to the engine)."""
         if scope.text is None:
             return None
@@ -166,13 +163,13 @@ class Escalation:
         s = scope.session
         scope.session.add(CaseMessage(case_id=case.id, direction="in", author=None, text=scope.text,
                                       source_id=scope.incoming.message_id, created_at=self.clock()))
-        self._to_case_teams(s, case, "message", self.tr("👤 Người dân (yêu cầu {case}): {text}",
+        self.to_case_teams(s, case, "message", self.tr("👤 Người dân (yêu cầu {case}): {text}",
                                                              case=case.id, text=scope.text))
         self._after(scope.after_commit)
         return [Reply(scope.tr("Đã chuyển tới tổ công nghệ số (yêu cầu số {case}).", case=case.id),
                       ((Button(scope.tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]
 
-    async def on_payload(self, scope: "TurnScopeLike", payload: str) -> list[Reply]:
+    async def on_payload(self, scope: "TurnScope", payload: str) -> list[Reply]:
         """Resident buttons: `case:fb:<id>:yes|no` (was it solved?) and `case:end:<id>`."""
         parts = payload.split(":")
         tr = scope.tr
@@ -193,7 +190,7 @@ class Escalation:
         if parts[1] == "end":
             if case.status in ACTIVE:
                 case.status, case.closed_at = CLOSED, self.clock()
-                self._to_case_teams(scope.session, case, "notice",
+                self.to_case_teams(scope.session, case, "notice",
                                     self.tr("Người dân đã kết thúc yêu cầu {case}.", case=case.id))
                 self.store.track(scope.session, scope.resident.id, "handoff_end", case.flow, case.step,
                                  {"case": case.id})
@@ -211,38 +208,10 @@ class Escalation:
     # --- what the team sees -----------------------------------------------
 
     def card(self, case: Case, team: Team) -> str:
-        tr = self.tr
-        commune = self.commune.current()
-        village = commune.village(case.village)
-        reasons = {"asked": tr("người dân muốn gặp người hỗ trợ"), "stuck": tr("vẫn không làm được sau khi "
-                   "đã thử cách khắc phục"), "misunderstood": tr("trợ lý nhiều lần không hiểu")}
-        lines = [tr("🆘 Yêu cầu {case} — {team}", case=case.id, team=team.name),
-                 tr("Thôn: {village} · Kênh: {channel} · Ngôn ngữ: {language}",
-                   village=village.name if village else (case.village or "?"), channel=case.channel,
-                   language=case.language),
-                 tr("Lý do: {reason}", reason=reasons.get(case.reason, case.reason))]
-        flow = self.library.get(case.flow) if case.flow else None
-        if flow is not None:
-            where = tr(flow.title)
-            if case.step:
-                try:
-                    where += tr(" — bước {n}/{total}", n=flow.index(case.step) + 1, total=len(flow.steps))
-                except (KeyError, ValueError):
-                    pass
-            lines.append(tr("Đang làm: {where}", where=where))
-            if case.tried:
-                tried = [str(flow.index(s) + 1) if s in {st.id for st in flow.steps} else s for s in case.tried]
-                lines.append(tr("Đã thử (không được): bước {steps}", steps=", ".join(tried)))
-        if case.history:
-            lines.append(tr("Tin nhắn gần đây:"))
-            lines += [("👤 " if d == "in" else "🤖 ") + (text or "")[:300] for d, text in case.history]
-        lines.append(tr("Bấm “Nhận” rồi trả lời trong chủ đề này (hoặc trả lời vào tin này) để nhắn cho người dân."))
-        return "\n".join(lines)[:4000]
+        return card_text(self.tr, self.commune.current(), self.library, case, team)
 
     def card_buttons(self, case: Case) -> tuple[tuple[Button, ...], ...]:
-        tr = self.tr
-        return ((Button(tr("✋ Nhận"), f"esc:claim:{case.id}"), Button(tr("✅ Xong"), f"esc:resolve:{case.id}")),
-                (Button(tr("↩️ Trả về trợ lý"), f"esc:back:{case.id}"),))
+        return card_buttons(self.tr, case)
 
     # --- staff operations (from Telegram; plain async functions) --------------
 
@@ -288,7 +257,7 @@ class Escalation:
         self.store.track(s, case.resident_id, "handoff_claim", case.flow, case.step, {"case": case.id})
 
     async def _claimed_notices(self, s: AsyncSession, case: Case, staff: Staff) -> None:
-        self._to_case_teams(s, case, "notice", self.tr("✋ {name} đã nhận yêu cầu {case}.", name=staff.name,
+        self.to_case_teams(s, case, "notice", self.tr("✋ {name} đã nhận yêu cầu {case}.", name=staff.name,
                                                             case=case.id))
         resident, tr = await self._resident(s, case)
         if resident is not None:
@@ -337,7 +306,7 @@ class Escalation:
             case.assignee_id = case.assignee_id or staff.user_id
             case.assignee_name = case.assignee_name or staff.name
             self.store.track(s, case.resident_id, "handoff_resolve", case.flow, case.step, {"case": case.id})
-            self._to_case_teams(s, case, "notice", self.tr("✅ {name} đã đóng yêu cầu {case}.",
+            self.to_case_teams(s, case, "notice", self.tr("✅ {name} đã đóng yêu cầu {case}.",
                                                                 name=staff.name, case=case.id))
             resident, tr = await self._resident(s, case)
             if resident is not None:
@@ -358,7 +327,7 @@ class Escalation:
                 return Outcome(False, self.tr("Yêu cầu {case} đã đóng.", case=case.id))
             case.status, case.closed_at = RETURNED, self.clock()
             self.store.track(s, case.resident_id, "handoff_back", case.flow, case.step, {"case": case.id})
-            self._to_case_teams(s, case, "notice", self.tr("↩️ {name} đã trả yêu cầu {case} về trợ lý.",
+            self.to_case_teams(s, case, "notice", self.tr("↩️ {name} đã trả yêu cầu {case} về trợ lý.",
                                                                 name=staff.name, case=case.id))
             resident, tr = await self._resident(s, case)
             if resident is not None:
@@ -379,13 +348,13 @@ class Escalation:
                 return refused  # type: ignore[return-value]
             if case.status not in ACTIVE:
                 return Outcome(False, self.tr("Yêu cầu {case} đã đóng.", case=case.id))
-            self._to_case_teams(s, case, "notice", self.tr("➡️ {name} đã chuyển yêu cầu {case} cho {team}.",
+            self.to_case_teams(s, case, "notice", self.tr("➡️ {name} đã chuyển yêu cầu {case} cho {team}.",
                                                                 name=staff.name, case=case.id, team=target.name))
             case.team, case.escalated_team = target.id, None
             case.status, case.assignee_id, case.assignee_name, case.claimed_at = OPEN, None, None, None
             now = self.clock()
             case.due_at, case.reminded_at, case.escalated_at = self.teams().answer_from(target, now), None, None
-            self._to_team(s, case, target, "card", self.card(case, target), self.card_buttons(case))
+            self.to_team(s, case, target, "card", self.card(case, target), self.card_buttons(case))
         self.kick()
         return Outcome(True, self.tr("Đã chuyển yêu cầu {case} cho {team}.", case=case_id, team=target.name))
 
@@ -448,38 +417,9 @@ class Escalation:
                     return int(row[0])
         return None
 
-    # --- reminders (scheduled from the database) ------------------------------
-
     async def tick(self, now: datetime | None = None) -> int:
         """Raise unclaimed cases again, then send them to the fallback team; returns how many were raised."""
-        now = now or self.clock()
-        teams = self.teams()
-        raised = 0
-        async with self.store.writing() as s:
-            stmt = (select(Case).where(Case.status == OPEN, Case.due_at <= now - min(teams.remind_after,
-                                                                                    teams.escalate_after))
-                    .order_by(Case.id).limit(200))
-            if self.store.engine.dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            for case in (await s.execute(stmt)).scalars():
-                due = _aware(case.due_at)
-                if case.reminded_at is None and now >= due + teams.remind_after:
-                    case.reminded_at = now
-                    self._to_case_teams(s, case, "reminder", self.tr(
-                        "⏰ Yêu cầu {case} đã chờ {minutes} phút mà chưa ai nhận. Ai giúp được, bấm “Nhận” nhé.",
-                        case=case.id, minutes=int((now - _aware(case.opened_at)).total_seconds() // 60)))
-                    raised += 1
-                fallback = teams.fallback_team()
-                if (case.escalated_at is None and now >= due + teams.escalate_after and fallback is not None
-                        and fallback.chat_id is not None and fallback.id != case.team):
-                    case.escalated_at, case.escalated_team = now, fallback.id
-                    self._to_team(s, case, fallback, "card", self.tr(
-                        "⚠️ Chuyển lên vì chưa ai nhận sau {minutes} phút.",
-                        minutes=int(teams.escalate_after.total_seconds() // 60)) + "\n" + self.card(case, fallback),
-                                  self.card_buttons(case))
-                    self.store.track(s, case.resident_id, "handoff_escalate", case.flow, case.step,
-                                     {"case": case.id, "team": fallback.id})
-                    raised += 1
+        raised = await raise_unclaimed(self, now or self.clock())
         if raised:
             self.kick()
         return raised
@@ -493,17 +433,4 @@ async def recent_messages(s: AsyncSession, resident_id: int, limit: int) -> list
     return [(d, t if t is not None else f"[{p}]") for d, t, p in reversed(rows)]
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
-    from datetime import timezone
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-class TurnScopeLike:  # documentation only: the fields of bot.pipeline.TurnScope used here
-    session: AsyncSession
-    resident: Resident
-    tr: Translator
-    text: str | None
-
-
-__all__ = ["Escalation", "Staff", "Outcome", "PREFIX", "IntegrityError", "timedelta", "CaseThread"]
+__all__ = ["Escalation", "Staff", "Outcome", "PREFIX", "buttons_json", "buttons_of"]

@@ -27,7 +27,8 @@ from bot.channels.senders import SenderRegistry
 from bot.db import utcnow
 from bot.store import Store
 from bot.types import Button, Reply
-from integrations.escalation.cases import Escalation, buttons_of
+from integrations.escalation.card import buttons_of
+from integrations.escalation.cases import Escalation
 from integrations.escalation.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.channels import DeliveryError
 from bot.types import Button, Reply
@@ -120,4 +120,4 @@ def _staff(event: "StaffEvent") -> Staff:
     return Staff(event.user_id, event.user_name or str(event.user_id))
 
 
-__all__ = ["TelegramTeamSender", "TeamDesk", "delivery_error", "NetworkError"]
+__all__ = ["TelegramTeamSender", "TeamDesk", "delivery_error"]
