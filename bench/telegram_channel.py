@@ -95,7 +95,7 @@ async def run(residents: int, db: str, limits: bool) -> None:
     print(f"{db:10} limits={'on ' if limits else 'off'} residents={residents} turns={turns} "
           f"messages={messages} in {elapsed:.1f}s: {messages / elapsed:.1f} msg/s, {turns / elapsed:.1f} turns/s, "
           f"turn latency p50={statistics.median(lat) * 1000:.0f}ms p95={lat[int(len(lat) * 0.95)] * 1000:.0f}ms, "
-          f"429s={too_many}")
+          f"429s={too_many} {sorted({w for _, w, _ in fake.rate_limited})}")
 
 
 def main() -> None:

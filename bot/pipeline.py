@@ -96,7 +96,7 @@ class Pipeline:
             parse = await self.interpreter.parse(screened.text)
         async with self._lock(msg.who):
             async with self.store.writing() as s:
-                resident = await self.store.resident_for_update(s, msg.who)
+                resident, conv = await self.store.load_turn(s, msg.who)
                 if msg.message_id and await self.store.seen(s, resident.id, msg.message_id):
                     log.info("duplicate message %s from %s ignored", msg.message_id, msg.who)
                     language = self.catalogs.negotiate(resident.language, msg.platform_language)
@@ -104,7 +104,6 @@ class Pipeline:
                 chosen = self.catalogs.parse(msg.language)
                 if chosen:
                     resident.language = chosen
-                conv = await self.store.conversation(s, resident.id)
                 state = DialogueState.from_json(conv.state)
                 scope = TurnScope(s, resident, self._translator(resident, msg), state, msg,
                                   text=screened.text if screened is not None else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -28,16 +29,19 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     Differences from PTB's AIORateLimiter, which this otherwise follows: the overall limit is a
     steady pace (one request every 1/overall_per_second seconds) rather than a bucket that lets
-    a burst of 30 through at once, so a burst of residents never trips Telegram's per-second
-    window; and private chats get their own pace (Telegram: about one message a second a chat),
-    not only groups, and the pace is measured from the end of the chat's previous request, so
-    network or CPU delays cannot bunch two messages up at Telegram's end. Defaults sit below
+    a burst of 30 through at once, and no more than overall_per_second requests are in flight or
+    ended within any second (see _Window), so a burst of residents never trips Telegram's
+    per-second window even on a busy machine; and private chats get their own pace (Telegram:
+    about one message a second a chat), not only groups, and the pace is measured from the end of
+    the chat's previous request, so network or CPU delays cannot bunch two messages up at
+    Telegram's end. Defaults sit below
     Telegram's published limits (30/s overall, about 1/s a chat, 20/min a group).
     """
 
     def __init__(self, overall_per_second: float = 25.0, private_chat_interval: float = 1.05,
                  group_per_minute: float = 19.0, max_retries: int = 3) -> None:
         self._overall = AsyncLimiter(1, 1.0 / overall_per_second) if overall_per_second else None
+        self._window = _Window(int(overall_per_second), 1.0) if overall_per_second else None
         self._private_interval = private_chat_interval
         self._group_interval = 60.0 / group_per_minute if group_per_minute else 0.0
         self._chats: dict[int | str, _ChatPace] = {}
@@ -108,10 +112,49 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
 
     async def _overall_then(self, callback: Callable[..., Coroutine[Any, Any, JSON]], args: Any,
                             kwargs: dict[str, Any]) -> JSON:
-        if self._overall is not None:
-            await self._overall.acquire()
-        await self._open.wait()
-        return await callback(*args, **kwargs)
+        if self._overall is None or self._window is None:
+            await self._open.wait()
+            return await callback(*args, **kwargs)
+        await self._overall.acquire()
+        async with self._window:
+            await self._open.wait()
+            return await callback(*args, **kwargs)
+
+
+class _Window:
+    """At most `limit` requests in flight or finished within the last `period` seconds.
+
+    A request reaches Telegram between its start and its end, so counting the ones still in
+    flight and the ones that ended within the period bounds what Telegram counts in any window,
+    even when a busy event loop or the network delays some requests and bunches them up.
+    """
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = max(limit, 1)
+        self.period = period
+        self.in_flight = 0
+        self.ended: deque[float] = deque()
+        self._changed = asyncio.Event()
+
+    async def __aenter__(self) -> None:
+        while True:
+            now = time.monotonic()
+            while self.ended and now - self.ended[0] >= self.period:
+                self.ended.popleft()
+            if self.in_flight + len(self.ended) < self.limit:
+                self.in_flight += 1
+                return
+            self._changed.clear()
+            wait = self.ended[0] + self.period - now if self.ended else None
+            try:
+                await asyncio.wait_for(self._changed.wait(), wait)
+            except TimeoutError:
+                pass
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.in_flight -= 1
+        self.ended.append(time.monotonic())
+        self._changed.set()
 
 
 class _ChatPace:

@@ -37,6 +37,7 @@ Python API for tests (all synchronous unless marked async)::
     fake.fail_next("sendMessage", times=2)  # the next 2 calls answer 502 (a network fault)
     fake.calls("sendMessage") # parameters of every sendMessage request (also rejected ones)
     fake.rejections           # [(method, error_code, description, monotonic time)]
+    fake.rate_limited         # [(chat_id, which limit: "overall" | "chat" | "group", monotonic time)]
     fake.callback_answers     # {callback_query_id: parameters of answerCallbackQuery}
     fake.topics[(chat_id, thread_id)]  # ForumTopic state: name, closed
 
@@ -89,6 +90,7 @@ class FakeTelegram(BotApiMethods):
         self.topics: dict[tuple[int, int], Topic] = {}
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.rejections: list[tuple[str, int, str, float]] = []
+        self.rate_limited: list[tuple[int, str, float]] = []  # (chat_id, "overall"|"chat"|"group", time)
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.chat_actions: list[dict[str, Any]] = []
         self.webhook = Webhook()

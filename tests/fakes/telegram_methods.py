@@ -37,6 +37,7 @@ class BotApiMethods:
     _per_chat: dict[int, _Window]
     _per_group: dict[int, _Window]
     _closing: bool
+    rate_limited: list[tuple[int, str, float]]
 
     def _notify(self) -> None:
         raise NotImplementedError
@@ -133,6 +134,8 @@ class BotApiMethods:
             waits.append(self._per_group[chat.id].check(self.group_per_minute, 60.0, now))
         wait = max((w for w in waits if w is not None), default=None)
         if wait is not None:
+            which = ["overall", "chat", "group"][next(i for i, w in enumerate(waits) if w is not None)]
+            self.rate_limited.append((chat.id, which, now))
             raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
         self._global.add(now)
         self._per_chat[chat.id].add(now)
