@@ -99,7 +99,7 @@ async def run(db: str, cases: int, messages: int) -> None:
         await asyncio.gather(*(services.escalation.reply(c, Staff(MEMBER, "Lan"), "Bác thử lại nhé") for c in ids))
         got = await asyncio.gather(*(services.senders.collect("web", f"bench-{i}") for i in range(cases)))
         elapsed = time.perf_counter() - t0
-        answers = sum(len(g) for g in got)
+        answers = sum(len(g[0]) for g in got)
         print(f"[{db}] {len(ids)} team answers written and collected by web residents ({answers} messages incl. "
               f"claim notices) in {elapsed:.2f}s: {len(ids) / elapsed:.0f} answers/s")
     finally:

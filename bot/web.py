@@ -21,6 +21,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_TEXT = 4096
 MAX_USER = 128
 MAX_PAYLOAD = 128
+MAX_ACK = 256
 PIPELINE = web.AppKey("pipeline", Pipeline)
 STORE = web.AppKey("store", Store)
 LIMITER = web.AppKey("limiter", "FloodLimiter")
@@ -95,21 +96,34 @@ async def chat(request: web.Request) -> web.Response:
     incoming = parse_chat_request(body)
     if isinstance(incoming, str):
         return _bad(incoming)
+    ack = body.get("ack")
+    if ack is not None and (not isinstance(ack, str) or len(ack) > MAX_ACK):
+        return _bad(f"'ack' must be the string a previous answer gave (at most {MAX_ACK} characters).")
     if not request.app[LIMITER].allow(incoming.who.user_id):
         return web.json_response({"error": "Too many messages. Please wait a few seconds and try again."},
                                  status=429, headers={"Retry-After": str(int(request.app[LIMITER].window))})
     result = await request.app[PIPELINE].handle(incoming)
-    waiting = await request.app[SENDERS].collect("web", incoming.who.user_id)
-    return web.json_response(result_json(result, waiting), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    waiting, cursor = await request.app[SENDERS].collect("web", incoming.who.user_id, ack)
+    answer = result_json(result, waiting)
+    if cursor is not None:
+        answer["ack"] = cursor
+    return web.json_response(answer, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 async def poll(request: web.Request) -> web.Response:
-    """Messages that arrived for the resident since they last asked (a team member's answer)."""
+    """Messages that arrived for the resident (a team member's answer). With `ack` (the cursor of the last
+    answer, "" at first) they come again until acknowledged; without it each comes once."""
     user = request.query.get("user", "")
     if not user.strip() or len(user) > MAX_USER:
         return _bad(f"'user' is required: a non-empty string of at most {MAX_USER} characters.")
-    replies = await request.app[SENDERS].collect("web", user)
-    return web.json_response({"replies": replies_json(replies)}, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    ack = request.query.get("ack")
+    if ack is not None and len(ack) > MAX_ACK:
+        return _bad(f"'ack' must be the string a previous answer gave (at most {MAX_ACK} characters).")
+    replies, cursor = await request.app[SENDERS].collect("web", user, ack)
+    answer: dict[str, object] = {"replies": replies_json(replies)}
+    if cursor is not None:
+        answer["ack"] = cursor
+    return web.json_response(answer, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 async def index(request: web.Request) -> web.FileResponse:

@@ -125,13 +125,13 @@ async def test_relay_claim_reply_resolve_and_feedback(desk) -> None:  # type: ig
     assert not (await esc.claim(case_id, Staff(MEMBER + 1, "Hùng"))).ok  # already claimed (and not a member)
     assert (await esc.reply(case_id, Staff(MEMBER, "Lan"), "Bạn mở Cài đặt giúp mình nhé", "tg:-1002:5")).ok
     assert (await esc.reply(case_id, Staff(MEMBER, "Lan"), "Bạn mở Cài đặt giúp mình nhé", "tg:-1002:5")).ok
-    waiting = await services.senders.collect("web", WHO.user_id)
+    waiting = (await services.senders.collect("web", WHO.user_id))[0]
     assert [r.text.split(" ")[0] for r in waiting] == ["Lan", "💬"]
     assert "Bạn mở Cài đặt giúp mình nhé" in waiting[1].text
-    assert await services.senders.collect("web", WHO.user_id) == []  # each message is taken once
+    assert (await services.senders.collect("web", WHO.user_id))[0] == []  # each message is taken once
 
     assert (await esc.resolve(case_id, Staff(MEMBER, "Lan"))).ok
-    (feedback,) = await services.senders.collect("web", WHO.user_id)
+    (feedback,) = (await services.senders.collect("web", WHO.user_id))[0]
     assert [b.payload for b in feedback.flat_buttons()] == [f"case:fb:{case_id}:yes", f"case:fb:{case_id}:no"]
     await say(services, payload=f"case:fb:{case_id}:yes")
     # The case is closed: what the resident types goes to the assistant again, not to the team.
@@ -162,7 +162,7 @@ async def test_staff_commands_list_show_reassign_and_hand_back(desk) -> None:  #
     cards = [r for r in await rows(services, audience="team", kind="card")]
     assert [c.team for c in cards] == ["dai-cuong", "commune"]
     assert (await esc.hand_back(case_id, Staff(COMMUNE_MEMBER, "Minh"))).ok
-    (notice,) = await services.senders.collect("web", WHO.user_id)
+    (notice,) = (await services.senders.collect("web", WHO.user_id))[0]
     assert [b.payload for b in notice.flat_buttons()] == ["menu"]
     async with services.store.session() as s:
         assert (await s.get(Case, case_id)).status == "returned"  # type: ignore[union-attr]
@@ -242,9 +242,52 @@ async def test_an_english_speaking_resident_is_answered_in_english(desk) -> None
     assert result.replies[-1].text.startswith("Request number")
     case_id = int(result.replies[-1].text.split()[2])
     assert (await services.escalation.claim(case_id, Staff(MEMBER, "Lan"))).ok
-    (notice,) = await services.senders.collect("web", who.user_id)
+    (notice,) = (await services.senders.collect("web", who.user_id))[0]
     assert "of the community tech team has taken request number" in notice.text
     async with services.store.session() as s:
         case = await s.get(Case, case_id)
     assert case is not None and case.language == "en"
     assert "Ngôn ngữ: en" in services.escalation.card(case, services.escalation.teams().get("dai-cuong"))  # type: ignore[arg-type]
+
+
+async def test_web_messages_come_again_until_acknowledged(desk) -> None:  # type: ignore[no-untyped-def]
+    services, _ = desk
+    case_id = await open_case(services)
+    assert (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "Bác thử lại nhé")).ok
+    first, cursor = await services.senders.collect("web", WHO.user_id, "")
+    assert len(first) == 2 and cursor is not None and cursor.startswith("handoff=")
+    # The answer was lost on the way (the page never saw the cursor): the messages come again.
+    again, same = await services.senders.collect("web", WHO.user_id, "")
+    assert [r.text for r in again] == [r.text for r in first] and same == cursor
+    assert (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "Còn lỗi không bác?")).ok
+    later, newer = await services.senders.collect("web", WHO.user_id, cursor)
+    assert [r.text for r in later] == ["💬 Lan (tổ công nghệ số): Còn lỗi không bác?"]
+    assert (await services.senders.collect("web", WHO.user_id, newer))[0] == []
+    delivered = [r.status for r in await rows(services, audience="resident")]
+    assert delivered == ["delivered", "delivered", "delivered"]
+
+
+async def test_web_api_poll_and_post_with_ack(desk) -> None:  # type: ignore[no-untyped-def]
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.web import FloodLimiter, make_web_app
+
+    services, _ = desk
+    case_id = await open_case(services)
+    assert (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "Bác thử lại nhé")).ok
+    async with TestClient(TestServer(make_web_app(services.pipeline, services.store, FloodLimiter(50, 10),
+                                                  services.senders))) as web:
+        r = await web.get("/api/chat/poll", params={"user": WHO.user_id, "ack": ""})
+        body = await r.json()
+        assert r.status == 200 and len(body["replies"]) == 2 and body["ack"].startswith("handoff=")
+        r = await web.post("/api/chat", json={"user": WHO.user_id, "text": "vâng", "ack": 5})
+        assert r.status == 400 and "ack" in (await r.json())["error"]
+        # Not acknowledged yet: the next POST brings them again, before its own reply.
+        r = await web.post("/api/chat", json={"user": WHO.user_id, "text": "vâng", "ack": ""})
+        body = await r.json()
+        waiting, _ = await services.senders.collect("web", WHO.user_id, "")
+        assert [x["text"] for x in body["replies"][:2]] == [w.text for w in waiting]
+        r = await web.get("/api/chat/poll", params={"user": WHO.user_id, "ack": body["ack"]})
+        assert (await r.json())["replies"] == []
+        r = await web.get("/api/chat/poll", params={"user": ""})
+        assert r.status == 400

@@ -8,7 +8,8 @@ is sent once. Only a crash in the instant between the platform accepting the mes
 commit (or a timeout after the platform accepted it) can send it twice; we prefer that to losing
 it, since the platform offers no idempotency key. Rows for one case and audience go out in order:
 a row waits while an earlier one is undelivered. Web chat rows are not pushed: the resident's page
-takes them (`take`), marking them delivered in the same transaction that reads them.
+takes them (`take`): marked delivered once the page acknowledges them (or as they are read, for a
+client that sends no acknowledgement).
 """
 
 from __future__ import annotations
@@ -170,17 +171,25 @@ class OutboxWorker:
 
     # --- the web chat's mailbox ---------------------------------------------
 
-    async def take(self, channel: str, user_id: str) -> list[Reply]:
-        """Messages waiting for a web chat resident, oldest first, marked delivered as they are read."""
+    name = "handoff"
+
+    async def take(self, channel: str, user_id: str, after: int | None) -> tuple[list[Reply], int | None]:
+        """Messages waiting for a web chat resident, oldest first (see bot.channels.senders.Mailbox)."""
         if channel not in PULL_CHANNELS:
-            return []
+            return [], after
+        mine = (Outbox.audience == "resident", Outbox.channel == channel, Outbox.chat_id == user_id,
+                Outbox.status == PENDING)
         async with self.store.writing() as s:
-            stmt = (select(Outbox).where(Outbox.audience == "resident", Outbox.channel == channel,
-                                         Outbox.chat_id == user_id, Outbox.status == PENDING).order_by(Outbox.id))
-            rows = list((await s.execute(stmt)).scalars())
-            for row in rows:
-                row.status, row.delivered_at, row.attempts = DELIVERED, self.clock(), row.attempts + 1
-            return [Reply(r.text, buttons_of(r.buttons)) for r in rows]
+            if after is not None:
+                await s.execute(update(Outbox).where(*mine, Outbox.id <= after).values(
+                    status=DELIVERED, delivered_at=self.clock()))
+            rows = list((await s.execute(select(Outbox).where(*mine, Outbox.id > (after or 0))
+                                         .order_by(Outbox.id))).scalars())
+            if after is None:
+                for row in rows:
+                    row.status, row.delivered_at, row.attempts = DELIVERED, self.clock(), row.attempts + 1
+        position = max((r.id for r in rows), default=after) if after is not None else None
+        return [Reply(r.text, buttons_of(r.buttons)) for r in rows], position
 
     # --- running ------------------------------------------------------------
 
