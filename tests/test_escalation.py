@@ -291,3 +291,21 @@ async def test_web_api_poll_and_post_with_ack(desk) -> None:  # type: ignore[no-
         assert (await r.json())["replies"] == []
         r = await web.get("/api/chat/poll", params={"user": ""})
         assert r.status == 400
+
+
+async def test_the_resident_can_end_the_case(desk) -> None:  # type: ignore[no-untyped-def]
+    services, _ = desk
+    case_id = await open_case(services)
+    other = ResidentKey("web", "someone-else")
+    result = await say(services, payload=f"case:end:{case_id}", who=other)  # not theirs: nothing changes
+    assert "không còn" in result.replies[0].text
+    result = await say(services, payload=f"case:end:{case_id}")
+    assert f"{case_id}" in result.replies[0].text
+    notices = [r.text for r in await rows(services, audience="team", kind="notice")]
+    assert notices == [f"Người dân đã kết thúc yêu cầu {case_id}."]
+    before = len(await rows(services, audience="team"))
+    await say(services, text="cài VNeID thế nào")  # back to the assistant, not relayed
+    assert len(await rows(services, audience="team")) == before
+    assert not (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "còn đó không?")).ok
+    async with services.store.session() as s:
+        assert (await s.get(Case, case_id)).status == "closed"  # type: ignore[union-attr]
