@@ -1,0 +1,1 @@
+"""Integrations built on the core: hand-off to village teams, announcements (broadcasts)."""
