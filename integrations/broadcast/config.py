@@ -28,8 +28,9 @@ class PlatformLimit:
 
     @property
     def capacity(self) -> float:
-        # Any one-second window sees at most capacity + rate sends: keep that within the limit.
-        return max(1.0, min(self.rate * self.burst_seconds, self.per_second - self.rate))
+        # Any one-second window sees at most capacity + rate grants; half the headroom is left
+        # for the jitter between a grant and its request reaching the platform.
+        return max(1.0, min(self.rate * self.burst_seconds, (self.per_second - self.rate) / 2))
 
 
 @dataclass(frozen=True)

@@ -184,8 +184,9 @@ async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, wor
     Rows are locked with FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent workers take
     different rows; SQLite runs one write transaction at a time.
     """
-    now = time.time() if now is None else now
+    fixed = now
     async with store.writing() as s:
+        now = time.time() if fixed is None else fixed  # after waiting for the write lock
         bucket = await bucket_for_update(s, channel, limit, now)
         n = min(want, available(bucket, now))
         if n <= 0:
