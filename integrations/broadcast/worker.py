@@ -70,7 +70,8 @@ class Worker:
             if now >= next_reclaim:
                 await queue.reclaim(self.store, self.settings.resend_in_doubt, now)
                 next_reclaim = now + max(0.5, self.settings.lease_seconds / 4)
-            await queue.start_due(self.store, list(self.senders), now)
+            if self.senders:  # a worker that cannot send anything must not start a broadcast
+                await queue.start_due(self.store, list(self.settings.limits), now)
             active = await queue.sending(self.store)
             for broadcast_id in active:
                 await self._report(broadcast_id)
