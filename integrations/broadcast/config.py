@@ -17,20 +17,13 @@ class PlatformLimit:
 
     per_second: float  # across the whole bot, all workers together
     per_chat_seconds: float = 1.0  # at least this long between two messages to one chat
-    # Fraction of the limit actually used, so clock jitter never tips us over it.
+    # Fraction of the limit actually used, so the jitter between a send's slot and its
+    # arrival at the platform never tips a one-second window over the limit.
     headroom: float = 0.97
-    # How many tokens may pile up while idle: a short burst, in seconds of rate.
-    burst_seconds: float = 0.05
 
     @property
     def rate(self) -> float:
         return self.per_second * self.headroom
-
-    @property
-    def capacity(self) -> float:
-        # Any one-second window sees at most capacity + rate grants; half the headroom is left
-        # for the jitter between a grant and its request reaching the platform.
-        return max(1.0, min(self.rate * self.burst_seconds, (self.per_second - self.rate) / 2))
 
 
 @dataclass(frozen=True)
@@ -41,8 +34,10 @@ class BroadcastSettings:
     max_attempts: int = 5
     backoff_seconds: float = 5.0  # first retry; doubles each attempt
     backoff_max_seconds: float = 600.0
-    max_in_flight: int = 16  # concurrent sends per worker process
+    max_in_flight: int = 64  # deliveries a worker process holds at once (waiting for their slot or sending)
+    lookahead_seconds: float = 0.25  # how far ahead of the send schedule a worker claims
     poll_seconds: float = 0.5  # idle wait before looking for work again
+    check_seconds: float = 1.0  # how often a worker starts due broadcasts, takes back claims, reports
     report_every_seconds: float = 30.0
     # Rows a previous worker claimed but never settled (it died mid-send) are sent again:
     # an announcement twice is better than a scam warning never. `false` marks them failed.
@@ -61,8 +56,7 @@ def broadcast_settings(settings: Settings, env: Mapping[str, str] | None = None)
             per_second = float(env.get(f"BROADCAST_RATE_{name.upper()}", spec.pop("per_second", 30)))
             limits[name] = PlatformLimit(per_second=per_second,
                                          per_chat_seconds=float(spec.pop("per_chat_seconds", 1.0)),
-                                         headroom=float(spec.pop("headroom", 0.97)),
-                                         burst_seconds=float(spec.pop("burst_seconds", 0.05)))
+                                         headroom=float(spec.pop("headroom", 0.97)))
             if spec:
                 raise ValueError(f"broadcast.rate_limits.{name}: unknown keys {sorted(spec)}")
             if limits[name].per_second <= 0:

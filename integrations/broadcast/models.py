@@ -54,7 +54,7 @@ class Delivery(Base):
     __tablename__ = "broadcast_deliveries"
     __table_args__ = (
         UniqueConstraint("broadcast_id", "resident_id", name="uq_delivery_broadcast_resident"),
-        Index("ix_delivery_queue", "channel", "status", "available_at"),
+        Index("ix_delivery_queue", "status", "channel", "id"),
         Index("ix_delivery_resident", "resident_id", "sent_at"),
         Index("ix_delivery_broadcast_status", "broadcast_id", "status"),
     )
@@ -75,11 +75,10 @@ class Delivery(Base):
 
 
 class RateBucket(Base):
-    """A token bucket per platform shared by every worker process (see ratelimit.py)."""
+    """A platform's send schedule shared by every worker process (see ratelimit.py)."""
 
     __tablename__ = "broadcast_rate_buckets"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tokens: Mapped[float] = mapped_column(Float)
-    updated: Mapped[float] = mapped_column(Float)
+    next_at: Mapped[float] = mapped_column(Float)  # the earliest time the next message may go out
     paused_until: Mapped[float] = mapped_column(Float, default=0.0)

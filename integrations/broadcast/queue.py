@@ -17,7 +17,7 @@ from bot.store import Store
 from integrations.broadcast.config import PlatformLimit, Roles
 from integrations.broadcast.models import (AWAITING_APPROVAL, CANCELLED, CLAIMED, DONE, FAILED, PENDING, SCHEDULED,
                                            SENDING, SENT, Broadcast, Delivery)
-from integrations.broadcast.ratelimit import available, bucket_for_update, pause, wait_time
+from integrations.broadcast.ratelimit import free_slots, pause, schedule_for_update, take
 
 log = logging.getLogger(__name__)
 SKIPPED = "skipped"  # the resident unsubscribed (or was forgotten) before their turn came
@@ -49,6 +49,7 @@ class Claim:
     platform_id: str
     language: str | None
     attempts: int
+    slot: float  # when it may be sent (Unix time), from the shared schedule
 
 
 @dataclass(frozen=True)
@@ -177,28 +178,28 @@ async def start_due(store: Store, channels: list[str], now: float | None = None)
 # --- claiming and settling ----------------------------------------------
 
 async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, worker: str, lease_seconds: float,
-                now: float | None = None) -> tuple[list[Claim], float]:
-    """Claim up to `want` rows of the channel that the shared rate allows now.
+                lookahead: float = 0.25, now: float | None = None) -> tuple[list[Claim], float]:
+    """Claim up to `want` rows of the channel, each with its slot in the shared send schedule.
 
-    Returns the claims and, when none could be had because of the rate, how long to wait.
-    Rows are locked with FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent workers take
-    different rows; SQLite runs one write transaction at a time.
+    Returns the claims and, when the schedule is full for the next `lookahead` seconds, how
+    long to wait. Rows are locked with FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent
+    transactions never wait on each other's rows; SQLite runs one write transaction at a time.
     """
     fixed = now
     async with store.writing() as s:
         now = time.time() if fixed is None else fixed  # after waiting for the write lock
-        bucket = await bucket_for_update(s, channel, limit, now)
-        n = min(want, available(bucket, now))
+        schedule = await schedule_for_update(s, channel, now)
+        n, wait = free_slots(schedule, limit, want, now, lookahead)
         if n <= 0:
-            return [], wait_time(bucket, limit, now)
+            return [], wait
         other = aliased(Delivery)
         busy_chat = select(other.id).where(
             other.resident_id == Delivery.resident_id,
             or_(other.status == CLAIMED, other.sent_at > now - limit.per_chat_seconds)).exists()
         stmt = (select(Delivery.id, Delivery.resident_id, Delivery.broadcast_id, Delivery.attempts)
-                .where(Delivery.channel == channel, Delivery.status == PENDING, Delivery.available_at <= now,
+                .where(Delivery.status == PENDING, Delivery.channel == channel, Delivery.available_at <= now,
                        ~busy_chat)
-                .order_by(Delivery.broadcast_id, Delivery.id).limit(n)
+                .order_by(Delivery.id).limit(n)  # rows of older broadcasts have lower ids
                 .with_for_update(skip_locked=True, of=Delivery))
         rows = (await s.execute(stmt)).all()
         # Two broadcasts to one resident in the same batch: the later one waits for the per-chat gap.
@@ -206,7 +207,6 @@ async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, wor
         rows = [r for r in rows if not (r.resident_id in seen or seen.add(r.resident_id))]  # type: ignore[func-returns-value]
         if not rows:
             return [], 0.0
-        ids = [r.id for r in rows]
         people = {r.id: r for r in (await s.execute(
             select(Resident.id, Resident.platform_id, Resident.language, Resident.subscribed, Resident.blocked)
             .where(Resident.id.in_([r.resident_id for r in rows])))).all()}
@@ -216,13 +216,13 @@ async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, wor
         if gone:
             await s.execute(update(Delivery).where(Delivery.id.in_(gone)).values(status=SKIPPED,
                                                                                  error="unsubscribed"))
-        if live:
-            await s.execute(update(Delivery).where(Delivery.id.in_([r.id for r in live])).values(
-                status=CLAIMED, worker=worker, lease_until=now + lease_seconds, attempts=Delivery.attempts + 1))
-        bucket.tokens -= len(live)
-        del ids
+        if not live:
+            return [], 0.0
+        slots = take(schedule, limit, len(live), now)
+        await s.execute(update(Delivery).where(Delivery.id.in_([r.id for r in live])).values(
+            status=CLAIMED, worker=worker, lease_until=slots[-1] + lease_seconds, attempts=Delivery.attempts + 1))
     return [Claim(r.id, r.broadcast_id, people[r.resident_id].platform_id, people[r.resident_id].language,
-                  r.attempts + 1) for r in live], 0.0
+                  r.attempts + 1, slot) for r, slot in zip(live, slots)], 0.0
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:
@@ -275,9 +275,9 @@ async def settle(store: Store, worker: str, outcomes: list[Outcome], *, channel:
         if pause_until:
             from integrations.broadcast.models import RateBucket
 
-            bucket = await s.get(RateBucket, channel, with_for_update=True)
-            if bucket is not None:
-                pause(bucket, pause_until)
+            schedule = await s.get(RateBucket, channel, with_for_update=True)
+            if schedule is not None:
+                pause(schedule, pause_until)
 
 
 async def reclaim(store: Store, resend_in_doubt: bool, now: float | None = None) -> int:

@@ -55,16 +55,22 @@ async def platform_senders(rt: Runtime) -> dict[str, Sender]:
     senders: dict[str, Sender] = {}
     tg = rt.settings.telegram
     if tg.token:
-        from telegram import Bot
-        from telegram.request import HTTPXRequest
-
-        from bot.channels.telegram_sender import TelegramSender
-
-        pool = rt.broadcast.max_in_flight + 4
-        bot = Bot(tg.token, base_url=tg.api_url, request=HTTPXRequest(connection_pool_size=pool, pool_timeout=30.0))
-        await bot.initialize()
-        rt.stack.push_async_callback(bot.shutdown)
-        senders["telegram"] = TelegramSender(bot, rt.store, network_attempts=1)
+        senders["telegram"] = await telegram_sender(tg.token, tg.api_url, rt.store, rt.broadcast.max_in_flight,
+                                                    rt.stack)
     if not senders:
         log.warning("no platform credentials in the environment (TELEGRAM_BOT_TOKEN): nothing can be sent")
     return senders
+
+
+async def telegram_sender(token: str, api_url: str, store: Store, in_flight: int, stack: AsyncExitStack) -> Sender:
+    """The Telegram channel's sender on a Bot of its own, without an in-process rate limiter."""
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    from bot.channels.telegram_sender import TelegramSender
+
+    bot = Bot(token, base_url=api_url, request=HTTPXRequest(connection_pool_size=in_flight + 4, pool_timeout=30.0))
+    await bot.initialize()
+    stack.push_async_callback(bot.shutdown)
+    # One try per claim: a network error goes back to the queue, which retries with backoff.
+    return TelegramSender(bot, store, network_attempts=1)

@@ -78,7 +78,7 @@ class Worker:
             if until_idle and not active and not await self._scheduled_due():
                 return
             try:
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.poll_seconds)
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.check_seconds)
             except asyncio.TimeoutError:
                 pass
 
@@ -94,7 +94,7 @@ class Worker:
                 continue
             try:
                 claims, wait = await queue.claim(self.store, channel, limit, free, self.name,
-                                                 self.settings.lease_seconds)
+                                                 self.settings.lease_seconds, self.settings.lookahead_seconds)
             except Exception:  # the database went away for a moment: try again shortly
                 log.exception("claiming %s deliveries failed", channel)
                 claims, wait = [], self.settings.poll_seconds
@@ -114,6 +114,9 @@ class Worker:
         try:
             broadcast = await self._broadcast(claim.broadcast_id)
             reply = announcement(broadcast, self.catalogs, claim.language)
+            delay = claim.slot - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)  # our place in the shared schedule
             await sender.send(claim.platform_id, [reply])
             outcome = queue.Outcome(claim.delivery_id, sent=True)
             self.sent += 1

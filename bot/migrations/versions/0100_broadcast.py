@@ -52,14 +52,13 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.Float),
         sa.UniqueConstraint("broadcast_id", "resident_id", name="uq_delivery_broadcast_resident"),
     )
-    op.create_index("ix_delivery_queue", "broadcast_deliveries", ["channel", "status", "available_at"])
+    op.create_index("ix_delivery_queue", "broadcast_deliveries", ["status", "channel", "id"])
     op.create_index("ix_delivery_resident", "broadcast_deliveries", ["resident_id", "sent_at"])
     op.create_index("ix_delivery_broadcast_status", "broadcast_deliveries", ["broadcast_id", "status"])
     op.create_table(
         "broadcast_rate_buckets",
         sa.Column("name", sa.String(32), primary_key=True),
-        sa.Column("tokens", sa.Float, nullable=False),
-        sa.Column("updated", sa.Float, nullable=False),
+        sa.Column("next_at", sa.Float, nullable=False),
         sa.Column("paused_until", sa.Float, nullable=False, server_default="0"),
     )
 
