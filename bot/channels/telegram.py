@@ -31,6 +31,7 @@ import asyncio
 import hmac
 import logging
 import secrets
+import warnings
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import (Application, ApplicationBuilder, CallbackContext, CallbackQueryHandler,
                           ChatMemberHandler, CommandHandler, MessageHandler, filters)
 
@@ -54,6 +55,13 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    """An update that could not be read: only its id is known (so the offset can move past it)."""
+
+    update_id: int
 
 
 @dataclass
@@ -168,9 +176,7 @@ class TelegramChannel:
         delay = 1.0
         while not self._stopping.is_set():
             try:
-                updates = await self.bot.get_updates(offset=offset, timeout=self.settings.poll_timeout,
-                                                     allowed_updates=ALLOWED_UPDATES,
-                                                     read_timeout=self.settings.poll_timeout + 10)
+                updates = await self._fetch(offset)
             except InvalidToken:
                 log.error("telegram: the bot token was refused; polling stopped")
                 return
@@ -178,7 +184,7 @@ class TelegramChannel:
                 log.error("telegram: %s (another instance polling, or a webhook set); retrying", exc.message)
                 await asyncio.sleep(5)
                 continue
-            except (NetworkError, TelegramError) as exc:
+            except Exception as exc:  # noqa: BLE001 -- polling must outlive any single failure
                 log.warning("telegram: getUpdates failed (%s); retrying in %.0fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -186,16 +192,42 @@ class TelegramChannel:
             delay = 1.0
             if not updates:
                 continue
-            failed = await self.process(updates)
+            last = max(u.update_id for u in updates)
+            good = [u for u in updates if isinstance(u, Update)]
+            failed = await self.process(good) if good else []
             retry = [u for u in failed if self._failed[u] < MAX_ATTEMPTS]
             if retry:
                 offset = min(retry)  # later updates come again too; their turns are already recorded
                 await asyncio.sleep(0.5)
             else:
-                offset = updates[-1].update_id + 1
-            for u in [u for u in self._failed if offset is not None and u < offset]:
+                offset = last + 1
+            for u in [u for u in self._failed if u < offset]:
                 if self._failed.pop(u) >= MAX_ATTEMPTS:
                     log.error("telegram: update %s failed %d times; dropped", u, MAX_ATTEMPTS)
+
+    async def _fetch(self, offset: int | None) -> list[Any]:
+        """The next updates. If PTB cannot parse a batch (an update it does not know how to read),
+        fetch it raw and parse update by update, so one bad update cannot stop the bot."""
+        try:
+            return list(await self.bot.get_updates(offset=offset, timeout=self.settings.poll_timeout,
+                                                   allowed_updates=ALLOWED_UPDATES,
+                                                   read_timeout=self.settings.poll_timeout + 10))
+        except TelegramError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("telegram: a batch of updates could not be read; reading them one by one")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PTB suggests get_updates, which is what just failed
+            raw = await self.bot.do_api_request("getUpdates", api_kwargs={
+                "offset": offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES})
+        parsed: list[Any] = []
+        for data in raw or []:
+            try:
+                parsed.append(Update.de_json(data, self.bot))
+            except Exception:  # noqa: BLE001
+                log.error("telegram: update %s cannot be read and is skipped", data.get("update_id"))
+                parsed.append(_Skipped(int(data["update_id"])))
+        return parsed
 
     async def process(self, updates: Sequence[Update]) -> list[int]:
         """Handle updates: chats in parallel, each chat's updates in order. Returns the failed update ids."""

@@ -116,10 +116,10 @@ def on_declined(channel: "TelegramChannel", kind: str) -> Callback:
         catalogs = channel.services.catalogs
         tr = catalogs.get(catalogs.negotiate(view.language if view else None, _language(update)))
         if kind == "contact":
-            text = tr("Cảm ơn bạn. Trợ lý không cần số điện thoại hay vị trí của bạn và không lưu lại. "
+            text = tr.gettext("Cảm ơn bạn. Trợ lý không cần số điện thoại hay vị trí của bạn và không lưu lại. "
                       "Bạn cứ nhắn câu hỏi bằng chữ nhé.")
         else:
-            text = tr("Trợ lý chỉ đọc được tin nhắn chữ. Bạn nhắn câu hỏi bằng chữ hoặc chọn chủ đề nhé.")
+            text = tr.gettext("Trợ lý chỉ đọc được tin nhắn chữ. Bạn nhắn câu hỏi bằng chữ hoặc chọn chủ đề nhé.")
         try:
             await channel.sender.send_to_chat(chat.id, [Reply(text)])
         except DeliveryError as exc:

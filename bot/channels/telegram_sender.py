@@ -30,9 +30,9 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     rest = text.strip()
     while len(rest) > limit:
         window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        if cut < limit // 2:
-            cut = limit  # no break in the second half: cut mid-word rather than make tiny pieces
+        # The last paragraph break in the second half of the window, else line break, else space;
+        # failing all, cut mid-word rather than make tiny pieces.
+        cut = next((c for c in (window.rfind(sep) for sep in ("\n\n", "\n", " ")) if c >= limit // 2), limit)
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:

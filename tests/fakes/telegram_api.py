@@ -34,6 +34,7 @@ Python API for tests (all synchronous unless marked async)::
     fake.texts(1001)          # just the texts
     await fake.wait_for(1001, count=2, timeout=5)   # until the chat has >= 2 bot messages
     await fake.wait_idle(quiet=0.3)  # until no request came for `quiet` seconds
+    fake.fail_next("sendMessage", times=2)  # the next 2 calls answer 502 (a network fault)
     fake.calls("sendMessage") # parameters of every sendMessage request (also rejected ones)
     fake.rejections           # [(method, error_code, description, monotonic time)]
     fake.callback_answers     # {callback_query_id: parameters of answerCallbackQuery}
@@ -214,6 +215,8 @@ class FakeTelegram:
         self._session: aiohttp.ClientSession | None = None
         self._delivery: asyncio.Task[None] | None = None
         self._wake_delivery = asyncio.Event()
+        self._failures: dict[str, list[int]] = defaultdict(list)
+        self._closing = False
         self.url = ""
 
     # --- lifecycle -----------------------------------------------------------
@@ -236,6 +239,9 @@ class FakeTelegram:
         self._delivery = asyncio.create_task(self._deliver_webhooks())
 
     async def close(self) -> None:
+        self._closing = True
+        self._notify()  # ends waiting long polls at once
+        await asyncio.sleep(0)
         if self._delivery:
             self._delivery.cancel()
             try:
@@ -268,6 +274,10 @@ class FakeTelegram:
 
     def unblock(self, user_id: int) -> None:
         self.chats[user_id].blocked = False
+
+    def fail_next(self, method: str, times: int = 1, status: int = 502) -> None:
+        """Answer the next `times` calls of `method` with an HTTP error (502 Bad Gateway: a network fault)."""
+        self._failures[method].extend([status] * times)
 
     def inject_update(self, update: dict[str, Any], update_id: int | None = None) -> int:
         """Queue a raw update (its update_id is assigned unless given; giving an old one redelivers it)."""
@@ -413,6 +423,9 @@ class FakeTelegram:
             self.requests.append((method, params))
             if method != "getUpdates":
                 self._last_request = time.monotonic()
+            if self._failures.get(method):
+                status = self._failures[method].pop(0)
+                raise ApiError(status, {502: "Bad Gateway", 500: "Internal Server Error"}.get(status, "Error"))
             handler = getattr(self, f"_m_{method[:1].lower()}{method[1:]}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
@@ -558,7 +571,10 @@ class FakeTelegram:
         allowed = self._json(params, "allowed_updates")
         if offset is not None:
             # Everything below the offset is confirmed and forgotten, as on Telegram.
+            before = len(self._pending)
             self._pending = [u for u in self._pending if u["update_id"] >= offset]
+            if len(self._pending) != before:
+                self._notify()
 
         def ready() -> list[dict[str, Any]]:
             ups = [u for u in self._pending if offset is None or u["update_id"] >= offset]
@@ -569,8 +585,8 @@ class FakeTelegram:
         if not ready() and timeout:
             try:
                 async with self._changed:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(ready()) or bool(self.webhook.url)),
-                                           timeout)
+                    await asyncio.wait_for(self._changed.wait_for(
+                        lambda: bool(ready()) or bool(self.webhook.url) or self._closing), timeout)
             except TimeoutError:
                 pass
         return ready()
