@@ -46,6 +46,9 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port)
     await site.start()
+    from integrations.broadcast import start as start_broadcasts
+
+    broadcasts = await start_broadcasts(services, channels)
     print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,6 +60,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
+        await broadcasts.stop()
         for channel in reversed(channels):
             await channel.stop()
         await runner.cleanup()

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.db import Base
 
 # Broadcast.status
+DRAFT = "draft"  # composed in a chat, waiting for the author's confirm button
 AWAITING_APPROVAL = "awaiting_approval"
 SCHEDULED = "scheduled"
 SENDING = "sending"

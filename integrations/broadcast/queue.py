@@ -15,8 +15,8 @@ from sqlalchemy.orm import aliased
 from bot.db import Resident
 from bot.store import Store
 from integrations.broadcast.config import PlatformLimit, Roles
-from integrations.broadcast.models import (AWAITING_APPROVAL, CANCELLED, CLAIMED, DONE, FAILED, PENDING, SCHEDULED,
-                                           SENDING, SENT, Broadcast, Delivery)
+from integrations.broadcast.models import (AWAITING_APPROVAL, CANCELLED, CLAIMED, DONE, DRAFT, FAILED, PENDING,
+                                           SCHEDULED, SENDING, SENT, Broadcast, Delivery)
 from integrations.broadcast.ratelimit import free_slots, pause, schedule_for_update, take
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,9 @@ class Outcome:
 async def create(store: Store, roles: Roles, author: str, *, topic: str, text_vi: str | None, text_en: str | None,
                  villages: list[str], known_villages: set[str], buttons: list[list[dict[str, str]]] | None = None,
                  due_at: float | None = None, report_channel: str | None = None,
-                 report_chat: str | None = None) -> Broadcast:
-    """Record a broadcast after checking the author's rights; it waits for approval when required."""
+                 report_chat: str | None = None, draft: bool = False) -> Broadcast:
+    """Record a broadcast after checking the author's rights; it waits for approval when required
+    (a draft waits for `confirm` first)."""
     member = roles.member(author)
     if member is None:
         raise BroadcastError(f"{author!r} is not listed in staff.yml, so may not broadcast")
@@ -90,12 +91,28 @@ async def create(store: Store, roles: Roles, author: str, *, topic: str, text_vi
     row = Broadcast(author=member.id, report_channel=report_channel, report_chat=report_chat, topic=topic,
                     text_vi=(text_vi or "").strip() or None, text_en=(text_en or "").strip() or None,
                     villages=sorted(set(villages)), buttons=buttons or [],
-                    status=AWAITING_APPROVAL if roles.needs_approval(member) else SCHEDULED,
+                    status=DRAFT if draft else AWAITING_APPROVAL if roles.needs_approval(member) else SCHEDULED,
                     due_at=due_at if due_at is not None else now, created_at=now,
                     approved_by=None if roles.needs_approval(member) else member.id, recipients=0)
     async with store.writing() as s:
         s.add(row)
     log.info("broadcast %s by %s to %s: %s", row.id, member.id, row.villages or "all", row.status)
+    return row
+
+
+async def confirm(store: Store, roles: Roles, broadcast_id: int, author: str) -> Broadcast:
+    """The author confirms a draft after seeing the preview: it is queued (or waits for approval)."""
+    member = roles.member(author)
+    async with store.writing() as s:
+        row = await s.get(Broadcast, broadcast_id)
+        if row is None:
+            raise BroadcastError(f"no broadcast {broadcast_id}")
+        if member is None or row.author != member.id:
+            raise BroadcastError("only the author can confirm an announcement")
+        if row.status != DRAFT:
+            raise BroadcastError(f"broadcast {broadcast_id} is {row.status}, not a draft")
+        row.status = AWAITING_APPROVAL if roles.needs_approval(member) else SCHEDULED
+        row.due_at = max(row.due_at, time.time()) if row.due_at else time.time()
     return row
 
 
@@ -223,6 +240,13 @@ async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, wor
             status=CLAIMED, worker=worker, lease_until=slots[-1] + lease_seconds, attempts=Delivery.attempts + 1))
     return [Claim(r.id, r.broadcast_id, people[r.resident_id].platform_id, people[r.resident_id].language,
                   r.attempts + 1, slot) for r, slot in zip(live, slots)], 0.0
+
+
+async def reserve(store: Store, channel: str, limit: PlatformLimit) -> float:
+    """One slot of the shared schedule for a message outside the queue (a report to staff)."""
+    async with store.writing() as s:
+        now = time.time()
+        return take(await schedule_for_update(s, channel, now), limit, 1, now)[0]
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:

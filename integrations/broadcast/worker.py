@@ -187,7 +187,20 @@ class Worker:
         if sender is None or not broadcast.report_chat:
             return
         text = report(broadcast, counts, self.catalogs.get(None), final)
-        try:
-            await sender.send(broadcast.report_chat, [Reply(text)])
-        except Exception as exc:  # a lost progress report must not stop the deliveries
-            log.warning("report for broadcast %s not delivered: %s", broadcast_id, exc)
+        channel = broadcast.report_channel or ""
+        for _attempt in range(3):
+            try:
+                # Reports share the platform's rate with the deliveries: take a slot like they do.
+                delay = await queue.reserve(self.store, channel, self.settings.limits[channel]) - time.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await sender.send(broadcast.report_chat, [Reply(text)])
+                return
+            except DeliveryError as exc:
+                if exc.retry_after is None:
+                    log.warning("report for broadcast %s not delivered: %s", broadcast_id, exc)
+                    return
+                await asyncio.sleep(exc.retry_after)
+            except Exception as exc:  # a lost progress report must not stop the deliveries
+                log.warning("report for broadcast %s not delivered: %s", broadcast_id, exc)
+                return
