@@ -25,6 +25,7 @@ from tests.broadcast_procs import fast_config, start_worker, worker_env  # noqa:
 from tests.broadcast_support import add_residents, open_store  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
+WARM_UP = 1.0  # seconds: worker processes warming up (first requests, connections)
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
@@ -45,13 +46,17 @@ async def run(n: int, limit: float, db: str, workers: int, tmp: Path, label: str
     await add_residents(store, n)
     for i in range(n):
         fake.add_user(1000 + i, language_code=None)
-    commune = load_commune(ROOT / "communes/ung-hoa")
-    b = await queue.create(store, roles(commune), "ubnd-xa", topic="bench", text_vi="Thông báo thử",
-                           text_en="Test announcement", villages=[], known_villages={v.code for v in commune.villages})
     env = worker_env(url, fake.base_url, fake.token, limit)
     config = fast_config(tmp)
+    logs = [tmp / f"{label}-{i}.log" for i in range(workers)]
+    procs = [start_worker(env, config=config, log=log, until_idle=False) for log in logs]
+    # Time the sending, not Python starting up: announce once every worker is ready.
+    while not all(log.exists() and "broadcast worker" in log.read_text() for log in logs):
+        await asyncio.sleep(0.05)
+    commune = load_commune(ROOT / "communes/ung-hoa")
     started = time.monotonic()
-    procs = [start_worker(env, config=config, log=tmp / f"{label}-{i}.log") for i in range(workers)]
+    b = await queue.create(store, roles(commune), "ubnd-xa", topic="bench", text_vi="Thông báo thử",
+                           text_en="Test announcement", villages=[], known_villages={v.code for v in commune.villages})
     while True:
         c = await queue.counts(store, b.id)
         if c.recipients == n and c.pending == 0:
@@ -59,26 +64,29 @@ async def run(n: int, limit: float, db: str, workers: int, tmp: Path, label: str
         if all(p.poll() is not None for p in procs):
             raise SystemExit(f"workers exited early; see {tmp}")
         await asyncio.sleep(0.05)
-    for p in procs:
-        p.wait(timeout=30)
     elapsed = time.monotonic() - started
-    first, last = fake.accepted[0], fake.accepted[-1]
-    rejected = [t for method, code, _d, t in fake.rejections if method == "sendMessage" and code == 429]
-    late = [t for t in rejected if t > first + 1.0]
-    rate = (c.sent - 1) / (last - first) if last > first else float("nan")
+    for p in procs:
+        p.terminate()
+        p.wait(timeout=30)
     acc = fake.accepted
-    j = 0
-    worst = 0
+    first, last = acc[0], acc[-1]
+    rejected = [t for method, code, _d, t in fake.rejections if method == "sendMessage" and code == 429]
+    late = [t for t in rejected if t > first + WARM_UP]
+    # Sustained: messages accepted after the warm-up second, over the time they took.
+    steady = [t for t in acc if t >= first + WARM_UP]
+    rate = (len(steady) - 1) / (steady[-1] - steady[0]) if len(steady) > 1 else float("nan")
+    j = worst = 0
     for i in range(len(acc)):
         while acc[i] - acc[j] >= 1.0:
             j += 1
         worst = max(worst, i - j + 1)
-    if "-v" in sys.argv:
-        print("429 at", [round(t - first, 2) for t in rejected], "busiest second", worst)
-        print("gaps ms", [round((b - a) * 1000) for a, b in zip(acc, acc[1:])][:120])
-    print(f"{label}: {n} recipients, limit {limit:g}/s, {workers} worker(s), {db}: sent {c.sent}, failed {c.failed} "
-          f"in {elapsed:.1f}s (first to last send {last - first:.1f}s); sustained {rate:.1f}/s = "
-          f"{rate / limit:.3f} of the limit; 429 answers {len(rejected)} ({len(late)} after the first second)")
+    print(f"{label}: {n} recipients, fake limit {limit:g}/s, {workers} worker process(es), {db}: "
+          f"sent {c.sent}, failed {c.failed}; {elapsed:.1f}s from start to all settled, "
+          f"{last - first:.1f}s first to last message")
+    print(f"  sustained {rate:.1f}/s = {rate / limit:.3f} of the limit; busiest one-second window {worst}; "
+          f"429 answers {len(rejected)} ({len(late)} after the first {WARM_UP:g}s)")
+    if "-v" in sys.argv and rejected:
+        print("  429 at", [round(t - first, 2) for t in rejected])
     await store.engine.dispose()
     await fake.close()
 

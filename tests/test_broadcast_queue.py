@@ -113,9 +113,8 @@ async def test_rate_is_shared_by_workers_and_respected(database_url: str) -> Non
         assert set(sender.counts().values()) == {1} and len(sender.received) == 120
         times = sorted(sender.times)
         worst = max(sum(1 for t in times if a <= t < a + 1.0) for a in times)
-        # Slots are 1/97 s apart (headroom 0.97); three workers in one busy event loop send a few
-        # of them late and so bunched, which is what the headroom is for.
-        assert worst <= 103, worst  # three uncoordinated workers would manage about 300
+        # Slots are 1/97 s apart (headroom 0.97) and a send that misses its slot takes a new one.
+        assert worst <= 100, worst  # three uncoordinated workers would manage about 300
         assert (len(times) - 1) / (times[-1] - times[0]) <= 100
         assert sum(w.sent for w in workers) == 120
     finally:

@@ -77,8 +77,12 @@ async def test_5000_residents_get_it_exactly_once_in_their_language(sqlite_url: 
             if 1000 + i in gone:
                 continue
             m = fake.messages[1000 + i][0]
-            assert (EN if i % 3 == 0 else VI) in m.text
+            english = i % 3 == 0
+            assert (EN if english else VI) in m.text
+            assert m.text.startswith("📢 Announcement from the commune" if english else "📢 Thông báo của xã")
             assert m.data == ["menu", "unsub"]
+            assert m.labels == (["See the menu", "Stop announcements"] if english
+                                else ["Xem danh mục", "Huỷ nhận thông báo"])
         counts = await queue.counts(store, b.id)
         assert (counts.sent, counts.failed, counts.pending) == (n - blocked, blocked, 0)
         async with store.session() as s:

@@ -120,7 +120,8 @@ async def _dispatch(rt, args: argparse.Namespace) -> int:  # type: ignore[no-unt
         worker = Worker(rt.store, rt.catalogs, rt.broadcast, senders)
         print(f"broadcast worker {worker.name} on {', '.join(senders) or 'no platform'}", flush=True)
         await worker.run(stop, until_idle=args.until_idle)
-        print(f"worker {worker.name} stopped after sending {worker.sent}", flush=True)
+        print(f"worker {worker.name} stopped after sending {worker.sent} ({worker.rescheduled} missed their slot "
+              "and took a later one)", flush=True)
         return 0
     raise AssertionError(args.action)
 

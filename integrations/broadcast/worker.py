@@ -40,9 +40,11 @@ class Worker:
         self._outcomes: dict[str, list[queue.Outcome]] = defaultdict(list)
         self._have_outcomes = asyncio.Event()
         self._in_flight: dict[str, int] = defaultdict(int)
+        self._paused_until: dict[str, float] = defaultdict(float)
         self._slot_free = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self.sent = 0  # by this worker, for logs and benchmarks
+        self.rescheduled = 0  # sends that missed their slot and took a later one
 
     async def run(self, stop: asyncio.Event | None = None, until_idle: bool = False) -> None:
         """Work until `stop` is set (or, with until_idle, until no broadcast is due or sending)."""
@@ -114,13 +116,13 @@ class Worker:
         try:
             broadcast = await self._broadcast(claim.broadcast_id)
             reply = announcement(broadcast, self.catalogs, claim.language)
-            delay = claim.slot - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)  # our place in the shared schedule
+            await self._pace(channel, claim.slot)
             await sender.send(claim.platform_id, [reply])
             outcome = queue.Outcome(claim.delivery_id, sent=True)
             self.sent += 1
         except DeliveryError as exc:
+            if exc.retry_after:  # hold this process's other sends too, at once (the database pause follows)
+                self._paused_until[channel] = max(self._paused_until[channel], time.time() + exc.retry_after)
             outcome = queue.Outcome(claim.delivery_id, permanent=exc.permanent, retry_after=exc.retry_after,
                                     error=str(exc))
         except Exception as exc:  # a bug or a network error: retried with backoff like a temporary error
@@ -131,6 +133,32 @@ class Worker:
             self._slot_free.set()
         self._outcomes[channel].append(outcome)
         self._have_outcomes.set()
+
+    async def _pace(self, channel: str, slot: float) -> None:
+        """Wait for the send's slot in the shared schedule.
+
+        A send that could not leave close enough to its slot (this process was descheduled, or
+        paused by a 429) takes a fresh slot instead of going out late: late sends of one worker
+        would bunch with the punctual sends of another and trip the platform's one-second window.
+        Every message thus leaves within `tolerance` of a slot of its own; slots are 1/rate
+        apart, so any one-second window holds at most rate * (1 + tolerance) + 1 of them, which
+        the headroom keeps within the limit.
+        """
+        limit = self.settings.limits[channel]
+        tolerance = 0.9 * (limit.per_second / limit.rate - 1.0)
+        retakes = 0
+        while True:
+            now = time.time()
+            wait = max(slot, self._paused_until[channel]) - now
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            # A process too overloaded to meet even a fresh slot sends anyway (a 429 then slows it).
+            if now - slot <= tolerance or retakes == 2:
+                return
+            retakes += 1
+            self.rescheduled += 1
+            slot = await queue.reserve(self.store, channel, limit)
 
     async def _record(self, done: asyncio.Event) -> None:
         """Settle finished sends: everything that piled up during the last commit goes in the next one."""
