@@ -143,8 +143,6 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
     )
     if telegram.mode not in ("polling", "webhook"):
         raise ValueError(f"telegram.mode must be 'polling' or 'webhook', not {telegram.mode!r}")
-    if telegram.token and telegram.mode == "webhook" and not telegram.webhook_url:
-        raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL of the webhook)")
     if not 0 < telegram.rate_per_second <= 30:
         raise ValueError(f"telegram.rate_per_second must be above 0 and at most 30, not {telegram.rate_per_second}")
     i18n = raw.get("i18n") or {}

@@ -7,7 +7,9 @@ import weakref
 from asyncio import Lock
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,7 +90,7 @@ class Pipeline:
             parse = await self.interpreter.parse(screened.text)
         async with self._lock(msg.who):
             async with self.store.writing() as s:
-                resident = await self.store.resident_for_update(s, msg.who)
+                resident, conv = await self.store.load_turn(s, msg.who)
                 if msg.message_id and await self.store.seen(s, resident.id, msg.message_id):
                     log.info("duplicate message %s from %s ignored", msg.message_id, msg.who)
                     language = self.catalogs.negotiate(resident.language, msg.platform_language)
@@ -96,7 +98,6 @@ class Pipeline:
                 chosen = self.catalogs.parse(msg.language)
                 if chosen:
                     resident.language = chosen
-                conv = await self.store.conversation(s, resident.id)
                 state = DialogueState.from_json(conv.state)
                 scope = TurnScope(s, resident, self._translator(resident, msg), state, msg)
                 replies: list[Reply] = []
@@ -109,10 +110,11 @@ class Pipeline:
                     replies += await hook(scope, msg.payload or "")
                     new_state = scope.state
                 else:
-                    ctx = Context(library=self.library, catalogs=self.catalogs, commune=self.commune.current(),
+                    commune = self.commune.current()
+                    ctx = Context(library=self.library, catalogs=self.catalogs, commune=commune,
                                   resident=EngineResident(scope.tr.language, resident.village, resident.subscribed),
                                   threshold=self.limits.threshold, margin=self.limits.margin,
-                                  max_misunderstood=self.limits.max_misunderstood)
+                                  max_misunderstood=self.limits.max_misunderstood, today=_local_today(commune.teams))
                     event = Pressed(msg.payload) if msg.payload is not None else Said(parse)  # type: ignore[arg-type]
                     outcome = advance(ctx, state, event)
                     replies += outcome.replies
@@ -194,3 +196,12 @@ class Pipeline:
                          "hoặc đến điểm phục vụ hành chính công của xã.",
                          village=village.name if village else ""),
                       ((Button(tr("Xem danh mục"), "menu"),),))]
+
+
+def _local_today(teams: dict[str, Any]) -> date:
+    """The commune's date (schedules hide past days); the time zone is set in teams.yml."""
+    try:
+        zone = ZoneInfo(str(teams.get("timezone") or "Asia/Ho_Chi_Minh"))
+    except (KeyError, ValueError):
+        zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    return datetime.now(zone).date()

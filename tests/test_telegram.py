@@ -229,3 +229,22 @@ async def test_burst_of_200_residents_within_telegram_limits(services: Services)
         texts = fake.texts(uid)
         assert len(texts) == 2 and "Trợ lý số" in texts[0] and texts[1].startswith(TOPIC)
     assert len(fake.callback_answers) == 200
+
+
+async def test_webhook_mode_without_a_url_is_refused_clearly(services: Services) -> None:
+    from bot.config import ConfigError
+
+    services.settings = replace(services.settings, telegram=replace(TelegramSettings(), token="1:x", mode="webhook"))
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_URL"):
+        configured_channels(services)
+
+
+async def test_an_old_button_press_still_counts_when_telegram_refuses_its_answer(
+        polling: TelegramChannel, fake_telegram: FakeTelegram) -> None:
+    fake_telegram.add_user(1005)
+    await say(fake_telegram, 1005, "/start")
+    fake_telegram.press_button(1005, TOPIC)
+    fake_telegram._open_callbacks.clear()  # too old to answer, as after a restart
+    (topic,) = [m.text for m in (await fake_telegram.wait_for(1005, 2))[1:]]
+    assert topic.startswith(TOPIC)
+    assert ("answerCallbackQuery", 400) in [r[:2] for r in fake_telegram.rejections]

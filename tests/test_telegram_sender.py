@@ -113,3 +113,30 @@ async def test_the_limiter_keeps_to_the_per_chat_pace(bot: Bot, fake_telegram: F
     await TelegramSender(bot).send("1001", [Reply("một"), Reply("hai"), Reply("ba")])
     assert fake_telegram.texts(1001) == ["một", "hai", "ba"]
     assert not [r for r in fake_telegram.rejections if r[1] == 429]
+
+
+async def test_a_user_id_that_is_not_a_chat_id_is_permanent(bot: Bot) -> None:
+    with pytest.raises(DeliveryError) as err:
+        await TelegramSender(bot).send("web-user-7", [Reply("xin chào")])
+    assert err.value.permanent
+
+
+async def test_overall_limit_holds_where_telegram_counts_even_when_requests_are_delayed() -> None:
+    import asyncio
+    import random
+
+    limiter = TelegramRateLimiter(overall_per_second=5, private_chat_interval=0)
+    arrivals: list[float] = []
+    rnd = random.Random(7)
+
+    async def request() -> bool:
+        await asyncio.sleep(rnd.uniform(0, 0.4))  # on its way (a busy loop, a slow network)
+        arrivals.append(time.monotonic())  # when Telegram counts it
+        await asyncio.sleep(rnd.uniform(0, 0.4))  # the answer on its way back
+        return True
+
+    await asyncio.gather(*(limiter.process_request(request, (), {}, "sendMessage", {"chat_id": 1000 + i}, None)
+                           for i in range(30)))
+    arrivals.sort()
+    busiest = max(sum(1 for b in arrivals if a <= b < a + 1.0) for a in arrivals)
+    assert len(arrivals) == 30 and busiest <= 5

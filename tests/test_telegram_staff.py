@@ -125,3 +125,57 @@ async def test_blocking_and_unblocking_the_bot_is_recorded(
     fake_telegram.inject_message(1001, "/start")  # Telegram's "Restart" after unblocking
     await fake_telegram.wait_for(1001, 2)
     assert not await blocked()
+
+
+async def test_an_update_whose_handling_fails_comes_again(channel: TelegramChannel,
+                                                          fake_telegram: FakeTelegram) -> None:
+    attempts: list[str] = []
+
+    async def flaky(event: StaffEvent) -> Sequence[Reply]:
+        attempts.append(event.text)
+        if len(attempts) == 1:
+            raise RuntimeError("database unavailable")
+        return [Reply(f"đã xử lý {event.text}")]
+
+    channel.add_staff_command("report", flaky)
+    fake_telegram.inject_message(STAFF, "/report 1", from_user=MEMBER)
+    fake_telegram.inject_message(STAFF, "/report 2", from_user=MEMBER)
+    await fake_telegram.wait_for(STAFF, 2, timeout=20)
+    assert attempts == ["1", "1", "2"]  # the failed update is handled again, in order, before the next
+    assert fake_telegram.texts(STAFF) == ["đã xử lý 1", "đã xử lý 2"]
+
+
+async def test_webhook_answers_500_when_handling_fails_so_telegram_sends_again(
+        services: Services, fake_telegram: FakeTelegram) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = replace(TelegramSettings(), token=fake_telegram.token, api_url=fake_telegram.base_url,
+                       mode="webhook", webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
+                       staff_chat_ids=(STAFF,))
+    fake_telegram.add_group(STAFF, "Tổ công nghệ số")
+    ch = TelegramChannel(services, settings)
+    attempts: list[str] = []
+
+    async def flaky(event: StaffEvent) -> Sequence[Reply]:
+        attempts.append(event.text)
+        if len(attempts) == 1:
+            raise RuntimeError("database unavailable")
+        return [Reply("xong")]
+
+    ch.add_staff_command("report", flaky)
+    app = web.Application()
+    await ch.start(app)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        uid = fake_telegram.inject_message(STAFF, "/report 1", from_user=MEMBER)
+        await fake_telegram.wait_for(STAFF, 1)
+    finally:
+        await ch.stop()
+        await runner.cleanup()
+    assert [s for u, s in fake_telegram.webhook_deliveries if u == uid] == [500, 200]
+    assert attempts == ["1", "1"] and fake_telegram.texts(STAFF) == ["xong"]

@@ -17,12 +17,15 @@ Each staff handler is `async def handler(event: StaffEvent) -> Sequence[Reply] |
 replies it returns are posted in the same chat and topic (None = not mine: the next message
 handler is tried). A button handler may call `await event.answer("notice")`; presses are
 answered silently otherwise. Residents' own buttons with an integration prefix go through the
-pipeline's `payload_hooks`, not here.
+pipeline's `payload_hooks`, not here. Staff text reaches handlers as typed: a handler that stores
+or forwards it runs bot.safety.screen() first. A handler that raises gets the same update again
+(see below), so it should commit its own changes only when it succeeds.
 
 At most once: each update becomes a turn with message_id "tg:<update_id>", which the pipeline
 records, so a redelivered update is dropped. Polling confirms an update to Telegram (moves the
 offset) only after its turn is saved; a webhook request is answered 200 only then, otherwise 500
-so Telegram sends it again. A handler error makes an update come again up to `MAX_ATTEMPTS` times.
+so Telegram sends it again. A handler error makes an update come again up to `MAX_ATTEMPTS` times,
+and the same chat's later updates wait for it, so a chat is always served in order.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from telegram.ext import (Application, ApplicationBuilder, CallbackContext, Call
 
 from bot.channels.telegram_limiter import TelegramRateLimiter
 from bot.channels.telegram_sender import CHANNEL, TelegramSender
-from bot.config import TelegramSettings
+from bot.config import ConfigError, TelegramSettings
 from bot.types import Incoming, Reply, ResidentKey
 
 if TYPE_CHECKING:
@@ -53,7 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
+# An update whose handling fails (database down, a bug) is tried this many times, with growing
+# pauses (0.5 s, 1 s, 2 s, 4 s: about 8 s in all in polling mode), before it is given up and logged.
+MAX_ATTEMPTS = 5
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
@@ -83,10 +88,11 @@ class StaffEvent:
     async def answer(self, notice: str | None = None, alert: bool = False) -> None:
         """Answer a button press with a short notice (up to 200 characters) shown over the chat.
         Presses not answered by the handler are answered silently afterwards."""
-        query = self.update.callback_query
-        if query is not None and not self.answered:
+        from bot.channels.telegram_handlers import answer_query
+
+        if self.update.callback_query is not None and not self.answered:
             self.answered = True
-            await query.answer(notice, show_alert=alert)
+            await answer_query(self.update, notice, alert)
 
 
 StaffHandler = Callable[[StaffEvent], Awaitable[Sequence[Reply] | None]]
@@ -99,7 +105,10 @@ class TelegramChannel:
         self.services = services
         self.settings = settings or services.settings.telegram
         if not self.settings.token:
-            raise ValueError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
+            raise ConfigError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
+        if self.settings.mode == "webhook" and not self.settings.webhook_url:
+            raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL Telegram "
+                              "posts to, ending in telegram.webhook_path)")
         self.limiter = TelegramRateLimiter(self.settings.rate_per_second)
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(self.settings.token).base_url(self.settings.api_url)
@@ -113,6 +122,7 @@ class TelegramChannel:
         self._staff_messages: list[StaffHandler] = []
         self._failed: dict[int, int] = defaultdict(int)  # update_id -> handler errors
         self._failed_now: set[int] = set()
+        self._done: set[int] = set()  # handled update ids Telegram may still send (not yet confirmed)
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._install_handlers()
@@ -198,12 +208,13 @@ class TelegramChannel:
             retry = [u for u in failed if self._failed[u] < MAX_ATTEMPTS]
             if retry:
                 offset = min(retry)  # later updates come again too; their turns are already recorded
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.5 * 2 ** (max(self._failed[u] for u in retry) - 1))
             else:
                 offset = last + 1
             for u in [u for u in self._failed if u < offset]:
                 if self._failed.pop(u) >= MAX_ATTEMPTS:
                     log.error("telegram: update %s failed %d times; dropped", u, MAX_ATTEMPTS)
+            self._done = {u for u in self._done if u >= offset}
 
     async def _fetch(self, offset: int | None) -> list[Any]:
         """The next updates. If PTB cannot parse a batch (an update it does not know how to read),
@@ -230,19 +241,26 @@ class TelegramChannel:
         return parsed
 
     async def process(self, updates: Sequence[Update]) -> list[int]:
-        """Handle updates: chats in parallel, each chat's updates in order. Returns the failed update ids."""
+        """Handle updates: chats in parallel, each chat's updates in order. Returns the failed update ids;
+        a chat's updates after a failed one wait for the retry, so a chat never sees them out of order."""
         by_chat: dict[int, list[Update]] = defaultdict(list)
         for update in updates:
+            if update.update_id in self._done:
+                continue  # handled already, came again only because an earlier one failed
             chat = update.effective_chat
             by_chat[chat.id if chat else 0].append(update)
+        failed: list[int] = []
 
         async def run(chat_updates: list[Update]) -> None:
             for update in chat_updates:
                 await self.app.process_update(update)
+                if update.update_id in self._failed_now:
+                    self._failed_now.discard(update.update_id)
+                    failed.append(update.update_id)
+                    return
+                self._done.add(update.update_id)
 
         await asyncio.gather(*(run(us) for us in by_chat.values()))
-        failed = [u.update_id for u in updates if u.update_id in self._failed_now]
-        self._failed_now.difference_update(failed)
         return failed
 
     async def webhook(self, request: web.Request) -> web.Response:
@@ -257,9 +275,11 @@ class TelegramChannel:
         except Exception:  # noqa: BLE001 -- any malformed body is the sender's problem, not ours
             return web.json_response({"error": "not a Telegram update"}, status=400)
         failed = await self.process([update])
+        self._done.discard(update.update_id)  # answered 200, Telegram will not send it again
         if failed and self._failed[update.update_id] < MAX_ATTEMPTS:
             return web.json_response({"error": "try again"}, status=500)
-        self._failed.pop(update.update_id, None)
+        if self._failed.pop(update.update_id, 0) >= MAX_ATTEMPTS:
+            log.error("telegram: update %s failed %d times; dropped", update.update_id, MAX_ATTEMPTS)
         return web.json_response({})
 
     async def _on_error(self, update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from telegram import ChatMember, Update
+from telegram.error import TelegramError
 from telegram.ext import CallbackContext
 
 from bot.channels import DeliveryError
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Context = CallbackContext[Any, Any, Any, Any]
-Callback = Callable[[Update, Context], Awaitable[None]]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 _DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -44,6 +45,18 @@ async def _turn(channel: "TelegramChannel", update: Update, *, text: str | None 
     except DeliveryError as exc:
         # The turn is saved; a redelivered update would be a duplicate, so retrying cannot help here.
         log.warning("telegram: reply to %s not delivered: %s", user.id, exc)
+
+
+async def answer_query(update: Update, notice: str | None = None, alert: bool = False) -> None:
+    """Stop the spinner on a pressed button. Telegram refuses answers to old presses (e.g. one sent
+    again after a restart); the press itself still counts, so that refusal is only logged."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(notice, show_alert=alert)
+    except TelegramError as exc:
+        log.info("telegram: button press %s not answered: %s", query.id, exc)
 
 
 def on_text(channel: "TelegramChannel") -> Callback:
@@ -90,7 +103,7 @@ def on_button(channel: "TelegramChannel") -> Callback:
         chat = update.effective_chat
         assert query is not None
         if chat is not None and chat.type == chat.PRIVATE:
-            await query.answer()
+            await answer_query(update)
             if query.data:
                 await _turn(channel, update, payload=query.data)
             return
@@ -98,11 +111,11 @@ def on_button(channel: "TelegramChannel") -> Callback:
         if chat is not None and chat.id in channel.staff_chat_ids():
             handler = channel._staff_callbacks.get((query.data or "").partition(":")[0])
         if handler is None:
-            await query.answer()
+            await answer_query(update)
             return
         event = await _staff(channel, handler, update, query.data or "")
         if not event.answered:
-            await query.answer()
+            await answer_query(update)
     return handle
 
 

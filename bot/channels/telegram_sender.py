@@ -82,7 +82,11 @@ class TelegramSender:
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
         """Deliver in order or raise DeliveryError (user_id is the Telegram chat id, as a string)."""
-        await self.send_to_chat(int(user_id), replies)
+        try:
+            chat_id = int(user_id)
+        except ValueError:
+            raise DeliveryError(f"{user_id!r} is not a Telegram chat id", permanent=True) from None
+        await self.send_to_chat(chat_id, replies)
 
     async def send_to_chat(self, chat_id: int, replies: Sequence[Reply], thread_id: int | None = None) -> list[int]:
         """Send replies to any chat (a resident's, or a staff group's topic); return the message ids."""
