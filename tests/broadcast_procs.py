@@ -10,10 +10,10 @@ from pathlib import Path
 from bot.config import ROOT
 
 
-def worker_env(database_url: str, api_url: str, token: str, rate: float, config: Path | None = None) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "TELEGRAM_API_URL": api_url, "TELEGRAM_BOT_TOKEN": token,
-           "BROADCAST_RATE_TELEGRAM": str(rate)}
-    return env
+def worker_env(database_url: str, api_url: str, token: str, rate: float) -> dict[str, str]:
+    """The environment of a worker process: the database, the fake Bot API and the rate limit."""
+    return {**os.environ, "DATABASE_URL": database_url, "TELEGRAM_API_URL": api_url, "TELEGRAM_BOT_TOKEN": token,
+            "BROADCAST_RATE_TELEGRAM": str(rate)}
 
 
 def start_worker(env: dict[str, str], *, until_idle: bool = True, config: Path | None = None,
@@ -32,8 +32,8 @@ def fast_config(tmp: Path, **broadcast: object) -> Path:
     import yaml
 
     raw = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    raw["broadcast"] = {**raw.get("broadcast", {}), "poll_seconds": 0.05, "check_seconds": 0.2, "report_every_seconds": 1.0,
-                        "lease_seconds": 3.0, "backoff_seconds": 0.2, **broadcast}
+    raw["broadcast"] = {**raw.get("broadcast", {}), "poll_seconds": 0.05, "check_seconds": 0.2,
+                        "report_every_seconds": 1.0, "lease_seconds": 3.0, "backoff_seconds": 0.2, **broadcast}
     for key in ("commune_dir",):
         raw[key] = str(ROOT / raw[key])
     raw["nlu"] = {**raw.get("nlu", {}), "model_path": str(ROOT / "nlu/models/model.pkl"),

@@ -143,7 +143,7 @@ async def test_an_abandoned_claim_is_taken_back_and_sent(database_url: str) -> N
         await store.engine.dispose()
 
 
-async def test_rights_approval_and_bad_requests_change_nothing(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_rights_approval_and_bad_requests_change_nothing(database_url: str) -> None:
     store = await open_store(database_url)
     try:
         strict = replace(ROLES, approval_required=True)
@@ -173,7 +173,7 @@ async def test_rights_approval_and_bad_requests_change_nothing(database_url: str
         await store.engine.dispose()
 
 
-def test_settings_and_roles_from_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_settings_and_roles_from_files() -> None:
     cfg = load_settings(ROOT / "config.yml", env={})
     bs = broadcast_settings(cfg, env={"BROADCAST_RATE_TELEGRAM": "300"})
     assert bs.limits["telegram"].per_second == 300 and bs.limits["telegram"].per_chat_seconds == 1.0

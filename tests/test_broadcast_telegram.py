@@ -8,6 +8,7 @@ import random
 import shutil
 import signal
 import sqlite3
+import subprocess
 import time
 from collections import Counter
 from contextlib import AsyncExitStack, closing
@@ -21,6 +22,7 @@ from bot.app import build
 from bot.channels.telegram import TelegramChannel
 from bot.config import ROOT, Settings, TelegramSettings, replace
 from bot.db import Resident
+from bot.store import Store
 from bot.types import ResidentKey
 from integrations.broadcast import queue
 from integrations.broadcast.config import BroadcastSettings, PlatformLimit
@@ -100,7 +102,8 @@ async def test_5000_residents_get_it_exactly_once_in_their_language(sqlite_url: 
         await fake.close()
 
 
-async def _wait_done(store, broadcast_id: int, procs: list, timeout: float = 120) -> queue.Counts:  # type: ignore[no-untyped-def]
+async def _wait_done(store: Store, broadcast_id: int, procs: list[subprocess.Popen[bytes]],
+                     timeout: float = 120) -> queue.Counts:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         c = await queue.counts(store, broadcast_id)

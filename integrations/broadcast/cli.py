@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.config import load_settings
 from integrations.broadcast import queue
 from integrations.broadcast.compose import preview
+from integrations.broadcast.models import Broadcast
 from integrations.broadcast.runtime import open_runtime, platform_senders
 from integrations.broadcast.worker import Worker
 
@@ -43,7 +44,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     work.add_argument("--until-idle", action="store_true", help="exit when nothing is due or sending")
 
 
-def _when(text: str | None) -> float | None:
+def parse_when(text: str | None) -> float | None:
     if not text:
         return None
     try:
@@ -55,7 +56,7 @@ def _when(text: str | None) -> float | None:
     return dt.timestamp()
 
 
-def _buttons(specs: list[str]) -> list[list[dict[str, str]]]:
+def parse_buttons(specs: list[str]) -> list[list[dict[str, str]]]:
     rows = []
     for spec in specs:
         parts = [p.strip() for p in spec.split("|")]
@@ -65,8 +66,8 @@ def _buttons(specs: list[str]) -> list[list[dict[str, str]]]:
     return rows
 
 
-def _line(b: object, c: queue.Counts) -> str:
-    return (f"#{b.id} {b.status} topic={b.topic} by={b.author} villages={','.join(b.villages) or 'all'}: "  # type: ignore[attr-defined]
+def _line(b: Broadcast, c: queue.Counts) -> str:
+    return (f"#{b.id} {b.status} topic={b.topic} by={b.author} villages={','.join(b.villages) or 'all'}: "
             f"sent {c.sent}, failed {c.failed}, pending {c.pending}, skipped {c.skipped}, "
             f"recipients {c.recipients}")
 
@@ -87,8 +88,8 @@ async def _dispatch(rt, args: argparse.Namespace) -> int:  # type: ignore[no-unt
     if args.action == "send":
         villages = [] if args.villages.strip() == "all" else [v.strip() for v in args.villages.split(",") if v.strip()]
         b = await queue.create(store, rt.roles(), args.author, topic=args.topic, text_vi=args.vi, text_en=args.en,
-                               villages=villages, known_villages=rt.villages(), buttons=_buttons(args.button),
-                               due_at=_when(args.at))
+                               villages=villages, known_villages=rt.villages(), buttons=parse_buttons(args.button),
+                               due_at=parse_when(args.at))
         tr = rt.catalogs.get(None)
         for reply in preview(b, rt.catalogs, tr, await _audience(rt, villages)):
             labels = " ".join(f"[{btn.label}]" for row in reply.buttons for btn in row)

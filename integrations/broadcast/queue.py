@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, or_, select, true, update
+from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -220,8 +220,10 @@ async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, wor
                 .with_for_update(skip_locked=True, of=Delivery))
         rows = (await s.execute(stmt)).all()
         # Two broadcasts to one resident in the same batch: the later one waits for the per-chat gap.
-        seen: set[int] = set()
-        rows = [r for r in rows if not (r.resident_id in seen or seen.add(r.resident_id))]  # type: ignore[func-returns-value]
+        firsts: dict[int, Any] = {}
+        for r in rows:
+            firsts.setdefault(r.resident_id, r)
+        rows = list(firsts.values())
         if not rows:
             return [], 0.0
         people = {r.id: r for r in (await s.execute(
@@ -356,6 +358,6 @@ async def sending(store: Store) -> list[int]:
         return list((await s.execute(select(Broadcast.id).where(Broadcast.status == SENDING))).scalars())
 
 
-__all__ = ["BroadcastError", "Counts", "Claim", "Outcome", "create", "approve", "cancel", "get", "recent",
-           "start_due", "claim", "settle", "reclaim", "counts", "finish", "report_due", "sending", "insert",
+__all__ = ["BroadcastError", "Counts", "Claim", "Outcome", "create", "confirm", "approve", "cancel", "get", "recent",
+           "start_due", "claim", "reserve", "settle", "reclaim", "counts", "finish", "report_due", "sending",
            "SKIPPED", "FAILED"]

@@ -24,7 +24,7 @@ from bot.i18n import Catalogs
 from bot.store import Store
 from bot.types import Button, Reply
 from integrations.broadcast import queue
-from integrations.broadcast.cli import TIMEZONE, _buttons, _when
+from integrations.broadcast.cli import TIMEZONE, parse_buttons, parse_when
 from integrations.broadcast.compose import preview
 from integrations.broadcast.config import roles
 
@@ -83,8 +83,8 @@ class TelegramComposer:
             b = await queue.create(self.store, r, member.id, topic=(fields.get("topic") or ["general"])[0][:64],
                                    text_vi="\n".join(fields.get("vi", [])), text_en="\n".join(fields.get("en", [])),
                                    villages=villages, known_villages={v.code for v in self.commune.current().villages},
-                                   buttons=_buttons(fields.get("button", [])),
-                                   due_at=_when((fields.get("at") or [None])[0]), report_channel="telegram",
+                                   buttons=parse_buttons(fields.get("button", [])),
+                                   due_at=parse_when((fields.get("at") or [None])[0]), report_channel="telegram",
                                    report_chat=str(event.chat_id), draft=True)
         except queue.BroadcastError as exc:
             return [Reply(tr("Chưa gửi được: {reason}", reason=str(exc)))]
