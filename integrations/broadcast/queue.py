@@ -195,7 +195,8 @@ async def start_due(store: Store, channels: list[str], now: float | None = None)
 # --- claiming and settling ----------------------------------------------
 
 async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, worker: str, lease_seconds: float,
-                lookahead: float = 0.25, now: float | None = None) -> tuple[list[Claim], float]:
+                lookahead: float = 0.25, now: float | None = None,
+                pauses: dict[str, float] | None = None) -> tuple[list[Claim], float]:
     """Claim up to `want` rows of the channel, each with its slot in the shared send schedule.
 
     Returns the claims and, when the schedule is full for the next `lookahead` seconds, how
@@ -207,6 +208,8 @@ async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, wor
         now = time.time() if fixed is None else fixed  # after waiting for the write lock
         schedule = await schedule_for_update(s, channel, now)
         n, wait = free_slots(schedule, limit, want, now, lookahead)
+        if pauses is not None:  # tell the worker at once, so its slots already taken wait too
+            pauses[channel] = max(pauses.get(channel, 0.0), schedule.paused_until)
         if n <= 0:
             return [], wait
         other = aliased(Delivery)

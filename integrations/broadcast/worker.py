@@ -96,7 +96,8 @@ class Worker:
                 continue
             try:
                 claims, wait = await queue.claim(self.store, channel, limit, free, self.name,
-                                                 self.settings.lease_seconds, self.settings.lookahead_seconds)
+                                                 self.settings.lease_seconds, self.settings.lookahead_seconds,
+                                                 pauses=self._paused_until)
             except Exception:  # the database went away for a moment: try again shortly
                 log.exception("claiming %s deliveries failed", channel)
                 claims, wait = [], self.settings.poll_seconds
@@ -145,7 +146,7 @@ class Worker:
         the headroom keeps within the limit.
         """
         limit = self.settings.limits[channel]
-        tolerance = 0.9 * (limit.per_second / limit.rate - 1.0)
+        tolerance = 0.5 * (limit.per_second / limit.rate - 1.0)  # the other half: network jitter
         retakes = 0
         while True:
             now = time.time()
