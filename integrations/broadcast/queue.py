@@ -247,11 +247,11 @@ async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, wor
                   r.attempts + 1, slot) for r, slot in zip(live, slots)], 0.0
 
 
-async def reserve(store: Store, channel: str, limit: PlatformLimit) -> float:
-    """One slot of the shared schedule for a message outside the queue (a report to staff)."""
+async def reserve(store: Store, channel: str, limit: PlatformLimit, k: int = 1) -> list[float]:
+    """k fresh slots of the shared schedule (for sends that missed theirs, and reports to staff)."""
     async with store.writing() as s:
         now = time.time()
-        return take(await schedule_for_update(s, channel, now), limit, 1, now)[0]
+        return take(await schedule_for_update(s, channel, now), limit, k, now)
 
 
 def backoff(attempts: int, base: float, cap: float) -> float:

@@ -13,6 +13,8 @@ import socket
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Coroutine
+from typing import Any
 
 from bot.channels import DeliveryError, Sender
 from bot.i18n import Catalogs
@@ -41,6 +43,7 @@ class Worker:
         self._have_outcomes = asyncio.Event()
         self._in_flight: dict[str, int] = defaultdict(int)
         self._paused_until: dict[str, float] = defaultdict(float)
+        self._late: dict[str, list[asyncio.Future[float]]] = defaultdict(list)
         self._slot_free = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self.sent = 0  # by this worker, for logs and benchmarks
@@ -159,7 +162,32 @@ class Worker:
                 return
             retakes += 1
             self.rescheduled += 1
-            slot = await queue.reserve(self.store, channel, limit)
+            slot = await self._fresh_slot(channel)
+
+    async def _fresh_slot(self, channel: str) -> float:
+        """A new slot for a send that missed its own; the sends late at the same moment share
+        one transaction, so a busy moment does not turn into a storm of them."""
+        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._late[channel].append(waiter)
+        if len(self._late[channel]) == 1:
+            asyncio.get_running_loop().call_soon(lambda: self._spawn(self._reslot(channel)))
+        return await waiter
+
+    async def _reslot(self, channel: str) -> None:
+        waiters, self._late[channel] = self._late[channel], []
+        try:
+            slots = await queue.reserve(self.store, channel, self.settings.limits[channel], len(waiters))
+        except Exception as exc:
+            for w in waiters:
+                w.set_exception(exc)
+            return
+        for w, slot in zip(waiters, slots):
+            w.set_result(slot)
+
+    def _spawn(self, coro: "Coroutine[Any, Any, None]") -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _record(self, done: asyncio.Event) -> None:
         """Settle finished sends: everything that piled up during the last commit goes in the next one."""
@@ -220,7 +248,7 @@ class Worker:
         for _attempt in range(3):
             try:
                 # Reports share the platform's rate with the deliveries: take a slot like they do.
-                delay = await queue.reserve(self.store, channel, self.settings.limits[channel]) - time.time()
+                delay = (await queue.reserve(self.store, channel, self.settings.limits[channel]))[0] - time.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 await sender.send(broadcast.report_chat, [Reply(text)])
