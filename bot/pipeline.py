@@ -38,11 +38,15 @@ class TurnScope:
     tr: Translator
     state: DialogueState
     incoming: Incoming
+    # What the resident typed, after the safety filter (None for a button press).
+    text: str | None = None
     forgotten: bool = False
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 EffectHandler = Callable[[TurnScope, Any], Awaitable[list[Reply]]]
+# Sees a turn before the dialogue engine; returning replies (not None) takes the turn over.
+Interceptor = Callable[[TurnScope], Awaitable[list[Reply] | None]]
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class Pipeline:
         }
         # Payload prefixes served by an integration (e.g. "feedback:"), checked before the engine.
         self.payload_hooks: dict[str, Callable[[TurnScope, str], Awaitable[list[Reply]]]] = {}
+        # Checked in order after the payload hooks, before the engine (e.g. relaying to an open hand-off case).
+        self.interceptors: list[Interceptor] = []
 
     def on(self, effect_type: type, handler: EffectHandler) -> None:
         """Let an integration carry out an effect (e.g. escalation opens a case for Handoff)."""
@@ -99,15 +105,24 @@ class Pipeline:
                 if chosen:
                     resident.language = chosen
                 state = DialogueState.from_json(conv.state)
-                scope = TurnScope(s, resident, self._translator(resident, msg), state, msg)
+                scope = TurnScope(s, resident, self._translator(resident, msg), state, msg,
+                                  text=screened.text if screened is not None else None)
                 replies: list[Reply] = []
                 if screened is not None and screened.shared_secret:
                     replies.append(Reply(scope.tr("⚠️ Bạn vừa gửi một mã bí mật (OTP hoặc mật khẩu). Tôi đã xoá nó. "
                                                   "Đừng bao giờ đưa mã này cho ai, kể cả người xưng là công an "
                                                   "hay ngân hàng. Nếu đã lỡ đưa, hãy đổi mật khẩu ngay.")))
                 hook = self.payload_hooks.get((msg.payload or "").partition(":")[0]) if msg.payload else None
+                taken: list[Reply] | None = None
                 if hook is not None:
-                    replies += await hook(scope, msg.payload or "")
+                    taken = await hook(scope, msg.payload or "")
+                else:
+                    for intercept in self.interceptors:
+                        taken = await intercept(scope)
+                        if taken is not None:
+                            break
+                if taken is not None:
+                    replies += taken
                     new_state = scope.state
                 else:
                     commune = self.commune.current()

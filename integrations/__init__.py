@@ -1,1 +1,1 @@
-"""Integrations built on the core: hand-off to village teams, announcements (broadcasts)."""
+"""Integrations built on the turn pipeline: hand-off to village teams, broadcasts."""
