@@ -38,9 +38,11 @@ async def start(services: "Services", channels: list[Any]) -> Running:
 
     senders = {}
     for channel in channels:
-        if hasattr(channel, "add_staff_command") and hasattr(channel, "sender"):
+        sender = getattr(channel, "sender", None)
+        if sender is not None and getattr(sender, "channel", None):
+            senders[sender.channel] = sender  # any channel that can push (Telegram, Zalo)
+        if sender is not None and getattr(sender, "channel", None) == "telegram":
             TelegramComposer(channel, services.store, services.catalogs, services.commune).install()
-            senders["telegram"] = channel.sender
     stop = asyncio.Event()
     if not senders:
         return Running(None, stop)
