@@ -286,3 +286,42 @@ async def test_staff_compose_in_telegram_confirm_and_a_resident_unsubscribes(
         await channel.stop()
         await services.close()
         await fake.close()
+
+
+async def test_the_server_runs_a_worker_and_serves_announce(settings: Settings, fake_telegram: FakeTelegram,
+                                                            interpreter, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`python -m bot run` with Telegram: an announcement queued from the command line is delivered by
+    the server's own worker, and /announce answers in the staff group."""
+    from bot.server import serve
+
+    port = _free_port()
+    services = await build(replace(settings, web=replace(settings.web, port=port), telegram=replace(
+        TelegramSettings(), token=fake_telegram.token, api_url=fake_telegram.base_url, poll_timeout=1,
+        staff_chat_ids=(STAFF_GROUP,))), interpreter=interpreter)
+    fake_telegram.add_group(STAFF_GROUP, "Văn phòng xã")
+    for i in range(3):
+        fake_telegram.add_user(1000 + i, language_code=None)
+    await add_residents(services.store, 3)
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(services, stop))
+    try:
+        await queue.create(services.store, ROLES, "ubnd-xa", topic="t", text_vi=VI, text_en=EN, villages=[],
+                           known_villages=VILLAGES)
+        for i in range(3):
+            [m] = await fake_telegram.wait_for(1000 + i, 1, timeout=20)
+            assert (EN if i % 3 == 0 else VI) in m.text
+        fake_telegram.inject_message(STAFF_GROUP, "/announce", from_user=STAFF_USER)
+        [answer] = await fake_telegram.wait_for(STAFF_GROUP, 1)
+        assert "chưa có quyền" in answer.text  # STAFF_USER is not in the project's staff.yml
+    finally:
+        stop.set()
+        await server
+        await services.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
