@@ -177,7 +177,7 @@ def test_settings_and_roles_from_files() -> None:
     cfg = load_settings(ROOT / "config.yml", env={})
     bs = broadcast_settings(cfg, env={"BROADCAST_RATE_TELEGRAM": "300"})
     assert bs.limits["telegram"].per_second == 300 and bs.limits["telegram"].per_chat_seconds == 1.0
-    assert broadcast_settings(cfg, env={}).limits["telegram"].per_second == 30
+    assert broadcast_settings(cfg, env={}).limits["telegram"].per_second == 20
     bad = replace(cfg, extra={**cfg.extra, "broadcast": {"rate_limits": {"telegram": {"per_second": 0}}}})
     with pytest.raises(ConfigError):
         broadcast_settings(bad, env={})
