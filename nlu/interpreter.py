@@ -1,0 +1,52 @@
+"""The embedded interpreter: the trained intent model plus the entity extractor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from nlu.entities import EntityExtractor
+from nlu.model import IntentModel
+from nlu.normalize import MAX_CHARS, normalize, prepare
+from nlu.types import Parse
+
+OUT_OF_SCOPE = "out_of_scope"
+
+
+class ModelMissing(Exception):
+    """No trained model could be loaded."""
+
+
+class EmbeddedInterpreter:
+    """Parses in-process; cheap enough (about a millisecond) to call on the event loop."""
+
+    def __init__(self, model: IntentModel, villages: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
+        self.model = model
+        self.entities = EntityExtractor(model.gazetteer, villages, model.regexes)
+
+    @classmethod
+    def load(cls, model_path: Path, data_dir: Path | None = None,
+             villages: Sequence[tuple[str, Sequence[str]]] = ()) -> EmbeddedInterpreter:
+        """Load the trained model. `data_dir` is where it was trained from (named in the error)."""
+        try:
+            model = IntentModel.load(Path(model_path))
+        except FileNotFoundError:
+            raise ModelMissing(f"no trained NLU model at {model_path}: run `python -m nlu train`"
+                               + (f" (training data: {data_dir})" if data_dir else "")) from None
+        except (ValueError, EOFError, AttributeError, ImportError) as exc:
+            raise ModelMissing(f"the NLU model at {model_path} cannot be loaded ({exc}); "
+                               "run `python -m nlu train`") from None
+        return cls(model, villages)
+
+    def parse_sync(self, text: str) -> Parse:
+        text = prepare(text)
+        entities = self.entities.extract(text[:MAX_CHARS])
+        if not any(ch.isalpha() for ch in normalize(text)):
+            # Nothing a classifier can read (emoji, punctuation, only numbers or codes).
+            return Parse(text, OUT_OF_SCOPE, 0.0, ((OUT_OF_SCOPE, 0.0),), entities)
+        ranking = self.model.rank(text)
+        intent, confidence = ranking[0]
+        return Parse(text, intent, confidence, tuple(ranking[:5]), entities)
+
+    async def parse(self, text: str) -> Parse:
+        return self.parse_sync(text)

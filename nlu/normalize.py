@@ -1,0 +1,70 @@
+"""Text normalisation: how a message is folded before the model and the entity matchers see it.
+
+Residents type with or without diacritics, in upper or lower case, with repeated letters and
+teencode. `fold` maps every character to exactly one character (so entity spans found in the folded
+text are spans of the original), and `normalize` then rewrites teencode and placeholders into the
+words a classifier can share between spellings.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Teencode and common abbreviations, on folded tokens. Only unambiguous ones: "mk" can be "mình" or
+# "mật khẩu", so it is left to the character n-grams.
+TEENCODE: dict[str, str] = {
+    "ko": "khong", "k": "khong", "kg": "khong", "kh": "khong", "hok": "khong", "hong": "khong",
+    "hem": "khong", "khg": "khong", "kp": "khong phai", "dc": "duoc", "dk": "duoc", "j": "gi", "ji": "gi",
+    "ntn": "nhu the nao", "bh": "bao gio", "bjo": "bao gio", "mik": "minh", "mh": "minh", "vs": "voi",
+    "ak": "a", "ah": "a", "r": "roi", "rui": "roi", "ui": "oi", "cx": "cung", "cg": "cung", "ns": "noi",
+    "ng": "nguoi", "ngta": "nguoi ta", "sdt": "so dien thoai", "dt": "dien thoai", "tk": "tai khoan",
+    "mn": "moi nguoi", "nha": "nhe", "nhoa": "nhe", "oke": "ok", "okie": "ok", "okela": "ok", "uk": "u",
+    "uh": "u", "um": "u", "uhm": "u", "thanks": "thank", "thx": "thank", "tks": "thank", "ty": "thank",
+    "camon": "cam on", "cmon": "cam on", "hic": "huhu", "hix": "huhu", "pls": "please", "plz": "please",
+    "hd": "huong dan", "hdan": "huong dan", "cccd": "can cuoc", "cmnd": "can cuoc", "ubnd": "uy ban",
+    "app": "ung dung", "ud": "ung dung", "dky": "dang ky", "dki": "dang ky", "dangky": "dang ky",
+    "gium": "giup", "jum": "giup", "dum": "giup", "wa": "qua", "qa": "qua", "ik": "di", "nx": "nua",
+    "lm": "lam", "bik": "biet", "bit": "biet", "trc": "truoc", "vn": "viet nam", "sms": "tin nhan",
+    "tn": "tin nhan",
+}
+
+PLACEHOLDERS = {"[phone]": " sodienthoai ", "[id]": " socancuoc ", "[otp]": " mamotlan ", "[secret]": " mabimat "}
+_PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
+_TOKEN_RE = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)*")
+_REPEAT_RE = re.compile(r"([a-z])\1{2,}")
+MAX_CHARS = 1000  # longer messages are cut: the request is almost always near the start
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    if ch in "đĐ":
+        return "d"
+    if ch.isascii():
+        return ch.lower()
+    category = unicodedata.category(ch)
+    if category[0] in "CZ":  # control, format (zero-width), separators
+        return " "
+    base = unicodedata.normalize("NFD", ch)[0].lower()
+    return base if len(base) == 1 else " "
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics, one output character per input character (spans stay valid).
+
+    The input is expected in NFC (see `prepare`)."""
+    return "".join(_fold_char(ch) for ch in text)
+
+
+def prepare(text: str) -> str:
+    """The message in the one Unicode form every matcher expects (NFC)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def normalize(text: str) -> str:
+    """The folded, teencode-expanded words a classifier sees."""
+    folded = _PLACEHOLDER_RE.sub(lambda m: PLACEHOLDERS[m.group(0)], fold(prepare(text)[:MAX_CHARS]))
+    folded = _REPEAT_RE.sub(r"\1\1", folded)
+    words = [TEENCODE.get(tok, tok) for tok in _TOKEN_RE.findall(folded)]
+    return " ".join(words)
