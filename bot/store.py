@@ -56,11 +56,15 @@ class Store:
                 yield s
 
     async def resident_for_update(self, s: AsyncSession, who: ResidentKey) -> Resident:
-        """The resident's row in this session, created on first contact."""
+        """The resident's row in this session, created on first contact.
+
+        The conversation is loaded by the same query, so `conversation()` costs no round trip."""
         stmt = select(Resident).where(Resident.channel == who.channel, Resident.platform_id == who.user_id)
-        row = (await s.execute(stmt)).scalar_one_or_none()
-        if row is not None:
-            return row
+        found = (await s.execute(
+            select(Resident, Conversation).outerjoin(Conversation, Conversation.resident_id == Resident.id)
+            .where(Resident.channel == who.channel, Resident.platform_id == who.user_id))).first()
+        if found is not None:
+            return found[0]
         try:
             async with s.begin_nested():
                 row = Resident(channel=who.channel, platform_id=who.user_id, subscribed=False, blocked=False,

@@ -41,8 +41,8 @@ class EmbeddedInterpreter:
     def parse_sync(self, text: str) -> Parse:
         text = prepare(text)
         entities = self.entities.extract(text[:MAX_CHARS])
-        if not any(ch.isalpha() for ch in normalize(text)):
-            # Nothing a classifier can read (emoji, punctuation, only numbers or codes).
+        if not _readable(text):
+            # Nothing a classifier can read (emoji, symbols, code, another script, only numbers).
             return Parse(text, OUT_OF_SCOPE, 0.0, ((OUT_OF_SCOPE, 0.0),), entities)
         ranking = self.model.rank(text)
         intent, confidence = ranking[0]
@@ -50,3 +50,13 @@ class EmbeddedInterpreter:
 
     async def parse(self, text: str) -> Parse:
         return self.parse_sync(text)
+
+
+def _readable(text: str) -> bool:
+    """Whether the message has words in our languages: Latin letters are most of what was typed."""
+    words = normalize(text)
+    if not any(ch.isalpha() for ch in words):
+        return False
+    visible = [ch for ch in text[:MAX_CHARS] if not ch.isspace()]
+    letters = sum(ch.isalpha() for ch in visible)
+    return letters >= 0.5 * len(visible)

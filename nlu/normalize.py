@@ -66,5 +66,9 @@ def normalize(text: str) -> str:
     """The folded, teencode-expanded words a classifier sees."""
     folded = _PLACEHOLDER_RE.sub(lambda m: PLACEHOLDERS[m.group(0)], fold(prepare(text)[:MAX_CHARS]))
     folded = _REPEAT_RE.sub(r"\1\1", folded)
-    words = [TEENCODE.get(tok, tok) for tok in _TOKEN_RE.findall(folded)]
+    words = []
+    for chunk in folded.split():
+        if not chunk.isascii():
+            continue  # a word of another script (or Latin look-alikes): nothing the model knows
+        words += [TEENCODE.get(tok, tok) for tok in _TOKEN_RE.findall(chunk)]
     return " ".join(words)
