@@ -15,7 +15,7 @@ RASA_DATA := $(shell find nlu/data -name '*.yml' 2>/dev/null)
 # No telemetry (tests and commune machines stay off the internet), quiet TensorFlow.
 RASA_ENV := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
 
-.PHONY: rasa rasa-venv rasa-model rasa-validate test-rasa bench-nlu
+.PHONY: rasa rasa-venv rasa-model rasa-validate test-rasa bench-nlu clean-rasa
 
 $(RASA_BIN)/.installed: rasa/requirements.txt
 	@test -n "$(RASA_PY)" || { echo "Rasa 3.6 needs Python 3.10 (pyenv install 3.10.13, or set RASA_PY=...)"; exit 1; }
@@ -50,3 +50,6 @@ test-rasa: venv locales model $(RASA_MODEL)
 
 bench-nlu: venv model $(RASA_MODEL)
 	$(PYTHON) bench/nlu_compare.py
+
+clean-rasa:
+	rm -rf $(RASA_VENV) rasa/models

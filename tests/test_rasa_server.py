@@ -126,7 +126,7 @@ async def test_heldout_accuracy_through_rasa(rasa_url: str) -> None:
         await rasa.close()
     assert set(predicted) <= set(INTENTS)
     accuracy = sum(p == c.intent for p, c in zip(predicted, cases)) / len(cases)
-    assert accuracy >= 0.5, f"Rasa held-out accuracy {accuracy:.3f}"
+    assert accuracy >= 0.85, f"Rasa held-out accuracy {accuracy:.3f} (measured 0.928 in README)"
 
 
 async def test_the_assistant_runs_on_rasa(rasa_url: str, settings: Settings) -> None:
@@ -153,5 +153,5 @@ def test_evaluate_cli_with_the_rasa_backend(rasa_url: str) -> None:
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["n"] == len(read_labelled(HELDOUT))
-    assert 0.5 <= report["accuracy"] <= 1.0 and set(report["by_style"]) >= {"diacritics", "english"}
+    assert report["accuracy"] >= 0.85 and set(report["by_style"]) >= {"diacritics", "english"}
 
