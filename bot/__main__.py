@@ -35,14 +35,19 @@ async def _chat(args: argparse.Namespace) -> int:
 
 
 async def _stats(args: argparse.Namespace) -> int:
-    from bot.app import build
+    # Only the database and the guides: the funnel needs no NLU model and no channels.
+    from bot.db import make_engine, migrate
     from bot.stats import print_funnel
+    from bot.store import Store
+    from dialogues.flows import load_library
 
-    services = await build(load_settings(args.config))
+    settings = load_settings(args.config)
+    engine = make_engine(settings.database_url)
     try:
-        await print_funnel(services.store, services.library)
+        await migrate(engine)
+        await print_funnel(Store(engine), load_library(settings.flows_dir))
     finally:
-        await services.close()
+        await engine.dispose()
     return 0
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.commune import CommuneSource
+from bot.channels.senders import SenderRegistry
 from bot.config import Settings
 from bot.db import make_engine, migrate
 from bot.i18n import Catalogs
@@ -31,6 +33,11 @@ class Services:
     interpreter: Interpreter
     pipeline: Pipeline
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    # Push senders per channel and mailboxes of the web chat (hand-off answers, broadcasts).
+    senders: SenderRegistry = field(default_factory=SenderRegistry)
+    # The hand-off to village teams (integrations/escalation) and its delivery worker.
+    escalation: Any = None
+    outbox: Any = None
 
     async def close(self) -> None:
         await self.stack.aclose()
@@ -65,4 +72,8 @@ async def build(settings: Settings, interpreter: Interpreter | None = None) -> S
         interpreter = await build_interpreter(settings, commune, stack)
     limits = Limits(settings.nlu.threshold, settings.nlu.ambiguity_margin, settings.nlu.max_misunderstandings)
     pipeline = Pipeline(store, interpreter, library, catalogs, commune, limits)
-    return Services(settings, engine, store, catalogs, library, commune, interpreter, pipeline, stack)
+    services = Services(settings, engine, store, catalogs, library, commune, interpreter, pipeline, stack)
+    from integrations.escalation import install
+
+    services.escalation, services.outbox = install(services)
+    return services

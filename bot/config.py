@@ -44,6 +44,11 @@ class TelegramSettings:
     webhook_secret: str | None = None
     webhook_path: str = "/telegram/webhook"
     webhook_url: str = ""
+    # Staff groups besides the teams' telegram_chat_id in the commune's teams.yml.
+    staff_chat_ids: tuple[int, ...] = ()
+    # Requests a second for the whole bot (Telegram allows about 30).
+    rate_per_second: float = 25.0
+    poll_timeout: int = 30
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,15 @@ def _sqlite_url(url: str, base: Path) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + str(base / url[len(prefix):])
     return url
+
+
+def _chat_ids(value: object) -> tuple[int, ...]:
+    """Chat ids from a YAML list or a comma-separated environment value."""
+    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    try:
+        return tuple(int(str(v).strip()) for v in items if str(v).strip())
+    except ValueError:
+        raise ValueError(f"telegram.staff_chat_ids must be chat ids (numbers), not {value!r}") from None
 
 
 def load_settings(path: str | os.PathLike[str] | None = None,
@@ -123,9 +137,14 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
         webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
         webhook_path=t.get("webhook_path", "/telegram/webhook"),
         webhook_url=env.get("TELEGRAM_WEBHOOK_URL", t.get("webhook_url", "")),
+        staff_chat_ids=_chat_ids(env.get("TELEGRAM_STAFF_CHAT_IDS", t.get("staff_chat_ids") or ())),
+        rate_per_second=float(t.get("rate_per_second", 25)),
+        poll_timeout=int(t.get("poll_timeout", 30)),
     )
     if telegram.mode not in ("polling", "webhook"):
         raise ValueError(f"telegram.mode must be 'polling' or 'webhook', not {telegram.mode!r}")
+    if not 0 < telegram.rate_per_second <= 30:
+        raise ValueError(f"telegram.rate_per_second must be above 0 and at most 30, not {telegram.rate_per_second}")
     i18n = raw.get("i18n") or {}
     d = raw.get("dialogues") or {}
     known = {"database_url", "web", "i18n", "nlu", "dialogues", "commune_dir", "telegram"}

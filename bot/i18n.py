@@ -99,7 +99,7 @@ def update_catalogs(root: Path, locales_dir: Path, languages: Iterable[str], sou
     from babel.messages.pofile import write_po
 
     pot = locales_dir / f"{DOMAIN}.pot"
-    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(root / "babel.cfg"), "-k", "N_",
+    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(root / "babel.cfg"), "-k", "N_", "-k", "tr", "-k", "button:1",
                                 "--no-location", "--sort-output", "-o", str(pot), str(root)])
     for lang in languages:
         po = locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"

@@ -7,7 +7,9 @@ import weakref
 from asyncio import Lock
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,11 +38,15 @@ class TurnScope:
     tr: Translator
     state: DialogueState
     incoming: Incoming
+    # What the resident typed, after the safety filter (None for a button press).
+    text: str | None = None
     forgotten: bool = False
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 EffectHandler = Callable[[TurnScope, Any], Awaitable[list[Reply]]]
+# Sees a turn before the dialogue engine; returning replies (not None) takes the turn over.
+Interceptor = Callable[[TurnScope], Awaitable[list[Reply] | None]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class Pipeline:
         }
         # Payload prefixes served by an integration (e.g. "feedback:"), checked before the engine.
         self.payload_hooks: dict[str, Callable[[TurnScope, str], Awaitable[list[Reply]]]] = {}
+        # Checked in order after the payload hooks, before the engine (e.g. relaying to an open hand-off case).
+        self.interceptors: list[Interceptor] = []
 
     def on(self, effect_type: type, handler: EffectHandler) -> None:
         """Let an integration carry out an effect (e.g. escalation opens a case for Handoff)."""
@@ -88,7 +96,7 @@ class Pipeline:
             parse = await self.interpreter.parse(screened.text)
         async with self._lock(msg.who):
             async with self.store.writing() as s:
-                resident = await self.store.resident_for_update(s, msg.who)
+                resident, conv = await self.store.load_turn(s, msg.who)
                 if msg.message_id and await self.store.seen(s, resident.id, msg.message_id):
                     log.info("duplicate message %s from %s ignored", msg.message_id, msg.who)
                     language = self.catalogs.negotiate(resident.language, msg.platform_language)
@@ -96,23 +104,32 @@ class Pipeline:
                 chosen = self.catalogs.parse(msg.language)
                 if chosen:
                     resident.language = chosen
-                conv = await self.store.conversation(s, resident.id)
                 state = DialogueState.from_json(conv.state)
-                scope = TurnScope(s, resident, self._translator(resident, msg), state, msg)
+                scope = TurnScope(s, resident, self._translator(resident, msg), state, msg,
+                                  text=screened.text if screened is not None else None)
                 replies: list[Reply] = []
                 if screened is not None and screened.shared_secret:
                     replies.append(Reply(scope.tr("⚠️ Bạn vừa gửi một mã bí mật (OTP hoặc mật khẩu). Tôi đã xoá nó. "
                                                   "Đừng bao giờ đưa mã này cho ai, kể cả người xưng là công an "
                                                   "hay ngân hàng. Nếu đã lỡ đưa, hãy đổi mật khẩu ngay.")))
                 hook = self.payload_hooks.get((msg.payload or "").partition(":")[0]) if msg.payload else None
+                taken: list[Reply] | None = None
                 if hook is not None:
-                    replies += await hook(scope, msg.payload or "")
+                    taken = await hook(scope, msg.payload or "")
+                else:
+                    for intercept in self.interceptors:
+                        taken = await intercept(scope)
+                        if taken is not None:
+                            break
+                if taken is not None:
+                    replies += taken
                     new_state = scope.state
                 else:
-                    ctx = Context(library=self.library, catalogs=self.catalogs, commune=self.commune.current(),
+                    commune = self.commune.current()
+                    ctx = Context(library=self.library, catalogs=self.catalogs, commune=commune,
                                   resident=EngineResident(scope.tr.language, resident.village, resident.subscribed),
                                   threshold=self.limits.threshold, margin=self.limits.margin,
-                                  max_misunderstood=self.limits.max_misunderstood)
+                                  max_misunderstood=self.limits.max_misunderstood, today=_local_today(commune.teams))
                     event = Pressed(msg.payload) if msg.payload is not None else Said(parse)  # type: ignore[arg-type]
                     outcome = advance(ctx, state, event)
                     replies += outcome.replies
@@ -194,3 +211,12 @@ class Pipeline:
                          "hoặc đến điểm phục vụ hành chính công của xã.",
                          village=village.name if village else ""),
                       ((Button(tr("Xem danh mục"), "menu"),),))]
+
+
+def _local_today(teams: dict[str, Any]) -> date:
+    """The commune's date (schedules hide past days); the time zone is set in teams.yml."""
+    try:
+        zone = ZoneInfo(str(teams.get("timezone") or "Asia/Ho_Chi_Minh"))
+    except (KeyError, ValueError):
+        zone = ZoneInfo("Asia/Ho_Chi_Minh")
+    return datetime.now(zone).date()

@@ -38,7 +38,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or SIGINT/SIGTERM)."""
     settings = services.settings
     limiter = FloodLimiter(settings.web.rate_limit_messages, settings.web.rate_limit_window_seconds)
-    app = make_web_app(services.pipeline, services.store, limiter)
+    app = make_web_app(services.pipeline, services.store, limiter, services.senders)
     channels = enabled_channels(services)
     for channel in channels:
         await channel.start(app)
@@ -46,6 +46,9 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port)
     await site.start()
+    from integrations.escalation import start as start_handoff
+
+    await start_handoff(services, channels)  # delivery starts once the channels are up
     print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,6 +60,8 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     try:
         await stop.wait()
     finally:
+        if services.outbox is not None:
+            await services.outbox.stop()  # no delivery while the channels shut down
         for channel in reversed(channels):
             await channel.stop()
         await runner.cleanup()

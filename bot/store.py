@@ -55,16 +55,23 @@ class Store:
             async with self.session() as s, s.begin():
                 yield s
 
-    async def resident_for_update(self, s: AsyncSession, who: ResidentKey) -> Resident:
-        """The resident's row in this session, created on first contact.
-
-        The conversation is loaded by the same query, so `conversation()` costs no round trip."""
-        stmt = select(Resident).where(Resident.channel == who.channel, Resident.platform_id == who.user_id)
+    async def load_turn(self, s: AsyncSession, who: ResidentKey) -> tuple[Resident, Conversation]:
+        """The resident's row and conversation in this session (one query), created on first contact."""
         found = (await s.execute(
             select(Resident, Conversation).outerjoin(Conversation, Conversation.resident_id == Resident.id)
             .where(Resident.channel == who.channel, Resident.platform_id == who.user_id))).first()
-        if found is not None:
-            return found[0]
+        if found is None:
+            resident = await self.resident_for_update(s, who)
+            return resident, await self.conversation(s, resident.id)
+        resident, conv = found
+        return resident, conv if conv is not None else await self.conversation(s, resident.id)
+
+    async def resident_for_update(self, s: AsyncSession, who: ResidentKey) -> Resident:
+        """The resident's row in this session, created on first contact."""
+        stmt = select(Resident).where(Resident.channel == who.channel, Resident.platform_id == who.user_id)
+        row = (await s.execute(stmt)).scalar_one_or_none()
+        if row is not None:
+            return row
         try:
             async with s.begin_nested():
                 row = Resident(channel=who.channel, platform_id=who.user_id, subscribed=False, blocked=False,
@@ -101,7 +108,7 @@ class Store:
                               rows: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
         """Log (direction, text, payload, intent, platform_message_id) rows in one statement."""
         now = utcnow()
-        await s.execute(insert(Message), [
+        await s.execute(insert(Message.__table__), [
             {"resident_id": resident_id, "direction": d, "text": t, "payload": p, "intent": i,
              "platform_message_id": m, "created_at": now} for d, t, p, i, m in rows])
 

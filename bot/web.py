@@ -6,22 +6,26 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 
 from aiohttp import web
 
+from bot.channels.senders import SenderRegistry
 from bot.pipeline import Pipeline
 from bot.store import Store
-from bot.types import Incoming, ResidentKey, TurnResult
+from bot.types import Incoming, Reply, ResidentKey, TurnResult
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_TEXT = 4096
 MAX_USER = 128
 MAX_PAYLOAD = 128
+MAX_ACK = 256
 PIPELINE = web.AppKey("pipeline", Pipeline)
 STORE = web.AppKey("store", Store)
 LIMITER = web.AppKey("limiter", "FloodLimiter")
+SENDERS = web.AppKey("senders", SenderRegistry)
 
 
 class FloodLimiter:
@@ -74,12 +78,14 @@ def parse_chat_request(body: object) -> Incoming | str:
     return Incoming(who=ResidentKey("web", user), text=text, payload=payload, language=lang)
 
 
-def result_json(result: TurnResult) -> dict[str, object]:
-    return {
-        "replies": [{"text": r.text, "buttons": [{"label": b.label, "payload": b.payload} for b in r.flat_buttons()]}
-                    for r in result.replies],
-        "state": result.state.as_dict(),
-    }
+def replies_json(replies: Iterable[Reply]) -> list[dict[str, object]]:
+    return [{"text": r.text, "buttons": [{"label": b.label, "payload": b.payload} for b in r.flat_buttons()]}
+            for r in replies]
+
+
+def result_json(result: TurnResult, waiting: Iterable[Reply] = ()) -> dict[str, object]:
+    """The answer to a turn; messages that waited for the resident (a team's answer) come first."""
+    return {"replies": replies_json([*waiting, *result.replies]), "state": result.state.as_dict()}
 
 
 async def chat(request: web.Request) -> web.Response:
@@ -90,11 +96,34 @@ async def chat(request: web.Request) -> web.Response:
     incoming = parse_chat_request(body)
     if isinstance(incoming, str):
         return _bad(incoming)
+    ack = body.get("ack")
+    if ack is not None and (not isinstance(ack, str) or len(ack) > MAX_ACK):
+        return _bad(f"'ack' must be the string a previous answer gave (at most {MAX_ACK} characters).")
     if not request.app[LIMITER].allow(incoming.who.user_id):
         return web.json_response({"error": "Too many messages. Please wait a few seconds and try again."},
                                  status=429, headers={"Retry-After": str(int(request.app[LIMITER].window))})
     result = await request.app[PIPELINE].handle(incoming)
-    return web.json_response(result_json(result), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    waiting, cursor = await request.app[SENDERS].collect("web", incoming.who.user_id, ack)
+    answer = result_json(result, waiting)
+    if cursor is not None:
+        answer["ack"] = cursor
+    return web.json_response(answer, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def poll(request: web.Request) -> web.Response:
+    """Messages that arrived for the resident (a team member's answer). With `ack` (the cursor of the last
+    answer, "" at first) they come again until acknowledged; without it each comes once."""
+    user = request.query.get("user", "")
+    if not user.strip() or len(user) > MAX_USER:
+        return _bad(f"'user' is required: a non-empty string of at most {MAX_USER} characters.")
+    ack = request.query.get("ack")
+    if ack is not None and len(ack) > MAX_ACK:
+        return _bad(f"'ack' must be the string a previous answer gave (at most {MAX_ACK} characters).")
+    replies, cursor = await request.app[SENDERS].collect("web", user, ack)
+    answer: dict[str, object] = {"replies": replies_json(replies)}
+    if cursor is not None:
+        answer["ack"] = cursor
+    return web.json_response(answer, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -110,12 +139,15 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def make_web_app(pipeline: Pipeline, store: Store, limiter: FloodLimiter) -> web.Application:
+def make_web_app(pipeline: Pipeline, store: Store, limiter: FloodLimiter,
+                 senders: SenderRegistry | None = None) -> web.Application:
     app = web.Application(client_max_size=256 * 1024)
     app[PIPELINE] = pipeline
+    app[SENDERS] = senders if senders is not None else SenderRegistry()
     app[STORE] = store
     app[LIMITER] = limiter
     app.router.add_post("/api/chat", chat)
+    app.router.add_get("/api/chat/poll", poll)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", STATIC)

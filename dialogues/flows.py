@@ -80,6 +80,7 @@ class Topic:
     id: str
     title: str
     flows: tuple[str, ...]
+    answers: tuple[str, ...] = ()  # other intents offered under the topic (checked by `python -m dialogues validate`)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,8 @@ def load_library(flows_dir: Path) -> Library:
     if menu_path.exists():
         menu = yaml.safe_load(menu_path.read_text(encoding="utf-8")) or {}
         for raw in menu.get("topics", []):
-            topic = Topic(id=str(raw["id"]), title=str(raw["title"]), flows=tuple(raw.get("flows", [])))
+            topic = Topic(id=str(raw["id"]), title=str(raw["title"]), flows=tuple(raw.get("flows") or ()),
+                          answers=tuple(str(a) for a in raw.get("answers") or ()))
             for fid in topic.flows:
                 if fid not in flows:
                     raise FlowError(f"{menu_path}: topic '{topic.id}' lists unknown flow '{fid}'")

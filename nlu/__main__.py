@@ -55,10 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or nlu.model_path
         try:
             data = load(data_dir)
+            model = IntentModel.train(data)
         except DataError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        model = IntentModel.train(data)
         model.save(out)
         print(f"trained on {len(data.examples)} examples of {len(model.intents)} intents "
               f"in {model.train_seconds:.1f} s; saved to {out} ({out.stat().st_size / 1e6:.1f} MB)")

@@ -67,6 +67,7 @@ class EntityExtractor:
                     terms.append(_Term("village", words, name, fuzzy=len("".join(words)) >= 5))
         # Longer spellings first, so "lý lịch tư pháp số 2" wins over "lý lịch".
         self._terms = sorted(terms, key=lambda t: -len(t.words))
+        self._fuzzy = [(t, "".join(t.words), 1 if len("".join(t.words)) < 9 else 2) for t in self._terms if t.fuzzy]
         self._first: dict[str, list[_Term]] = {}
         for t in self._terms:
             self._first.setdefault(t.words[0], []).append(t)
@@ -96,25 +97,27 @@ class EntityExtractor:
         return tuple(sorted(found, key=lambda e: e.start))
 
     def _candidates(self, words: list[tuple[str, int, int]], i: int) -> Iterable[_Term]:
-        exact = [t for t in self._first.get(words[i][0], ()) if self._matches(t, words, i, 0)]
+        exact = [t for t in self._first.get(words[i][0], ()) if self._matches(t, words, i)]
         if exact:
             yield exact[0]
             return
-        for term in self._terms:
-            if term.fuzzy and self._matches(term, words, i, 1 if len("".join(term.words)) < 9 else 2):
+        windows: dict[int, str] = {}
+        for term, joined, tolerance in self._fuzzy:
+            n = len(term.words)
+            if i + n > len(words):
+                continue
+            window = windows.get(n)
+            if window is None:
+                window = windows[n] = "".join(w for w, _, _ in words[i:i + n])
+            # A typo may also join or split the words: compare without spaces.
+            if abs(len(window) - len(joined)) <= tolerance and _distance(window, joined, tolerance) <= tolerance:
                 yield term
                 return
 
     @staticmethod
-    def _matches(term: _Term, words: list[tuple[str, int, int]], i: int, tolerance: int) -> bool:
+    def _matches(term: _Term, words: list[tuple[str, int, int]], i: int) -> bool:
         n = len(term.words)
-        if i + n > len(words):
-            return False
-        window = tuple(w for w, _, _ in words[i:i + n])
-        if tolerance == 0:
-            return window == term.words
-        # A typo may also join or split the words: compare without spaces.
-        return _distance("".join(window), "".join(term.words), tolerance) <= tolerance
+        return i + n <= len(words) and tuple(w for w, _, _ in words[i:i + n]) == term.words
 
 
 def extractor_for(gazetteer: dict[str, dict[str, str]], villages: Iterable[tuple[str, Sequence[str]]],

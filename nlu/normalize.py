@@ -33,6 +33,7 @@ TEENCODE: dict[str, str] = {
 PLACEHOLDERS = {"[phone]": " sodienthoai ", "[id]": " socancuoc ", "[otp]": " mamotlan ", "[secret]": " mabimat "}
 _PLACEHOLDER_RE = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS))
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)*")
+_WORD_RE = re.compile(r"[^\W\d_]+")
 _REPEAT_RE = re.compile(r"([a-z])\1{2,}")
 MAX_CHARS = 1000  # longer messages are cut: the request is almost always near the start
 
@@ -64,11 +65,16 @@ def prepare(text: str) -> str:
 
 def normalize(text: str) -> str:
     """The folded, teencode-expanded words a classifier sees."""
-    folded = _PLACEHOLDER_RE.sub(lambda m: PLACEHOLDERS[m.group(0)], fold(prepare(text)[:MAX_CHARS]))
+    # Invisible format characters (zero-width joiners, direction marks) join what they sit between.
+    visible = "".join(ch for ch in prepare(text)[:MAX_CHARS] if unicodedata.category(ch) != "Cf")
+    folded = _PLACEHOLDER_RE.sub(lambda m: PLACEHOLDERS[m.group(0)], fold(visible))
     folded = _REPEAT_RE.sub(r"\1\1", folded)
     words = []
     for chunk in folded.split():
         if not chunk.isascii():
             continue  # a word of another script (or Latin look-alikes): nothing the model knows
         words += [TEENCODE.get(tok, tok) for tok in _TOKEN_RE.findall(chunk)]
+    # Where the resident did type diacritics they tell words apart ("dừng" stop, "đúng" right, "dùng"
+    # use all fold to "dung"): such words are added once more, marked, as they were written.
+    words += ["~" + w for w in _WORD_RE.findall(visible.lower()) if not w.isascii() and fold(w).isascii()]
     return " ".join(words)

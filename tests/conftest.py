@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from bot.config import ROOT, Settings, load_settings, replace
+from tests.fakes.telegram_api import fake_telegram  # noqa: F401  (fixture)
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -46,3 +46,11 @@ def test_secrets_are_not_read_from_the_file(tmp_path: Path) -> None:
     cfg = tmp_path / "config.yml"
     cfg.write_text("telegram:\n  token: from-file\n", encoding="utf-8")
     assert load_settings(cfg, env={}).telegram.token is None
+
+
+def test_telegram_settings() -> None:
+    s = load_settings(ROOT / "config.yml", env={"TELEGRAM_STAFF_CHAT_IDS": "-1001, -1002"})
+    assert s.telegram.staff_chat_ids == (-1001, -1002)
+    assert s.telegram.token is None and s.telegram.mode == "polling" and s.telegram.rate_per_second <= 30
+    with pytest.raises(ConfigError, match="staff_chat_ids"):
+        load_settings(ROOT / "config.yml", env={"TELEGRAM_STAFF_CHAT_IDS": "group-one"})

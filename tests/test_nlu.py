@@ -64,12 +64,14 @@ def test_fold_keeps_one_character_per_character() -> None:
 
 
 @pytest.mark.parametrize("typed, expected", [
-    ("Làm sao ĐĂNG KÝ VNeID???", "lam sao dang ky vneid"),
+    ("Lam sao DANG KY VNeID???", "lam sao dang ky vneid"),
+    ("Làm sao ĐĂNG KÝ VNeID???", "lam sao dang ky vneid ~làm ~đăng ~ký"),
     ("ko dc j ca", "khong duoc gi ca"),
     ("cai app ntn", "cai ung dung nhu the nao"),
     ("ma la [otp] a", "ma la mamotlan a"),
     ("helloooooo", "helloo"),
-    ("a\u200bb\u0000c", "a b c"),
+    ("Dừng lại đi", "dung lai di ~dừng ~lại ~đi"),
+    ("a\u200bb\u0000c", "ab c"),
 ])
 def test_normalize(typed: str, expected: str) -> None:
     assert normalize(typed) == expected
@@ -94,6 +96,9 @@ def test_heldout_accuracy_stays_above_the_floor(interpreter) -> None:  # type: i
     ("I want to talk to a real person", "human_handoff"),
     ("cảm ơn cháu nhiều nhé", "thank"),
     ("xong rồi", "affirm"),
+    ("dừng lại", "cancel"),  # folds to "dung lai", like "đúng lại": the diacritics decide
+    ("đúng rồi", "affirm"),
+    ("stop", "cancel"),
     ("có người gọi bảo tôi đọc mã OTP cho họ", "report_scam"),
 ])
 def test_typical_messages(interpreter, text: str, intent: str) -> None:  # type: ignore[no-untyped-def]
@@ -178,12 +183,16 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "a.yml").write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - xin chào\n'
-                                "    - hello\n- intent: thank\n  examples: |\n    - cảm ơn\n    - thanks\n",
+                                "    - hello\n    - alo\n    - chào bạn\n    - hi there\n- intent: thank\n  examples: |\n    - cảm ơn\n"
+                                "    - thanks\n    - tks\n    - cảm ơn nhiều\n    - thank you so much\n",
                                 encoding="utf-8")
     out = tmp_path / "m.pkl"
     assert _nlu("train", "--data", str(data), "--out", str(out)).returncode == 0
-    done = _nlu("parse", "--model", str(out), stdin="cam on\n")
-    assert json.loads(done.stdout)["intent"] == "thank"
+    done = _nlu("parse", "--model", str(out), stdin="thanks\nxin chào\n")
+    assert [json.loads(line)["intent"] for line in done.stdout.splitlines()] == ["thank", "greet"]
+    (data / "a.yml").write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n', encoding="utf-8")
+    refused = _nlu("train", "--data", str(data), "--out", str(tmp_path / "n.pkl"))
+    assert refused.returncode == 2 and "at least 3 examples" in refused.stderr
 
 
 def test_evaluate_rejects_a_malformed_file(tmp_path: Path) -> None:
@@ -200,3 +209,23 @@ def test_evaluate_counts() -> None:
     assert report["accuracy"] == pytest.approx(2 / 3, abs=1e-3)
     assert report["by_style"] == {"x": {"accuracy": 0.5, "n": 2}, "y": {"accuracy": 1.0, "n": 1}}
     assert report["confused"] == [{"gold": "thank", "predicted": "greet", "count": 1}]
+
+
+def test_fast_scoring_matches_the_trained_pipeline(interpreter) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    texts = [c.text for c in read_labelled(HELDOUT)][::5] + ["", "x" * 5000, "ko dc"]
+    model = interpreter.model
+    expected = model.pipeline.predict_proba([normalize(t) for t in texts])
+    for text, row in zip(texts, expected):
+        got = model._scorer().probabilities(normalize(text))
+        assert np.abs(got - row).max() < 1e-5
+        assert int(np.argmax(got)) == int(np.argmax(row))
+
+
+def test_unknown_words_move_confidence_to_out_of_scope(interpreter) -> None:  # type: ignore[no-untyped-def]
+    known = interpreter.parse_sync("đăng ký vneid")
+    diluted = interpreter.parse_sync("đăng ký vneid qwzx plokm brrtz vvkkq")
+    assert known.intent == "vneid_register"
+    assert diluted.confidence < known.confidence
+    assert interpreter.parse_sync("qwzx plokm brrtz").intent == "out_of_scope"

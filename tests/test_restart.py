@@ -21,8 +21,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
+def _start(env: dict[str, str], args: list[str] | None = None) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "bot", *(args or []), "run"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     port = int(env["BOT_PORT"])

@@ -36,4 +36,8 @@ class Sender(Protocol):
 def configured_channels(services: "Services") -> list["Channel"]:
     """The channels enabled by the settings (credentials present in the environment)."""
     channels: list[Channel] = []
+    if services.settings.telegram.token:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(services))
     return channels

@@ -1,0 +1,129 @@
+"""Running a guide: starting it, showing a step, done / stuck / cancel / a person, and coming back to it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.types import Button
+from dialogues import effects as fx
+from dialogues.flows import END, Flow, Step
+from dialogues.turn import (CANCEL, HUMAN, MENU, N_, RESUME, STEP_DONE, STEP_STUCK, Turn, ask_village,
+                            choose_topic, menu, menu_rows, stuck_no_flow)
+
+SCAM_WARNING = N_("⚠️ Trợ lý không bao giờ hỏi số CCCD, mật khẩu hay mã OTP của bạn. "
+                "Đừng đưa các mã này cho bất kỳ ai.")
+
+
+def start(t: Turn, flow: Flow) -> None:
+    t.state = replace(t.state.at(flow.id, flow.steps[0].id), tried=())
+    t.effects.append(fx.Track("flow_start", flow.id, flow.steps[0].id))
+    intro = t._(flow.title)
+    if flow.intro:
+        intro += "\n" + t._(flow.intro)
+    if flow.scam_warning:
+        intro += "\n" + t._(SCAM_WARNING)
+    t.say(intro)
+    show_step(t, flow, track=False)
+
+
+def show_step(t: Turn, flow: Flow | None, track: bool = True) -> None:
+    if flow is None or t.state.step is None:
+        menu(t)
+        return
+    step = flow.step(t.state.step)
+    if track:
+        t.effects.append(fx.Track("step", flow.id, step.id))
+    t.say(step_text(t, flow, step), *step_rows(t, step))
+
+
+def step_text(t: Turn, flow: Flow, step: Step) -> str:
+    n = flow.index(step.id) + 1
+    return t._("Bước {n}/{total}", n=n, total=len(flow.steps)) + ": " + t._(step.text)
+
+
+def step_rows(t: Turn, step: Step) -> tuple[tuple[Button, ...], ...]:
+    """The buttons under a step: its choices (or done / stuck), and always a person and cancel."""
+    if step.choices:
+        first = tuple((t.button(c.label, f"go:{c.next}"),) for c in step.choices)
+        return (*first, (t.button("Không được", STEP_STUCK), t.button("Gặp người hỗ trợ", HUMAN)),
+                (t.button("Thôi", CANCEL),))
+    return ((t.button("Xong rồi", STEP_DONE), t.button("Không được", STEP_STUCK)),
+            (t.button("Gặp người hỗ trợ", HUMAN), t.button("Thôi", CANCEL)))
+
+
+def goto(t: Turn, flow: Flow, target: str) -> None:
+    if target == END:
+        complete(t, flow)
+        return
+    t.state = t.state.at(flow.id, target)
+    show_step(t, flow)
+
+
+def step_done(t: Turn, flow: Flow | None) -> None:
+    if flow is None or t.state.step is None:
+        choose_topic(t)
+        return
+    goto(t, flow, flow.next_step(t.state.step))
+
+
+def complete(t: Turn, flow: Flow) -> None:
+    t.effects.append(fx.Track("complete", flow.id, t.state.step))
+    t.state = t.state.ended()
+    t.say("✅ " + t._(flow.done), (t.button("Xem danh mục", MENU),))
+
+
+def not_yet(t: Turn, flow: Flow) -> None:
+    t.say(t._("Không sao, bạn cứ làm từ từ. Xong thì bấm “Xong rồi”, gặp khó thì bấm “Không được”."))
+    show_step(t, flow, track=False)
+
+
+def step_stuck(t: Turn, flow: Flow | None) -> None:
+    """"Không được": the step's troubleshooting first, then a person."""
+    if flow is None or t.state.step is None:
+        stuck_no_flow(t)
+        return
+    step = flow.step(t.state.step)
+    t.effects.append(fx.Track("stuck", flow.id, step.id))
+    tried = t.state.tried if step.id in t.state.tried else (*t.state.tried, step.id)
+    t.state = replace(t.state, stuck=t.state.stuck + 1, tried=tried)
+    if t.state.stuck == 1 and step.troubleshoot:
+        t.say(t._("Cách khắc phục:") + "\n" + t._(step.troubleshoot),
+              (t.button("Được rồi", STEP_DONE), t.button("Vẫn không được", STEP_STUCK)),
+              (t.button("Gặp người hỗ trợ", HUMAN), t.button("Thôi", CANCEL)))
+        return
+    handoff(t, flow, "stuck")
+
+
+def cancel(t: Turn, flow: Flow | None) -> None:
+    if flow is not None:
+        t.effects.append(fx.Track("cancel", flow.id, t.state.step))
+    t.state = replace(t.state.ended(), awaiting=None)
+    t.say(t._("Đã dừng hướng dẫn. Khi cần, bạn chọn lại chủ đề nhé."), *menu_rows(t))
+
+
+def handoff(t: Turn, flow: Flow | None, reason: str) -> None:
+    if t.ctx.resident.village is None:
+        t.state = replace(t.state, awaiting="village_for_handoff")
+        t.say(t._("Tôi sẽ nhờ tổ công nghệ số của thôn bạn giúp."))
+        ask_village(t)
+        return
+    flow_id = flow.id if flow else t.state.flow
+    t.effects.append(fx.Track("handoff", flow_id, t.state.step))
+    t.effects.append(fx.Handoff(reason=reason, flow=flow_id, step=t.state.step))
+
+
+def offer_resume(t: Turn, flow: Flow | None) -> None:
+    """After answering something else in the middle of a guide, offer to go back to it."""
+    if flow is None or t.state.flow is None or t.state.step is None:
+        return
+    n = flow.index(t.state.step) + 1
+    t.say(t._("Bạn đang làm dở hướng dẫn “{title}”.", title=t._(flow.title)),
+          (t.button(t._("Tiếp tục Bước {n}/{total}", n=n, total=len(flow.steps)), RESUME),
+           t.button("Thôi", CANCEL)))
+
+
+def offer_person(t: Turn, flow: Flow | None) -> None:
+    t.state = replace(t.state, misunderstood=0)
+    t.effects.append(fx.Track("misunderstood", flow.id if flow else None, t.state.step))
+    t.say(t._("Xin lỗi, tôi vẫn chưa hiểu ý bạn. Bạn có muốn nhờ tổ công nghệ số của thôn giúp không?"),
+          (t.button("Gặp người hỗ trợ", HUMAN),), (t.button("Xem danh mục", MENU),))

@@ -1,0 +1,1 @@
+"""Integrations built on the turn pipeline: hand-off to village teams, broadcasts."""

@@ -1,0 +1,380 @@
+"""A faithful fake Telegram Bot API server (aiohttp on loopback) for tests: real wire format, real errors.
+
+Point python-telegram-bot at it with ``ApplicationBuilder().token(fake.token).base_url(fake.base_url)``
+(``fake.base_url`` is ``f"{fake.url}/bot"``, what ``TELEGRAM_API_URL`` holds). Requests go to
+``/bot<token>/<method>`` with parameters in the query string, a JSON body, a form body or a multipart
+body, as Telegram accepts; answers are the real envelope ``{"ok": true, "result": ...}`` or
+``{"ok": false, "error_code": 400, "description": "Bad Request: chat not found"}`` (429 answers carry
+``"parameters": {"retry_after": N}``).
+
+Methods: getMe, getUpdates (long poll with offset/limit/timeout), setWebhook, deleteWebhook,
+getWebhookInfo, sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery,
+createForumTopic, closeForumTopic, reopenForumTopic, sendChatAction. Others answer 404 "Not Found".
+
+Validation as Telegram does it: text 1..4096 characters, inline button callback_data 1..64 bytes
+(``BUTTON_DATA_INVALID``), unknown chat -> 400 "Bad Request: chat not found", a user who blocked the
+bot -> 403 "Forbidden: bot was blocked by the user", getUpdates while a webhook is set -> 409, a message
+to a closed forum topic -> 400 ``TOPIC_CLOSED``. Deliberate deviation: setWebhook accepts ``http://``
+URLs on loopback (Telegram wants https) so tests can receive webhooks.
+
+Python API for tests (all synchronous unless marked async)::
+
+    fake = FakeTelegram(token="123:ABC", global_per_second=30, per_chat_per_second=1)
+    await fake.start()                      # or use the `fake_telegram` fixture
+    fake.add_user(1001, "Lan", language_code="vi")   # a private chat the bot may write to
+    fake.add_group(-100500, "Tổ CNS", forum=True)    # a (forum) supergroup the bot is in
+    fake.block(1001)                          # the user blocks the bot (sends -> 403)
+    uid = fake.inject_message(1001, "/start dai-cuong")   # queue an update; returns update_id
+    fake.inject_message(-100500, "/claim 7", from_user=2001, thread_id=12)  # in a group
+    fake.press_button(1001, "Xong rồi")       # press a button (by label or callback_data) on the
+                                              # latest message that has it; returns update_id
+    fake.inject_contact(1001) / fake.inject_location(1001)
+    fake.inject_update({...}, update_id=...)  # anything else, raw (reuse an id to redeliver)
+    fake.sent_to(1001)        # [SentMessage(message_id, text, buttons, thread_id, ...)] in order
+    fake.texts(1001)          # just the texts
+    await fake.wait_for(1001, count=2, timeout=5)   # until the chat has >= 2 bot messages
+    await fake.wait_idle(quiet=0.3)  # until no request came for `quiet` seconds
+    fake.fail_next("sendMessage", times=2)  # the next 2 calls answer 502 (a network fault)
+    fake.calls("sendMessage") # parameters of every sendMessage request (also rejected ones)
+    fake.rejections           # [(method, error_code, description, monotonic time)]
+    fake.rate_limited         # [(chat_id, which limit: "overall" | "chat" | "group", monotonic time)]
+    fake.callback_answers     # {callback_query_id: parameters of answerCallbackQuery}
+    fake.topics[(chat_id, thread_id)]  # ForumTopic state: name, closed
+
+With a webhook set (``setWebhook``), injected updates are POSTed to its URL, in order, one at a time,
+with ``X-Telegram-Bot-Api-Secret-Token`` when a secret was given; an update the bot does not answer
+with 2xx is retried (``webhook_retry_delay``), as Telegram does. ``fake.webhook_deliveries`` records
+(update_id, HTTP status).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+from aiohttp import web
+
+from tests.fakes.telegram_methods import BotApiMethods
+from tests.fakes.telegram_model import ApiError, Chat, SentMessage, Topic, Webhook, _bad, _Window
+
+__all__ = ["FakeTelegram", "SentMessage", "Chat", "Topic", "ApiError", "fake_telegram"]
+
+
+class FakeTelegram(BotApiMethods):
+    """The fake Bot API server; see the module docstring for the test-facing API."""
+
+    def __init__(self, token: str = "123456:TEST-token", *, bot_id: int | None = None,
+                 bot_username: str = "tro_ly_so_test_bot", global_per_second: int | None = None,
+                 per_chat_per_second: int | None = None, group_per_minute: int | None = None,
+                 webhook_retry_delay: float = 0.2) -> None:
+        self.token = token
+        self.bot_id = bot_id or int(token.split(":", 1)[0])
+        self.bot_username = bot_username
+        # Rate limits (None = unlimited). Telegram: ~30/s overall, ~1/s per chat, 20/min per group.
+        self.global_per_second = global_per_second
+        self.per_chat_per_second = per_chat_per_second
+        self.group_per_minute = group_per_minute
+        self.webhook_retry_delay = webhook_retry_delay
+
+        self.chats: dict[int, Chat] = {}
+        self.messages: dict[int, list[SentMessage]] = defaultdict(list)  # bot messages per chat
+        self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        self.topics: dict[tuple[int, int], Topic] = {}
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.rejections: list[tuple[str, int, str, float]] = []
+        self.rate_limited: list[tuple[int, str, float]] = []  # (chat_id, "overall"|"chat"|"group", time)
+        self.callback_answers: dict[str, dict[str, Any]] = {}
+        self.chat_actions: list[dict[str, Any]] = []
+        self.webhook = Webhook()
+        self.webhook_deliveries: list[tuple[int, int]] = []
+
+        self._update_ids = itertools.count(1)
+        self._pending: list[dict[str, Any]] = []  # not yet confirmed (polling) or delivered (webhook)
+        self._callback_ids = itertools.count(1)
+        self._open_callbacks: set[str] = set()
+        self._global = _Window()
+        self._per_chat: dict[int, _Window] = defaultdict(_Window)
+        self._per_group: dict[int, _Window] = defaultdict(_Window)
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        self._last_request = time.monotonic()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._delivery: asyncio.Task[None] | None = None
+        self._wake_delivery = asyncio.Event()
+        self._failures: dict[str, list[int]] = defaultdict(list)
+        self._closing = False
+        self.url = ""
+
+    # --- lifecycle -----------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """What TELEGRAM_API_URL / ApplicationBuilder.base_url() should be."""
+        return f"{self.url}/bot"
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=10 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        self._session = aiohttp.ClientSession()
+        self._delivery = asyncio.create_task(self._deliver_webhooks())
+
+    async def close(self) -> None:
+        self._closing = True
+        self._notify()  # ends waiting long polls at once
+        await asyncio.sleep(0)
+        if self._delivery:
+            self._delivery.cancel()
+            try:
+                await self._delivery
+            except asyncio.CancelledError:
+                pass
+        if self._session:
+            await self._session.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+    # --- the world: users, groups, updates ------------------------------------
+
+    def add_user(self, user_id: int, first_name: str = "User", *, language_code: str | None = "vi",
+                 username: str | None = None) -> Chat:
+        """A user who has a private chat with the bot."""
+        chat = Chat(user_id, "private", first_name=first_name, username=username, language_code=language_code)
+        self.chats[user_id] = chat
+        return chat
+
+    def add_group(self, chat_id: int, title: str = "Group", *, forum: bool = False) -> Chat:
+        """A group the bot is a member of (a supergroup when forum=True or the id starts with -100)."""
+        kind = "supergroup" if forum or str(chat_id).startswith("-100") else "group"
+        chat = Chat(chat_id, kind, title=title, is_forum=forum)
+        self.chats[chat_id] = chat
+        return chat
+
+    def block(self, user_id: int) -> None:
+        self.chats[user_id].blocked = True
+
+    def unblock(self, user_id: int) -> None:
+        self.chats[user_id].blocked = False
+
+    def fail_next(self, method: str, times: int = 1, status: int = 502) -> None:
+        """Answer the next `times` calls of `method` with an HTTP error (502 Bad Gateway: a network fault)."""
+        self._failures[method].extend([status] * times)
+
+    def inject_update(self, update: dict[str, Any], update_id: int | None = None) -> int:
+        """Queue a raw update (its update_id is assigned unless given; giving an old one redelivers it)."""
+        if update_id is None:
+            update_id = next(self._update_ids)
+        self._pending.append({"update_id": update_id, **update})
+        self._notify()
+        return update_id
+
+    def _user(self, user_id: int) -> dict[str, Any]:
+        chat = self.chats.get(user_id)
+        if chat is None or chat.type != "private":
+            chat = self.add_user(user_id)
+        return chat.as_user()
+
+    def _message(self, chat_id: int, from_user: int | None, thread_id: int | None = None,
+                 **content: Any) -> dict[str, Any]:
+        chat = self.chats.get(chat_id) or self.add_user(chat_id)
+        msg: dict[str, Any] = {"message_id": next(self._message_ids[chat_id]), "date": int(time.time()),
+                               "chat": chat.as_chat(), "from": self._user(from_user or chat_id)}
+        if thread_id is not None:
+            msg["message_thread_id"] = thread_id
+            msg["is_topic_message"] = True
+        msg.update(content)
+        return msg
+
+    def inject_message(self, chat_id: int, text: str, *, from_user: int | None = None,
+                       thread_id: int | None = None, update_id: int | None = None) -> int:
+        """The user (or `from_user` in a group) writes `text`; a leading /command gets its entity."""
+        content: dict[str, Any] = {"text": text}
+        m = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
+        if m:
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(m.group(0))}]
+        return self.inject_update({"message": self._message(chat_id, from_user, thread_id, **content)}, update_id)
+
+    def inject_contact(self, user_id: int, phone_number: str = "+84912345678") -> int:
+        """The user shares their phone number (a contact card)."""
+        chat = self.chats.get(user_id)
+        contact = {"phone_number": phone_number, "first_name": (chat.first_name if chat else None) or "User",
+                   "user_id": user_id}
+        return self.inject_update({"message": self._message(user_id, None, contact=contact)})
+
+    def inject_location(self, user_id: int, latitude: float = 20.72, longitude: float = 105.77) -> int:
+        return self.inject_update({"message": self._message(user_id, None,
+                                                            location={"latitude": latitude, "longitude": longitude})})
+
+    def press_button(self, chat_id: int, button: str, *, from_user: int | None = None,
+                     message_id: int | None = None) -> int:
+        """Press the button whose label or callback_data is `button` on the latest bot message showing it
+        (or on message `message_id`). Raises LookupError if no such button is on screen."""
+        candidates = [m for m in reversed(self.messages.get(chat_id, []))
+                      if message_id is None or m.message_id == message_id]
+        for m in candidates:
+            for row in m.buttons:
+                for b in row:
+                    if button in (b.get("text"), b.get("callback_data")) and "callback_data" in b:
+                        qid = str(next(self._callback_ids))
+                        self._open_callbacks.add(qid)
+                        chat = self.chats[chat_id]
+                        query = {"id": qid, "from": self._user(from_user or chat_id), "chat_instance": str(chat_id),
+                                 "data": b["callback_data"], "message": self._as_message(m, chat)}
+                        return self.inject_update({"callback_query": query})
+        shown = [m.labels for m in self.messages.get(chat_id, [])[-3:]]
+        raise LookupError(f"no button {button!r} in chat {chat_id}; latest keyboards: {shown}")
+
+    # --- what the bot did -----------------------------------------------------
+
+    def sent_to(self, chat_id: int) -> list[SentMessage]:
+        return list(self.messages.get(chat_id, []))
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [m.text for m in self.messages.get(chat_id, [])]
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        return [p for m, p in self.requests if m == method]
+
+    @property
+    def pending_updates(self) -> int:
+        return len(self._pending)
+
+    async def wait_for(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[SentMessage]:
+        """Wait until the bot has sent at least `count` messages to the chat; return them all."""
+        try:
+            await self._until(lambda: len(self.messages.get(chat_id, [])) >= count, timeout)
+        except TimeoutError:
+            raise AssertionError(f"chat {chat_id}: expected {count} messages within {timeout}s, "
+                                 f"got {self.texts(chat_id)}") from None
+        return self.sent_to(chat_id)
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until predicate() is true (checked whenever the fake's state changes)."""
+        await self._until(predicate, timeout)
+
+    async def _until(self, predicate: Callable[[], bool], timeout: float | None) -> None:
+        """Wait until predicate() holds; it is checked each time the fake's state changes."""
+        if predicate():
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (predicate, future)
+        self._waiters.append(entry)
+        try:
+            await asyncio.wait_for(future, timeout)
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
+    async def wait_idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until the bot made no request other than getUpdates for `quiet` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() - self._last_request < quiet:
+            if time.monotonic() > deadline:
+                raise AssertionError("the bot never went quiet")
+            await asyncio.sleep(quiet / 3)
+
+    def _notify(self) -> None:
+        self._wake_delivery.set()
+        for predicate, future in list(self._waiters):
+            if not future.done() and predicate():
+                future.set_result(None)
+
+    # --- HTTP ------------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            ctype = request.content_type
+            if ctype == "application/json":
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise _bad("can't parse JSON object") from None
+                if not isinstance(body, dict):
+                    raise _bad("JSON object expected")
+                params.update(body)
+            elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                form = await request.post()
+                params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        return params
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        try:
+            if request.match_info["token"] != self.token:
+                raise ApiError(401, "Unauthorized")
+            params = await self._params(request)
+            self.requests.append((method, params))
+            if method != "getUpdates":
+                self._last_request = time.monotonic()
+            if self._failures.get(method):
+                status = self._failures[method].pop(0)
+                raise ApiError(status, {502: "Bad Gateway", 500: "Internal Server Error"}.get(status, "Error"))
+            handler = getattr(self, f"_m_{method[:1].lower()}{method[1:]}", None)
+            if handler is None:
+                raise ApiError(404, "Not Found")
+            result = await handler(params)
+        except ApiError as exc:
+            self.rejections.append((method, exc.code, exc.description, time.monotonic()))
+            body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.retry_after is not None:
+                body["parameters"] = {"retry_after": exc.retry_after}
+            return web.json_response(body, status=exc.code)
+        return web.json_response({"ok": True, "result": result})
+
+    # --- webhook delivery --------------------------------------------------------
+
+    async def _deliver_webhooks(self) -> None:
+        """Push pending updates to the webhook in order, retrying any the bot did not accept."""
+        assert self._session is not None
+        while True:
+            await self._wake_delivery.wait()
+            self._wake_delivery.clear()
+            while self.webhook.url and self._pending:
+                hook = self.webhook
+                update = min(self._pending, key=lambda u: u["update_id"])
+                headers = {"Content-Type": "application/json"}
+                if hook.secret_token:
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
+                try:
+                    async with self._session.post(hook.url, data=json.dumps(update), headers=headers,
+                                                  timeout=aiohttp.ClientTimeout(total=60)) as resp:
+                        status = resp.status
+                        await resp.read()
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    status = 0
+                    hook.last_error_message = f"Connection failed: {exc}"
+                self.webhook_deliveries.append((update["update_id"], status))
+                if 200 <= status < 300:
+                    if update in self._pending:
+                        self._pending.remove(update)
+                else:
+                    hook.last_error_date = int(time.time())
+                    if status:
+                        hook.last_error_message = f"Wrong response from the webhook: {status}"
+                    await asyncio.sleep(self.webhook_retry_delay)
+                self._notify()
+
+
+@pytest_asyncio.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    """A started fake Bot API server (no rate limits; set fake.global_per_second etc. to enforce them)."""
+    fake = FakeTelegram()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.close()
