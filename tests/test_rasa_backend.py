@@ -182,3 +182,19 @@ async def test_without_fallback_a_failure_raises(fake_rasa, mode: str) -> None: 
     with pytest.raises(RasaUnavailable):
         await rasa.parse("dang ky vneid o thon Dong Lo")
     await rasa.close()
+
+
+def test_evaluate_with_rasa_down_says_so_and_fails(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from bot.config import ROOT
+
+    labelled = tmp_path / "few.jsonl"
+    labelled.write_text('{"text": "xin chào", "intent": "greet"}\n', encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "nlu", "evaluate", "--backend", "rasa", str(labelled)],
+                         cwd=ROOT, env={**os.environ, "RASA_URL": _closed_port_url()},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and out.stdout == ""
+    assert "cannot reach" in out.stderr and "make rasa" in out.stderr
