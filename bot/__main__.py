@@ -60,10 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     chat = sub.add_parser("chat", help="talk to the assistant in the terminal")
     chat.add_argument("--user", default="terminal", help="who you are (a new name starts a new conversation)")
     sub.add_parser("stats", help="per guide: how many started, where they got stuck, how many completed")
+    from integrations.broadcast.cli import add_parser as add_broadcast, run as _broadcast
+
+    add_broadcast(sub)
     args, _rest = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if args.command == "chat"
+    quiet = args.command == "chat" or getattr(args, "action", "work") != "work"  # broadcast send/status/...
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet
                         else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    commands = {"run": _run, "chat": _chat, "stats": _stats}
+    commands = {"run": _run, "chat": _chat, "stats": _stats, "broadcast": _broadcast}
     try:
         return asyncio.run(commands[args.command](args))
     except ConfigError as exc:

@@ -92,12 +92,17 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor.close()
 
 
+READ_ONLY = {"sqlite_read_only": True}  # execution options of an engine used only for reading
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    # Take the write lock at the start of every transaction. With a deferred BEGIN, a
-    # transaction that read first and writes later fails at once ("database is locked")
-    # when another process wrote in between; IMMEDIATE waits for the lock (busy_timeout)
-    # instead, and savepoints work as SQLAlchemy expects.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Take the write lock at the start of every transaction that may write. With a deferred
+    # BEGIN, a transaction that read first and writes later fails at once ("database is
+    # locked") when another connection wrote in between; IMMEDIATE waits for the lock
+    # (busy_timeout) instead, and savepoints work as SQLAlchemy expects. Readers (engines
+    # with READ_ONLY options) begin deferred: in WAL mode they never wait for a writer.
+    read_only = conn.get_execution_options().get("sqlite_read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> AsyncEngine:

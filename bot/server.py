@@ -49,6 +49,9 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     from integrations.escalation import start as start_handoff
 
     await start_handoff(services, channels)  # delivery starts once the channels are up
+    from integrations.broadcast import start as start_broadcasts
+
+    broadcasts = await start_broadcasts(services, channels)
     print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -62,6 +65,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     finally:
         if services.outbox is not None:
             await services.outbox.stop()  # no delivery while the channels shut down
+        await broadcasts.stop()
         for channel in reversed(channels):
             await channel.stop()
         await runner.cleanup()

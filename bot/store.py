@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db import AnalyticsEvent, Conversation, Message, Resident, utcnow
+from bot.db import READ_ONLY, AnalyticsEvent, Conversation, Message, Resident, utcnow
 from bot.types import ResidentKey
 
 
@@ -39,7 +39,10 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.session = async_sessionmaker(engine, expire_on_commit=False)
+        # `session()` is for reading (on SQLite its transactions never wait for a writer);
+        # every write goes through `writing()`.
+        self.session = async_sessionmaker(engine.execution_options(**READ_ONLY), expire_on_commit=False)
+        self._writer = async_sessionmaker(engine, expire_on_commit=False)
         # SQLite has a single writer: queue this process's write transactions here rather than
         # in SQLite's busy handler. PostgreSQL needs no such lock.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if engine.dialect.name == "sqlite" else None
@@ -48,11 +51,11 @@ class Store:
     async def writing(self) -> AsyncIterator[AsyncSession]:
         """A session in a write transaction, committed on success (serialised on SQLite)."""
         if self._write_lock is None:
-            async with self.session() as s, s.begin():
+            async with self._writer() as s, s.begin():
                 yield s
             return
         async with self._write_lock:
-            async with self.session() as s, s.begin():
+            async with self._writer() as s, s.begin():
                 yield s
 
     async def load_turn(self, s: AsyncSession, who: ResidentKey) -> tuple[Resident, Conversation]:

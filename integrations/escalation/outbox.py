@@ -179,6 +179,9 @@ class OutboxWorker:
             return [], after
         mine = (Outbox.audience == "resident", Outbox.channel == channel, Outbox.chat_id == user_id,
                 Outbox.status == PENDING)
+        async with self.store.session() as s:  # almost always nothing waits: answer without the write lock
+            if (await s.execute(select(Outbox.id).where(*mine).limit(1))).first() is None:
+                return [], after
         async with self.store.writing() as s:
             if after is not None:
                 await s.execute(update(Outbox).where(*mine, Outbox.id <= after).values(
