@@ -14,6 +14,7 @@ from nlu.dataset import DataError, load
 from nlu.evaluate import evaluate, format_report, read_labelled
 from nlu.interpreter import EmbeddedInterpreter, ModelMissing
 from nlu.model import IntentModel
+from nlu.rasa_backend import RasaInterpreter, RasaUnavailable
 from nlu.types import Interpreter
 
 
@@ -83,8 +84,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     interpreter: Interpreter = embedded
     if args.backend == "rasa":
-        from nlu.rasa_backend import RasaInterpreter  # type: ignore[import-not-found]
-
         interpreter = RasaInterpreter(nlu.rasa_url, nlu.rasa_timeout_seconds, fallback=None)
 
     async def run() -> list[str]:
@@ -99,7 +98,11 @@ def main(argv: list[str] | None = None) -> int:
                 await close()
 
     started = time.perf_counter()
-    predicted = asyncio.run(run())
+    try:
+        predicted = asyncio.run(run())
+    except RasaUnavailable as exc:
+        print(f"error: {exc} (start it with `make rasa`; RASA_URL={nlu.rasa_url})", file=sys.stderr)
+        return 1
     report = evaluate(cases, predicted)
     report["seconds"] = round(time.perf_counter() - started, 3)
     print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report))
