@@ -93,3 +93,36 @@ def claims(features: Sequence[Feature], pick: Callable[[Feature], Mapping[Any, A
             table[key] = value
             owner[key] = feature.name
     return table
+
+
+@dataclass(frozen=True)
+class StaffRouter:
+    """Every feature's staff handlers in one table, handed to each staff desk before it receives."""
+
+    commands: Mapping[str, StaffHandler] = field(default_factory=dict)
+    buttons: Mapping[str, StaffHandler] = field(default_factory=dict)
+    messages: Sequence[StaffHandler] = ()
+
+    @classmethod
+    def of(cls, features: Sequence[Feature]) -> "StaffRouter":
+        return cls(commands=claims(features, lambda f: f.staff_commands, "staff command"),
+                   buttons=claims(features, lambda f: f.staff_buttons, "staff button prefix"),
+                   messages=tuple(f.staff_messages for f in features if f.staff_messages is not None))
+
+    async def command(self, name: str, action: StaffAction) -> Sequence[Reply] | None:
+        """`/name args` at a desk (action.text holds the arguments); None if no feature serves it."""
+        handler = self.commands.get(name.lower())
+        return None if handler is None else await handler(action)
+
+    async def button(self, action: StaffAction) -> Sequence[Reply] | None:
+        """A button pressed at a desk (action.text is its payload `prefix:...`)."""
+        handler = self.buttons.get(action.text.partition(":")[0])
+        return None if handler is None else await handler(action)
+
+    async def message(self, action: StaffAction) -> Sequence[Reply] | None:
+        """Other text at a desk: the handlers in order until one takes it (returns not None)."""
+        for handler in self.messages:
+            replies = await handler(action)
+            if replies is not None:
+                return replies
+        return None

@@ -68,3 +68,8 @@ class StaffDesk(Protocol):
         """Post a message (with rows of kernel.messages.Button); returns its id at the desk.
         Raises DeliveryError."""
         ...
+
+    def serve(self, router: Any) -> None:
+        """Route what staff do at this desk to the features (a kernel.feature.StaffRouter); called once,
+        before the desk receives anything."""
+        ...
