@@ -16,7 +16,6 @@ from bot.storage.db import AnalyticsEvent
 from kernel.messages import Incoming, ResidentKey
 from bot.handoff import Staff
 from bot.handoff.models import Case, CaseMessage, Outbox
-from bot.handoff.routing import parse_teams
 from tests.escalation_support import (COMMUNE_MEMBER, MEMBER, STRANGER, Clock, write_commune)
 
 WHO = ResidentKey("web", "resident-1")
@@ -62,7 +61,7 @@ async def rows(services: Services, **where: object) -> list[Outbox]:
 def test_routing_by_village_with_fallback_and_hours(tmp_path: Path) -> None:
     commune = load_commune(write_commune(tmp_path, hours={"days": ["mon", "tue", "wed", "thu", "fri", "sat"],
                                                           "start": "07:30", "end": "17:00"}))
-    teams = parse_teams(commune.teams)
+    teams = commune.teams
     assert teams.route("dai-cuong").id == "dai-cuong"  # type: ignore[union-attr]
     assert teams.route("dai-hung").id == "commune"  # no team of its own: the fallback team
     assert teams.route(None).id == "commune"  # type: ignore[union-attr]

@@ -1,4 +1,4 @@
-"""Broadcast settings (config.yml `broadcast:`) and staff roles (communes/<commune>/staff.yml)."""
+"""Broadcast settings (config.yml `broadcast:`) and staff roles (communes/<commune>/staff.yml, typed in kernel.commune)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kernel.commune import Commune
+from kernel.commune import Commune, Roles, StaffMember
 from kernel.settings import ConfigError, Settings
 
 
@@ -72,59 +72,6 @@ def broadcast_settings(settings: Settings, env: Mapping[str, str] | None = None)
     return out
 
 
-@dataclass(frozen=True)
-class StaffMember:
-    id: str
-    name: str
-    telegram_user_id: str | None
-    villages: tuple[str, ...] | None  # None = the whole commune
-    approver: bool
-
-
-@dataclass(frozen=True)
-class Roles:
-    """Who may broadcast where, and who approves."""
-
-    approval_required: bool
-    staff: tuple[StaffMember, ...]
-
-    def member(self, staff_id: str) -> StaffMember | None:
-        return next((m for m in self.staff if m.id == staff_id), None)
-
-    def by_telegram(self, user_id: str | int) -> StaffMember | None:
-        return next((m for m in self.staff if m.telegram_user_id and m.telegram_user_id == str(user_id)), None)
-
-    def may_send(self, member: StaffMember, villages: list[str]) -> bool:
-        """Whether the member may announce to these villages (empty = the whole commune)."""
-        if member.villages is None:
-            return True
-        return bool(villages) and all(v in member.villages for v in villages)
-
-    def needs_approval(self, author: StaffMember) -> bool:
-        return self.approval_required and not author.approver
-
-    def approvers(self) -> list[StaffMember]:
-        return [m for m in self.staff if m.approver]
-
-
 def roles(commune: Commune) -> Roles:
-    """Staff roles from the commune's staff.yml (no file: nobody may broadcast)."""
-    raw = commune.staff or {}
-    members = []
-    for i, m in enumerate(raw.get("staff") or ()):
-        if not isinstance(m, dict) or not m.get("id"):
-            raise ConfigError(f"staff.yml: entry {i + 1} needs an id")
-        to = m.get("broadcast_to")
-        if to in (None, "", []):
-            villages: tuple[str, ...] | None = ()
-        elif to == "all":
-            villages = None
-        else:
-            villages = tuple(str(v) for v in (to if isinstance(to, list) else [to]))
-            unknown = [v for v in villages if commune.village(v) is None]
-            if unknown:
-                raise ConfigError(f"staff.yml: {m['id']} may broadcast to unknown villages {unknown}")
-        uid = m.get("telegram_user_id")
-        members.append(StaffMember(str(m["id"]), str(m.get("name") or m["id"]),
-                                   str(uid) if uid not in (None, "") else None, villages, bool(m.get("approver"))))
-    return Roles(bool(raw.get("approval_required", False)), tuple(members))
+    """Staff roles from the commune's staff.yml, parsed and checked with the commune's data."""
+    return commune.staff
