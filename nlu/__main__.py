@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                                             load_commune(settings.commune_dir).villages)
     except ModelMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     except CommuneError as exc:
         print(f"error: commune data in {settings.commune_dir}: {exc}", file=sys.stderr)
         return 2
