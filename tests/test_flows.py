@@ -123,7 +123,7 @@ async def test_a_person_from_any_guide_step(guides: Services) -> None:
     await conv.press("flow:epay_setup")
     await conv.press("done")
     replies = await conv.press("human")
-    assert "The tech team of Đại Cường village will help you in person." in texts(replies)
+    assert "The tech team of Đại Cường (former commune) will help you in person." in texts(replies)
 
 
 async def test_a_stale_button_is_answered_politely_and_changes_nothing(guides: Services) -> None:
