@@ -20,7 +20,12 @@ class WebSettings:
     port: int = 8080
     rate_limit_messages: int = 20
     rate_limit_window_seconds: float = 10.0
-    # BOT_RATE_LIMITS=off turns the web chat's limits off (benchmarks and acceptance runs on loopback).
+    # Messages and polls from one client address (IPv6: its /64) per window; new residents per minute
+    # from one address and from all of them together.
+    rate_limit_address_messages: int = 120
+    new_residents_per_minute: int = 20
+    new_residents_per_minute_total: int = 600
+    # BOT_RATE_LIMITS=off turns every limit off (benchmarks and acceptance runs on loopback).
     rate_limits: bool = True
 
 
