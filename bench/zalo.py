@@ -38,7 +38,8 @@ def start_server(database_url: str, port: int, fake_url: str, fake: FakeZalo) ->
     env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "ZALO_APP_ID": fake.app_id,
            "ZALO_OA_SECRET_KEY": fake.oa_secret_key, "ZALO_APP_SECRET": fake.app_secret,
            "ZALO_ACCESS_TOKEN": "at-0", "ZALO_REFRESH_TOKEN": "rt-0", "ZALO_API_URL": fake_url,
-           "ZALO_OAUTH_URL": fake_url, "ZALO_MODE": "oa"}
+           "ZALO_OAUTH_URL": fake_url, "ZALO_MODE": "oa",
+           "ZALO_TOKEN_KEY": "q0M3mG4o7x0n2nqZ8bW4Yv5b3F9c8y2sJdQe6lqvG1A="}
     env.pop("TELEGRAM_BOT_TOKEN", None)
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=open(os.environ.get("BENCH_LOG", os.devnull), "ab"))

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from kernel.commune import CommuneError
+from kernel.logs import quiet_libraries
 from kernel.settings import ConfigError, load_settings
 
 
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet = args.command == "chat" or getattr(args, "action", "work") != "work"  # broadcast send/status/...
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet
                         else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_libraries()  # -v is DEBUG for our modules; libraries that log URLs or bodies stay at WARNING
     commands = {"run": _run, "chat": _chat, "stats": _stats, "broadcast": _broadcast}
     try:
         return asyncio.run(commands[args.command](args))

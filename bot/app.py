@@ -95,10 +95,12 @@ def telegram_channel(services: Services, settings: TelegramSettings | None = Non
 
 def zalo_sender(services: Services, settings: ZaloSettings | None = None) -> "ZaloSender":
     """A Zalo sender keeping its tokens and numbered choices in the database (shared between processes)."""
-    from bot.storage.zalo import ZaloStore
+    from bot.storage.zalo import ZaloStore, token_cipher
     from integrations.zalo.channel import ZaloSender
 
-    return ZaloSender(settings or services.settings.zalo, ZaloStore(services.store), Residents(services.store),
+    if (settings or services.settings.zalo).mode == "oa":
+        token_cipher((settings or services.settings.zalo).token_key)  # a missing or bad key stops start-up at once
+    return ZaloSender(settings or services.settings.zalo, ZaloStore(services.store, (settings or services.settings.zalo).token_key), Residents(services.store),
                       services.catalogs)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 import yaml
 
 from kernel.config_read import ConfigError, one_of, section
+from kernel.logs import hide
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +71,8 @@ class ZaloSettings:
     oauth_url: str = "https://oauth.zaloapp.com"
     bot_token: str | None = None
     webhook_secret: str | None = None  # bot mode: the secret_token given to setWebhook
+    # Fernet key (ZALO_TOKEN_KEY) encrypting the OA's tokens in the database; required in OA mode.
+    token_key: str | None = None
     webhook_url: str = ""  # bot mode: public https URL registered with setWebhook; empty: long polling
     webhook_path: str = "/zalo/webhook"
     max_event_age_seconds: float = 300.0
@@ -216,12 +219,16 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
     if not 0 < telegram.rate_per_second <= 30:
         raise ValueError(f"telegram.rate_per_second must be above 0 and at most 30, not {telegram.rate_per_second}")
     i18n = section(_I18n, raw.get("i18n"), "i18n", base, env)
+    zalo = _zalo(raw.get("zalo"), base, env)
+    for secret in (telegram.token, telegram.webhook_secret, zalo.app_secret, zalo.oa_secret_key, zalo.access_token,
+                   zalo.refresh_token, zalo.bot_token, zalo.webhook_secret, zalo.token_key):
+        hide(secret)  # no secret in any log line (kernel/logs.py)
     d = section(_Dialogues, raw.get("dialogues"), "dialogues", base, env)
     return Settings(
         database_url=_sqlite_url(top.database_url, base), web=web,
         default_language=i18n.default_language, languages=i18n.languages, nlu=nlu,
         flows_dir=d.flows_dir, max_step_chars=d.max_step_chars, commune_dir=top.commune_dir,
-        telegram=telegram, zalo=_zalo(raw.get("zalo"), base, env), locales_dir=ROOT / "locales",
+        telegram=telegram, zalo=zalo, locales_dir=ROOT / "locales",
         escalation=section(EscalationSettings, raw.get("escalation"), "escalation", base, env),
         broadcast=_broadcast(raw.get("broadcast"), base, env),
     )
@@ -234,7 +241,7 @@ def _zalo(raw: Any, base: Path, env: Mapping[str, str]) -> ZaloSettings:
         "webhook_url": "ZALO_WEBHOOK_URL"}, secrets={
         "app_id": "ZALO_APP_ID", "oa_secret_key": "ZALO_OA_SECRET_KEY", "app_secret": "ZALO_APP_SECRET",
         "access_token": "ZALO_ACCESS_TOKEN", "refresh_token": "ZALO_REFRESH_TOKEN",
-        "bot_token": "ZALO_BOT_TOKEN", "webhook_secret": "ZALO_WEBHOOK_SECRET"})
+        "bot_token": "ZALO_BOT_TOKEN", "webhook_secret": "ZALO_WEBHOOK_SECRET", "token_key": "ZALO_TOKEN_KEY"})
     one_of(zalo.mode, ("oa", "bot"), "zalo.mode")
     one_of(zalo.button_type, ("oa.query.show", "oa.query.hide"), "zalo.button_type")
     if zalo.mode == "bot" and zalo.webhook_url and not zalo.webhook_secret:

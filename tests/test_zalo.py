@@ -17,13 +17,14 @@ from bot.app import Services, build, zalo_channel, zalo_sender
 from kernel.ports import DeliveryError
 from integrations.zalo.channel import ZaloChannel, ZaloSender
 from integrations.zalo.format import PAYLOAD_MARK
-from bot.storage.zalo import ZaloChoice, ZaloToken
+from bot.storage.zalo import ZaloChoice, ZaloStore, ZaloToken
 from kernel.settings import ROOT, ZaloSettings, load_settings
 from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
 from kernel.messages import Button, Reply, ResidentKey
 from tests.fakes.zalo_api import FakeZalo
 
 WEBHOOK = "/zalo/webhook"
+TOKEN_KEY = "q0M3mG4o7x0n2nqZ8bW4Yv5b3F9c8y2sJdQe6lqvG1A="  # a Fernet key (ZALO_TOKEN_KEY) for the tests
 
 
 @pytest_asyncio.fixture
@@ -37,7 +38,7 @@ async def fake(aiohttp_server) -> FakeZalo:  # type: ignore[no-untyped-def]
 def oa_settings(fake: FakeZalo, **overrides: object) -> ZaloSettings:
     base = ZaloSettings(mode="oa", app_id=fake.app_id, oa_secret_key=fake.oa_secret_key, app_secret=fake.app_secret,
                         access_token="at-0", refresh_token="rt-0", api_url=fake.url,  # type: ignore[attr-defined]
-                        oauth_url=fake.url)  # type: ignore[attr-defined]
+                        oauth_url=fake.url, token_key=TOKEN_KEY)  # type: ignore[attr-defined]
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
@@ -179,7 +180,9 @@ async def test_an_expired_token_is_refreshed_and_the_message_delivered_once(
     assert [s.text for s in fake.to(user)].count(texts[-1]) == 1
     async with services.store.session() as s:
         row = await s.get(ZaloToken, "oa")
-        assert row is not None and row.refresh_token == fake.refresh_token and row.access_token in fake.valid_access
+    tokens = await ZaloStore(services.store, TOKEN_KEY).load()
+    assert row is not None and tokens is not None and row.refresh_token != fake.refresh_token  # sealed at rest
+    assert tokens.refresh_token == fake.refresh_token and tokens.access_token in fake.valid_access
 
 
 async def test_refreshed_tokens_survive_a_restart(services: Services, fake: FakeZalo) -> None:
@@ -425,7 +428,9 @@ async def test_two_processes_sharing_the_tokens_both_keep_sending(services: Serv
     assert 1 <= fake.oauth_calls <= 2, fake.oauth_calls
     async with services.store.session() as s:
         row = await s.get(ZaloToken, "oa")
-        assert row is not None and row.refresh_token == fake.refresh_token and row.access_token in fake.valid_access
+    tokens = await ZaloStore(services.store, TOKEN_KEY).load()
+    assert row is not None and tokens is not None and row.refresh_token != fake.refresh_token  # sealed at rest
+    assert tokens.refresh_token == fake.refresh_token and tokens.access_token in fake.valid_access
 
 
 async def test_numbers_offered_long_ago_are_read_as_text(harness: Harness, services: Services) -> None:

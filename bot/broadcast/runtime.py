@@ -6,6 +6,7 @@ import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
+from kernel.logs import hide
 from kernel.ports import Sender
 from kernel.commune import CommuneSource
 from kernel.settings import Settings
@@ -70,6 +71,7 @@ async def telegram_sender(token: str, api_url: str, store: Store, in_flight: int
     from bot.storage.residents import Residents
     from integrations.telegram.sender import TelegramSender
 
+    hide(token)  # httpx logs each Bot API URL, which holds the token
     bot = Bot(token, base_url=api_url, request=HTTPXRequest(connection_pool_size=in_flight + 4, pool_timeout=30.0))
     await bot.initialize()
     stack.push_async_callback(bot.shutdown)

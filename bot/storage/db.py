@@ -111,7 +111,7 @@ def make_engine(url: str) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
@@ -122,6 +122,7 @@ def make_engine(url: str) -> AsyncEngine:
         connect_args["server_settings"] = {"search_path": parsed.query["search_path"]}
         parsed = parsed.difference_update_query(["search_path"])
     return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                               hide_parameters=True,  # a failed insert's error must not log resident text
                                connect_args=connect_args)
 
 

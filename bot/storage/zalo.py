@@ -1,5 +1,9 @@
 """What the Zalo channel keeps in the database (its port integrations.zalo.memory.ZaloMemory): the OA's
-tokens and the numbered choices last offered."""
+tokens and the numbered choices last offered.
+
+The tokens are encrypted at rest with Fernet (cryptography) under ZALO_TOKEN_KEY, a key from the
+environment: a copy of the database alone cannot speak as the OA. Rows written before encryption
+(plain text) are read once and rewritten encrypted at start (`seed`)."""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import DateTime, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.db import Base, utcnow
 from bot.storage.store import Store
 from integrations.zalo.memory import Tokens
+from kernel.config_read import ConfigError
 
 ACCOUNT = "oa"
 # Zalo documents an OA access token as valid for about 25 hours. A token pasted from the
@@ -20,6 +26,20 @@ ACCOUNT = "oa"
 SEEDED_TOKEN_LIFETIME = timedelta(hours=20)
 # A number typed later than this after the list was sent is read as text.
 CHOICES_KEPT = timedelta(days=1)
+# Stored ciphertexts start with this mark; a value without it is a plain token from before encryption.
+SEALED = "fernet:"
+KEY_HELP = ("ZALO_TOKEN_KEY must be a Fernet key (make one with: python -c \"from cryptography.fernet "
+            "import Fernet; print(Fernet.generate_key().decode())\")")
+
+
+def token_cipher(key: str | None) -> Fernet:
+    """The cipher for the OA's tokens, or ConfigError naming the variable to set."""
+    if not key:
+        raise ConfigError("the Zalo OA keeps its tokens encrypted: set " + KEY_HELP)
+    try:
+        return Fernet(key.encode())
+    except (ValueError, TypeError):
+        raise ConfigError(KEY_HELP) from None
 
 
 class ZaloToken(Base):
@@ -57,8 +77,32 @@ def _aware(moment: datetime | None) -> datetime | None:
 class ZaloStore:
     """The Zalo tables (the ZaloMemory port), through the assistant's Store (its write serialisation)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, key: str | None = None) -> None:
         self.store = store
+        self._key = key
+        self._cipher: Fernet | None = None
+
+    def _fernet(self) -> Fernet:
+        # Built on first use: a bot-mode sender, which keeps no tokens, needs no key.
+        if self._cipher is None:
+            self._cipher = token_cipher(self._key)
+        return self._cipher
+
+    def _seal(self, value: str | None) -> str | None:
+        return None if value is None else SEALED + self._fernet().encrypt(value.encode()).decode()
+
+    def _open(self, value: str | None) -> str | None:
+        if value is None or not value.startswith(SEALED):
+            return value  # a plain token from before encryption (rewritten sealed by seed)
+        try:
+            return self._fernet().decrypt(value[len(SEALED):].encode()).decode()
+        except InvalidToken:
+            raise ConfigError("the Zalo tokens in the database were sealed with another key: restore the "
+                              "previous ZALO_TOKEN_KEY, or set ZALO_ACCESS_TOKEN and ZALO_REFRESH_TOKEN "
+                              "anew") from None
+
+    def _tokens(self, row: ZaloToken) -> Tokens:
+        return Tokens(self._open(row.access_token), self._open(row.refresh_token), _aware(row.expires_at))
 
     async def seed(self, access: str | None, refresh: str | None) -> Tokens:
         """Tokens from the environment are used once: on first start, or when the operator
@@ -71,24 +115,37 @@ class ZaloStore:
                 row = ZaloToken(account=ACCOUNT)
                 s.add(row)
             if row.seed_digest != digest:
-                row.access_token = access
-                row.refresh_token = refresh
+                row.access_token = self._seal(access)
+                row.refresh_token = self._seal(refresh)
                 row.expires_at = utcnow() + SEEDED_TOKEN_LIFETIME if access else utcnow()
                 row.seed_digest = digest
                 row.updated_at = utcnow()
-            return Tokens(row.access_token, row.refresh_token, _aware(row.expires_at))
+            else:
+                # Migration: tokens saved in clear by an earlier version are sealed now.
+                for column in ("access_token", "refresh_token"):
+                    value = getattr(row, column)
+                    if value is not None and not value.startswith(SEALED):
+                        setattr(row, column, self._seal(value))
+            return self._tokens(row)
 
     async def load(self) -> Tokens | None:
         async with self.store.session() as s:
             row = await s.get(ZaloToken, ACCOUNT)
-            return Tokens(row.access_token, row.refresh_token, _aware(row.expires_at)) if row else None
+            return self._tokens(row) if row else None
 
     async def save(self, previous_refresh: str | None, tokens: Tokens) -> bool:
-        """Store refreshed tokens unless another process stored newer ones first (compare-and-set)."""
+        """Store refreshed tokens unless another process stored newer ones first (compare-and-set).
+
+        Sealing is randomised, so the comparison is on the stored ciphertext read here, after checking
+        that it opens to the refresh token this process spent."""
         async with self.store.writing() as s:
+            stored = (await s.execute(select(ZaloToken.refresh_token)
+                                      .where(ZaloToken.account == ACCOUNT))).scalar_one_or_none()
+            if self._open(stored) != previous_refresh:
+                return False
             result = await s.execute(
-                update(ZaloToken).where(ZaloToken.account == ACCOUNT, ZaloToken.refresh_token == previous_refresh)
-                .values(access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+                update(ZaloToken).where(ZaloToken.account == ACCOUNT, ZaloToken.refresh_token == stored)
+                .values(access_token=self._seal(tokens.access_token), refresh_token=self._seal(tokens.refresh_token),
                         expires_at=tokens.expires_at, updated_at=utcnow()))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 

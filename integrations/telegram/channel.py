@@ -50,6 +50,7 @@ from integrations.telegram.limiter import TelegramRateLimiter
 from integrations.telegram.sender import CHANNEL, TelegramSender
 from kernel.commune import CommuneSource
 from kernel.i18n import Catalogs
+from kernel.logs import hide
 from kernel.messages import Incoming, Reply, ResidentKey
 from kernel.ports import ResidentDirectory, Turns
 from kernel.settings import ConfigError, TelegramSettings
@@ -116,6 +117,7 @@ class TelegramChannel:
         if self.settings.mode == "webhook" and not self.settings.webhook_url:
             raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL Telegram "
                               "posts to, ending in telegram.webhook_path)")
+        hide(self.settings.token)  # httpx logs each Bot API URL, which holds the token
         self.limiter = TelegramRateLimiter(self.settings.rate_per_second)
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(self.settings.token).base_url(self.settings.api_url)
