@@ -90,7 +90,7 @@ def telegram_channel(services: Services, settings: TelegramSettings | None = Non
     from integrations.telegram.channel import TelegramChannel
 
     return TelegramChannel(settings or services.settings.telegram, services.pipeline, Residents(services.store),
-                           services.catalogs, services.commune)
+                           services.catalogs, services.commune, health=services.store)
 
 
 def zalo_sender(services: Services, settings: ZaloSettings | None = None) -> "ZaloSender":

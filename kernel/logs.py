@@ -18,7 +18,8 @@ import threading
 
 HIDDEN = "[hidden]"
 # Loggers that print URLs (with tokens) or message bodies (with resident text) below WARNING.
-CHATTY = ("httpx", "httpcore", "telegram", "hpack", "aiohttp.client", "sqlalchemy.engine")
+CHATTY = ("httpx", "httpcore", "telegram", "hpack", "aiohttp.client", "sqlalchemy.engine", "aiosqlite",
+          "asyncpg")
 
 _secrets: set[str] = set()
 _lock = threading.Lock()

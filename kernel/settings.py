@@ -55,6 +55,14 @@ class TelegramSettings:
     # Requests a second for the whole bot (Telegram allows about 30).
     rate_per_second: float = 25.0
     poll_timeout: int = 30
+    # Per resident (private chat): at most this many messages in the window; more get one slow-down notice.
+    rate_limit_messages: int = 20
+    rate_limit_window_seconds: float = 10.0
+    rate_limits: bool = True  # BOT_RATE_LIMITS=off turns the limit off (benchmarks)
+    # A failed update is tried again after retry_seconds, doubling up to retry_max_seconds (kept while
+    # the database is down).
+    retry_seconds: float = 0.5
+    retry_max_seconds: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,10 @@ class ZaloSettings:
     max_event_age_seconds: float = 300.0
     refresh_margin_seconds: float = 600.0
     button_type: str = "oa.query.hide"
+    # Per resident: at most this many events in the window; more are acknowledged and dropped.
+    rate_limit_messages: int = 20
+    rate_limit_window_seconds: float = 10.0
+    rate_limits: bool = True  # BOT_RATE_LIMITS=off turns the limit off (benchmarks)
 
     @property
     def enabled(self) -> bool:
@@ -213,7 +225,7 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
     one_of(nlu.backend, ("embedded", "rasa"), "nlu.backend")
     telegram = section(TelegramSettings, raw.get("telegram"), "telegram", base, env, env_names={
         "api_url": "TELEGRAM_API_URL", "mode": "TELEGRAM_MODE", "webhook_url": "TELEGRAM_WEBHOOK_URL",
-        "staff_chat_ids": "TELEGRAM_STAFF_CHAT_IDS"},
+        "staff_chat_ids": "TELEGRAM_STAFF_CHAT_IDS", "rate_limits": "BOT_RATE_LIMITS"},
         secrets={"token": "TELEGRAM_BOT_TOKEN", "webhook_secret": "TELEGRAM_WEBHOOK_SECRET"})
     one_of(telegram.mode, ("polling", "webhook"), "telegram.mode")
     if not 0 < telegram.rate_per_second <= 30:
@@ -238,7 +250,7 @@ def _zalo(raw: Any, base: Path, env: Mapping[str, str]) -> ZaloSettings:
     """Zalo settings: secrets only from the environment, the rest from config.yml or the environment."""
     zalo = section(ZaloSettings, raw, "zalo", base, env, env_names={
         "mode": "ZALO_MODE", "api_url": "ZALO_API_URL", "oauth_url": "ZALO_OAUTH_URL",
-        "webhook_url": "ZALO_WEBHOOK_URL"}, secrets={
+        "webhook_url": "ZALO_WEBHOOK_URL", "rate_limits": "BOT_RATE_LIMITS"}, secrets={
         "app_id": "ZALO_APP_ID", "oa_secret_key": "ZALO_OA_SECRET_KEY", "app_secret": "ZALO_APP_SECRET",
         "access_token": "ZALO_ACCESS_TOKEN", "refresh_token": "ZALO_REFRESH_TOKEN",
         "bot_token": "ZALO_BOT_TOKEN", "webhook_secret": "ZALO_WEBHOOK_SECRET", "token_key": "ZALO_TOKEN_KEY"})

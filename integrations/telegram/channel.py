@@ -23,9 +23,11 @@ or forwards it runs kernel.safety.screen() first. A handler that raises gets the
 
 At most once: each update becomes a turn with message_id "tg:<update_id>", which the pipeline
 records, so a redelivered update is dropped. Polling confirms an update to Telegram (moves the
-offset) only after its turn is saved; a webhook request is answered 200 only then, otherwise 500
-so Telegram sends it again. A handler error makes an update come again up to `MAX_ATTEMPTS` times,
-and the same chat's later updates wait for it, so a chat is always served in order.
+offset) only after its turn is saved (integrations/telegram/dispatch.py: chats run concurrently,
+each in order, a failed update is retried, and kept while the database is down); a webhook request
+is answered 200 only then, otherwise 500 so Telegram sends it again. Every handler is attached in
+the constructor, before start() receives anything. Incoming text is cleaned at the edge
+(kernel/edge.py); a webhook body that is not a readable update gets a 400.
 """
 
 from __future__ import annotations
@@ -46,20 +48,26 @@ from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import (Application, ApplicationBuilder, CallbackContext, CallbackQueryHandler,
                           ChatMemberHandler, CommandHandler, MessageHandler, filters)
 
+from integrations.telegram.dispatch import Dispatcher, Retry, chat_key
 from integrations.telegram.limiter import TelegramRateLimiter
 from integrations.telegram.sender import CHANNEL, TelegramSender
 from kernel.commune import CommuneSource
+from kernel.edge import Refused, parse_json
+from kernel.flood import FloodLimiter
 from kernel.i18n import Catalogs
 from kernel.logs import hide
 from kernel.messages import Incoming, Reply, ResidentKey
-from kernel.ports import ResidentDirectory, Turns
+from kernel.ports import HealthCheck, ResidentDirectory, Turns
 from kernel.settings import ConfigError, TelegramSettings
 
 log = logging.getLogger(__name__)
 
-# An update whose handling fails (database down, a bug) is tried this many times, with growing
-# pauses (0.5 s, 1 s, 2 s, 4 s: about 8 s in all in polling mode), before it is given up and logged.
+# An update whose handling fails (a bug) is tried this many times, with growing pauses, before it is
+# given up and logged; while the database is down it is kept and tried until it is back.
 MAX_ATTEMPTS = 5
+# While updates are in hand the poller asks again this often (without a long poll: Telegram would
+# answer at once with the updates in hand), so other chats' new updates are picked up quickly.
+BUSY_POLL_SECONDS = 0.2
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 
 
@@ -106,7 +114,7 @@ class TelegramChannel:
     `catalogs` reads /lang's argument, `commune` knows the villages (deep links) and the teams' groups."""
 
     def __init__(self, settings: TelegramSettings, turns: Turns, residents: ResidentDirectory, catalogs: Catalogs,
-                 commune: CommuneSource) -> None:
+                 commune: CommuneSource, health: HealthCheck | None = None) -> None:
         self.settings = settings
         self.turns = turns
         self.residents = residents
@@ -129,9 +137,15 @@ class TelegramChannel:
         self._staff_commands: dict[str, StaffHandler] = {}
         self._staff_callbacks: dict[str, StaffHandler] = {}
         self._staff_messages: list[StaffHandler] = []
-        self._failed: dict[int, int] = defaultdict(int)  # update_id -> handler errors
-        self._failed_now: set[int] = set()
-        self._done: set[int] = set()  # handled update ids Telegram may still send (not yet confirmed)
+        self.health = health
+        self._errors: dict[int, BaseException] = {}  # update_id -> the error its handler raised
+        self._failed: dict[int, int] = defaultdict(int)  # webhook: update_id -> failed deliveries
+        self._chat_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)  # webhook: one chat in order
+        limiter = (FloodLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds)
+                   if settings.rate_limits else None)
+        self.dispatch = Dispatcher(self._run_update, health,
+                                   Retry(settings.retry_seconds, settings.retry_max_seconds, MAX_ATTEMPTS),
+                                   limiter, self._slow_down)
         self._poller: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._install_handlers()
@@ -177,17 +191,19 @@ class TelegramChannel:
                 await self._poller
             except asyncio.CancelledError:
                 pass
+        await self.dispatch.stop()  # updates in hand stay unconfirmed: Telegram sends them again
         await self.app.shutdown()
 
     # --- receiving -------------------------------------------------------------------
 
     async def _poll(self) -> None:
-        """Long-poll getUpdates; confirm updates (the next offset) only once they are processed."""
-        offset: int | None = None
+        """Long-poll getUpdates and hand updates to their chats without waiting for them; the offset
+        confirmed is the dispatcher's (never past an update still in hand)."""
         delay = 1.0
         while not self._stopping.is_set():
+            busy = self.dispatch.busy
             try:
-                updates = await self._fetch(offset)
+                updates = await self._fetch(self.dispatch.offset(), 0 if busy else self.settings.poll_timeout)
             except InvalidToken:
                 log.error("telegram: the bot token was refused; polling stopped")
                 return
@@ -196,34 +212,27 @@ class TelegramChannel:
                 await asyncio.sleep(5)
                 continue
             except Exception as exc:  # noqa: BLE001 -- polling must outlive any single failure
-                log.warning("telegram: getUpdates failed (%s); retrying in %.0fs", exc, delay)
+                log.warning("telegram: getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
             delay = 1.0
-            if not updates:
-                continue
-            last = max(u.update_id for u in updates)
-            good = [u for u in updates if isinstance(u, Update)]
-            failed = await self.process(good) if good else []
-            retry = [u for u in failed if self._failed[u] < MAX_ATTEMPTS]
-            if retry:
-                offset = min(retry)  # later updates come again too; their turns are already recorded
-                await asyncio.sleep(0.5 * 2 ** (max(self._failed[u] for u in retry) - 1))
-            else:
-                offset = last + 1
-            for u in [u for u in self._failed if u < offset]:
-                if self._failed.pop(u) >= MAX_ATTEMPTS:
-                    log.error("telegram: update %s failed %d times; dropped", u, MAX_ATTEMPTS)
-            self._done = {u for u in self._done if u >= offset}
+            fresh = [u for u in updates if not self.dispatch.known(u.update_id)]
+            for update in fresh:
+                if isinstance(update, Update):
+                    self.dispatch.submit(update)
+                else:
+                    self.dispatch.skip(update.update_id)
+            if self.dispatch.busy and not fresh:
+                await self.dispatch.wait_progress(BUSY_POLL_SECONDS)
 
-    async def _fetch(self, offset: int | None) -> list[Any]:
+    async def _fetch(self, offset: int | None, timeout: int) -> list[Any]:
         """The next updates. If PTB cannot parse a batch (an update it does not know how to read),
         fetch it raw and parse update by update, so one bad update cannot stop the bot."""
         try:
-            return list(await self.bot.get_updates(offset=offset, timeout=self.settings.poll_timeout,
+            return list(await self.bot.get_updates(offset=offset, timeout=timeout,
                                                    allowed_updates=ALLOWED_UPDATES,
-                                                   read_timeout=self.settings.poll_timeout + 10))
+                                                   read_timeout=timeout + 10))
         except TelegramError:
             raise
         except Exception:  # noqa: BLE001
@@ -241,28 +250,19 @@ class TelegramChannel:
                 parsed.append(_Skipped(int(data["update_id"])))
         return parsed
 
-    async def process(self, updates: Sequence[Update]) -> list[int]:
-        """Handle updates: chats in parallel, each chat's updates in order. Returns the failed update ids;
-        a chat's updates after a failed one wait for the retry, so a chat never sees them out of order."""
-        by_chat: dict[int, list[Update]] = defaultdict(list)
-        for update in updates:
-            if update.update_id in self._done:
-                continue  # handled already, came again only because an earlier one failed
-            chat = update.effective_chat
-            by_chat[chat.id if chat else 0].append(update)
-        failed: list[int] = []
+    async def _run_update(self, update: Update) -> BaseException | None:
+        """One update through PTB's handlers; the error a handler raised (PTB reports it to _on_error)."""
+        await self.app.process_update(update)
+        return self._errors.pop(update.update_id, None)
 
-        async def run(chat_updates: list[Update]) -> None:
-            for update in chat_updates:
-                await self.app.process_update(update)
-                if update.update_id in self._failed_now:
-                    self._failed_now.discard(update.update_id)
-                    failed.append(update.update_id)
-                    return
-                self._done.add(update.update_id)
-
-        await asyncio.gather(*(run(us) for us in by_chat.values()))
-        return failed
+    async def _slow_down(self, update: Update) -> None:
+        """Tell a resident over the per-resident limit to slow down (their extra messages are dropped)."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None:
+            return
+        language = await self.residents.language(self.resident(user.id)) or user.language_code
+        _ = self.catalogs.get(self.catalogs.negotiate(language))
+        await self.sender.send_to_chat(chat.id, [Reply(_("Bạn gửi nhanh quá. Xin chờ vài giây rồi gửi tiếp."))])
 
     async def webhook(self, request: web.Request) -> web.Response:
         """POST from Telegram: refuse without the right secret header; 200 once the update is handled."""
@@ -271,22 +271,25 @@ class TelegramChannel:
             log.warning("telegram webhook: request without the right secret token refused (%s)", request.remote)
             return web.json_response({"error": "forbidden"}, status=403)
         try:
-            data = await request.json()
+            data = parse_json(await request.read(), request.charset)
+            if not isinstance(data, dict):
+                raise Refused("not an object")
             update = Update.de_json(data, self.bot)
         except Exception:  # noqa: BLE001 -- any malformed body is the sender's problem, not ours
             return web.json_response({"error": "not a Telegram update"}, status=400)
-        failed = await self.process([update])
-        self._done.discard(update.update_id)  # answered 200, Telegram will not send it again
-        if failed and self._failed[update.update_id] < MAX_ATTEMPTS:
-            return web.json_response({"error": "try again"}, status=500)
-        if self._failed.pop(update.update_id, 0) >= MAX_ATTEMPTS:
+        async with self._chat_locks[chat_key(update)]:  # Telegram may post one chat's updates in parallel
+            error = await self._run_update(update)
+        if error is not None:
+            self._failed[update.update_id] += 1
+            if await self.dispatch.database_down() or self._failed[update.update_id] < MAX_ATTEMPTS:
+                return web.json_response({"error": "try again"}, status=500)  # Telegram sends it again
             log.error("telegram: update %s failed %d times; dropped", update.update_id, MAX_ATTEMPTS)
+        self._failed.pop(update.update_id, None)
         return web.json_response({})
 
     async def _on_error(self, update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
-        if isinstance(update, Update):
-            self._failed[update.update_id] += 1
-            self._failed_now.add(update.update_id)
+        if isinstance(update, Update) and context.error is not None:
+            self._errors[update.update_id] = context.error
         log.error("telegram: error handling update %s", getattr(update, "update_id", update),
                   exc_info=context.error)
 

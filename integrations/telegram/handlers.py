@@ -11,6 +11,7 @@ from telegram import ChatMember, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackContext
 
+from kernel.edge import Refused, clean_text, token
 from kernel.ports import DeliveryError
 from kernel.messages import Incoming, Reply
 
@@ -38,6 +39,13 @@ async def _turn(channel: "TelegramChannel", update: Update, *, text: str | None 
     user = update.effective_user
     if user is None:
         return
+    if text is not None:
+        text = clean_text(text)  # NUL, lone surrogates, control characters: never reach the core
+    if payload is not None:
+        try:
+            payload = token(payload, "payload")
+        except Refused:
+            return  # not a button of ours (a crafted press): nothing to answer, nothing stored
     incoming = Incoming(channel.resident(user.id), text=text, payload=payload, attachment=attachment,
                         message_id=_message_id(update, suffix), platform_language=_language(update))
     try:
@@ -184,8 +192,9 @@ async def _staff(channel: "TelegramChannel", handler: "StaffHandler", update: Up
     chat = update.effective_chat
     assert user is not None and chat is not None
     thread = message.message_thread_id if message is not None and message.is_topic_message else None
+    text = clean_text(text)
     event: StaffEvent = StaffEvent(
-        chat_id=chat.id, thread_id=thread, user_id=user.id, user_name=user.full_name, text=text,
+        chat_id=chat.id, thread_id=thread, user_id=user.id, user_name=clean_text(user.full_name), text=text,
         args=tuple(text.split()), message_id=message.message_id if message else None,
         reply_to_message_id=(message.reply_to_message.message_id
                              if message is not None and message.reply_to_message else None),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import time
 import weakref
@@ -26,6 +25,8 @@ from aiohttp import web
 from integrations.zalo.api import BotClient, OAClient, TokenKeeper
 from integrations.zalo.format import button_payload, chosen_number, render
 from integrations.zalo.memory import ZaloMemory
+from kernel.edge import Refused, clean_text, decode_body, parse_json, token
+from kernel.flood import FloodLimiter
 from kernel.i18n import Catalogs
 from kernel.messages import Incoming, Reply, ResidentKey
 from kernel.ports import DeliveryError, ResidentDirectory, Turns
@@ -154,6 +155,11 @@ class ZaloChannel:
         self.sender = sender
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
+        # Per resident, as on the web: events over the limit are acknowledged (Zalo must not redeliver
+        # them) and dropped; the resident is told once per window.
+        self.limiter = (FloodLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds)
+                        if settings.rate_limits else None)
+        self._told: set[str] = set()
 
     async def start(self, app: web.Application) -> None:
         await self.sender.start()
@@ -229,10 +235,10 @@ class ZaloChannel:
         header = request.headers.get("X-ZEvent-Signature", "").strip()
         given = header[4:] if header.lower().startswith("mac=") else header
         try:
-            text = raw.decode("utf-8")
-            body = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _refuse(400, "the body is not JSON")
+            text = decode_body(raw, request.charset)
+            body = parse_json(text)  # nesting depth checked before anything recurses into it
+        except Refused as exc:
+            return _refuse(400, str(exc))
         if not isinstance(body, dict):
             return _refuse(400, "the body is not a JSON object")
         timestamp = str(body.get("timestamp") or "")
@@ -252,9 +258,9 @@ class ZaloChannel:
             log.warning("Zalo Bot API event refused: wrong secret token")
             return _refuse(401, "wrong secret token")
         try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _refuse(400, "the body is not JSON")
+            body = parse_json(raw, request.charset)
+        except Refused as exc:
+            return _refuse(400, str(exc))
         if isinstance(body, dict) and body.get("ok") is True and isinstance(body.get("result"), dict):
             body = body["result"]
         if not isinstance(body, dict) or not isinstance(body.get("message"), dict):
@@ -274,12 +280,27 @@ class ZaloChannel:
     async def _handle(self, event: Event) -> None:
         if event.kind == "ignored" or not event.user_id:
             return
+        try:
+            token(event.user_id, "user", 128)
+        except Refused:
+            log.warning("Zalo event with an unreadable user id ignored")
+            return  # acknowledged (a redelivery would not fix it), nothing stored
+        if event.message_id is not None:
+            try:
+                token(event.message_id, "message id", 60)
+            except Refused:
+                event = Event(event.kind, event.user_id, event.text, None)
         who = ResidentKey(CHANNEL, event.user_id)
         if event.kind == "unfollow":
             # Unfollowing ends announcements for the resident (their other data stays until they ask).
             await self.residents.unsubscribe(who, via="zalo_unfollow")
             log.info("Zalo resident %s unfollowed: unsubscribed", who.user_id)
             return
+        if self.limiter is not None and event.kind in ("text", "attachment"):
+            if not self.limiter.allow(event.user_id):
+                await self._slow_down(event.user_id)
+                return
+            self._told.discard(event.user_id)
         incoming = await self._incoming(who, event)
         if incoming is None:
             return
@@ -289,13 +310,20 @@ class ZaloChannel:
         if result.replies and not result.duplicate:
             self._deliver(event.user_id, list(result.replies))
 
+    async def _slow_down(self, user_id: str) -> None:
+        if user_id in self._told:
+            return
+        self._told.add(user_id)
+        _ = self.sender.catalogs.get(await self.sender.language_of(user_id))
+        self._deliver(user_id, [Reply(_("Bạn gửi nhanh quá. Xin chờ vài giây rồi gửi tiếp."))])
+
     async def _incoming(self, who: ResidentKey, event: Event) -> Incoming | None:
         if event.kind == "follow":
             # Following greets the resident and offers the menu, through the normal pipeline.
             return Incoming(who=who, payload="intent:greet", message_id=event.message_id)
         if event.kind == "attachment":
             return Incoming(who=who, attachment=event.text, message_id=event.message_id)
-        text = (event.text or "").strip()
+        text = clean_text(event.text or "").strip()  # NUL, lone surrogates: never reach the core
         if not text:
             return None
         payload = button_payload(text)
@@ -304,7 +332,10 @@ class ZaloChannel:
         if payload is None and (number := chosen_number(text)) is not None:
             payload = await self.sender.zstore.choice(who.user_id, number)
         if payload is not None:
-            return Incoming(who=who, payload=payload[:128], message_id=event.message_id)
+            try:
+                return Incoming(who=who, payload=token(payload, "payload"), message_id=event.message_id)
+            except Refused:
+                pass  # not a payload of ours ("#tl:case:end:²"): read as text
         return Incoming(who=who, text=text[:MAX_TEXT], message_id=event.message_id)
 
     # --- outgoing ---------------------------------------------------------
