@@ -132,11 +132,11 @@ def _upgrade(connection: Connection) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "heads")
+    command.upgrade(cfg, "head")
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema up to date (every Alembic head)."""
+    """Bring the schema up to date (the one Alembic head)."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
 
