@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kernel.settings import ConfigError, load_settings
 from dialogues.validate import validate
+from kernel.settings import ConfigError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:

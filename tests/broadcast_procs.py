@@ -23,8 +23,10 @@ def start_worker(env: dict[str, str], *, until_idle: bool = True, config: Path |
     if config is not None:
         args += ["--config", str(config)]
     args += ["broadcast", "work"] + (["--until-idle"] if until_idle else [])
-    out = open(log, "ab") if log else subprocess.DEVNULL
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if log is None:
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def fast_config(tmp: Path, **broadcast: object) -> Path:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert
 
+from bot.storage.db import Resident, make_engine, migrate, utcnow
+from bot.storage.store import Store
+from kernel.i18n import Catalogs
+from kernel.messages import Reply
 from kernel.ports import DeliveryError
 from kernel.settings import ROOT, load_settings
-from bot.storage.db import Resident, make_engine, migrate, utcnow
-from kernel.i18n import Catalogs
-from bot.storage.store import Store
-from kernel.messages import Reply
 
 
 async def open_store(url: str) -> Store:

@@ -7,9 +7,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from bot.app import Services, build
-from kernel.settings import Settings
 from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
+from kernel.settings import Settings
 from nlu.types import Parse
+
+# (flow, step) of a resident in no guide; typed so a test may compare after a narrowing assert.
+NO_GUIDE: tuple[str | None, int | None] = (None, None)
 
 
 class ButtonsOnly:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -39,7 +39,7 @@ def write_commune(directory: Path, *, hours: dict[str, object] | None = None, re
 class Clock:
     """A clock the test moves by hand (UTC, timezone-aware)."""
 
-    def __init__(self, start: datetime = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)) -> None:
+    def __init__(self, start: datetime = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)) -> None:
         self.now = start  # 10:00 on a Wednesday in Hà Nội
 
     def __call__(self) -> datetime:

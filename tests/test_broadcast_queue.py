@@ -8,13 +8,13 @@ import time
 import pytest
 from sqlalchemy import select
 
-from kernel.commune import load_commune
-from kernel.settings import ROOT, ConfigError, load_settings, replace
-from bot.storage.db import Resident
 from bot.broadcast import queue
 from bot.broadcast.config import BroadcastSettings, PlatformLimit, broadcast_settings, roles
 from bot.broadcast.models import CLAIMED, DONE, Delivery
 from bot.broadcast.worker import Worker
+from bot.storage.db import Resident
+from kernel.commune import load_commune
+from kernel.settings import ROOT, ConfigError, load_settings, replace
 from tests.broadcast_support import RecordingSender, add_residents, catalogs, open_store
 
 COMMUNE = load_commune(ROOT / "communes/ung-hoa")
@@ -23,8 +23,9 @@ ROLES = roles(COMMUNE)
 
 
 def fast(rate: float = 2000.0, **kw: object) -> BroadcastSettings:
-    base = dict(limits={"telegram": PlatformLimit(rate, per_chat_seconds=1.0)}, poll_seconds=0.02, check_seconds=0.05,
-                backoff_seconds=0.05, lease_seconds=5.0, report_every_seconds=0.2)
+    base = {"limits": {"telegram": PlatformLimit(rate, per_chat_seconds=1.0)},
+            "poll_seconds": 0.02, "check_seconds": 0.05,
+                "backoff_seconds": 0.05, "lease_seconds": 5.0, "report_every_seconds": 0.2}
     base.update(kw)
     return BroadcastSettings(**base)  # type: ignore[arg-type]
 
@@ -147,7 +148,7 @@ async def test_rights_approval_and_bad_requests_change_nothing(database_url: str
     store = await open_store(database_url)
     try:
         strict = replace(ROLES, approval_required=True)
-        kw = dict(topic="t", text_vi="Tin", text_en=None, known_villages=VILLAGES)
+        kw = {"topic": "t", "text_vi": "Tin", "text_en": None, "known_villages": VILLAGES}
         with pytest.raises(queue.BroadcastError):
             await queue.create(store, ROLES, "stranger", villages=[], **kw)  # type: ignore[arg-type]
         with pytest.raises(queue.BroadcastError):
@@ -201,6 +202,6 @@ async def test_claims_on_postgresql_skip_rows_locked_by_another_worker(postgres_
         assert not ids_a & ids_b and len(ids_a | ids_b) == 10
         async with store.session() as s:
             claimed = (await s.execute(select(Delivery.worker).where(Delivery.status == CLAIMED))).scalars().all()
-        assert sorted(claimed) == sorted(["a"] * len(ids_a) + ["b"] * len(ids_b))
+        assert sorted(claimed, key=str) == sorted(["a"] * len(ids_a) + ["b"] * len(ids_b))
     finally:
         await store.engine.dispose()

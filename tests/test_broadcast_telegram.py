@@ -19,17 +19,18 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.app import build
-from integrations.telegram.channel import TelegramChannel
-from kernel.settings import ROOT, Settings, TelegramSettings, replace
-from bot.storage.db import Resident
-from bot.storage.store import Store
-from kernel.messages import ResidentKey
 from bot.broadcast import queue
 from bot.broadcast.config import BroadcastSettings, PlatformLimit
 from bot.broadcast.models import Delivery
 from bot.broadcast.runtime import telegram_sender
 from bot.broadcast.telegram import TelegramComposer, parse
 from bot.broadcast.worker import Worker
+from bot.storage.db import Resident
+from bot.storage.store import Store
+from integrations.telegram.channel import TelegramChannel
+from kernel.messages import ResidentKey
+from kernel.settings import ROOT, Settings, TelegramSettings, replace
+from nlu.interpreter import EmbeddedInterpreter
 from tests.broadcast_procs import fast_config, start_worker, worker_env
 from tests.broadcast_support import add_residents, catalogs, open_store
 from tests.fakes.telegram_api import FakeTelegram
@@ -227,7 +228,7 @@ def test_announce_text_is_parsed_into_fields() -> None:
 
 
 async def test_staff_compose_in_telegram_confirm_and_a_resident_unsubscribes(
-        settings: Settings, tmp_path: Path, interpreter) -> None:  # type: ignore[no-untyped-def]
+        settings: Settings, tmp_path: Path, interpreter: EmbeddedInterpreter) -> None:
     commune = tmp_path / "commune"
     shutil.copytree(ROOT / "communes/ung-hoa", commune)
     staff = (commune / "staff.yml").read_text(encoding="utf-8")
@@ -289,7 +290,7 @@ async def test_staff_compose_in_telegram_confirm_and_a_resident_unsubscribes(
 
 
 async def test_the_server_runs_a_worker_and_serves_announce(settings: Settings, fake_telegram: FakeTelegram,
-                                                            interpreter, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+                                                            interpreter: EmbeddedInterpreter, tmp_path: Path) -> None:
     """`python -m bot run` with Telegram: an announcement queued from the command line is delivered by
     the server's own worker, and /announce answers in the staff group."""
     from bot.server import serve

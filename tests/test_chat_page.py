@@ -7,7 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pytest_aiohttp import AiohttpServer
 
+from bot.app import Services
 from integrations.web.chat import FloodLimiter, make_web_app
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -26,7 +28,7 @@ def chromium() -> str:
     return CHROMIUM
 
 
-async def test_a_resident_follows_a_guide_on_the_page(aiohttp_server, services, chromium: str,  # type: ignore[no-untyped-def]
+async def test_a_resident_follows_a_guide_on_the_page(aiohttp_server: AiohttpServer, services: Services, chromium: str,
                                                       tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 

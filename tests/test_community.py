@@ -12,12 +12,11 @@ import pytest_asyncio
 import yaml
 
 from bot.app import Services
-from kernel.commune import CommuneSource, load_commune
-from kernel.settings import ROOT, Settings, replace
 from dialogues.engine import Context, Pressed, Resident, advance
 from dialogues.state import DialogueState
+from kernel.commune import CommuneSource, load_commune
+from kernel.settings import ROOT, Settings, replace
 from tests.driver import Conversation, assistant, payloads, texts
-
 
 SOON = date.today() + timedelta(days=3)
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
@@ -188,8 +187,8 @@ async def test_classes_and_the_village_team(local: Services) -> None:
 
 def test_past_days_are_not_shown(settings: Settings, commune_dir: Path) -> None:
     """advance() is pure: the caller gives the date, and days before it are left out."""
-    from kernel.i18n import Catalogs
     from dialogues.flows import load_library
+    from kernel.i18n import Catalogs
 
     ctx = Context(library=load_library(settings.flows_dir),
                   catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
@@ -199,6 +198,7 @@ def test_past_days_are_not_shown(settings: Settings, commune_dir: Path) -> None:
     text = "\n".join(r.text for r in out.replies)
     assert "Đại Cường" not in text  # its visit was the day before
     assert "Hiện chưa có lịch" not in text and "Kim Đường" in text  # other villages' visits are shown instead
-    later = advance(replace(ctx, today=SOON + timedelta(days=30)), DialogueState(), Pressed("intent:mobile_service_schedule"))
+    later = advance(replace(ctx, today=SOON + timedelta(days=30)), DialogueState(),
+                    Pressed("intent:mobile_service_schedule"))
     assert "Hiện chưa có lịch điểm dịch vụ công lưu động" in later.replies[0].text
     assert out.effects == () and later.effects == ()

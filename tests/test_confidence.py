@@ -4,12 +4,14 @@ the last test goes through the real model and pipeline."""
 
 from __future__ import annotations
 
-from kernel.commune import load_commune
-from kernel.settings import Settings
-from kernel.i18n import Catalogs
 from dialogues.engine import Context, Pressed, Resident, Said, advance
 from dialogues.flows import load_library
 from dialogues.state import DialogueState
+from dialogues.turn import Outcome
+from kernel.commune import load_commune
+from kernel.i18n import Catalogs
+from kernel.settings import Settings
+from nlu.interpreter import EmbeddedInterpreter
 from nlu.types import Parse
 from tests.driver import Conversation, assistant, payloads
 
@@ -24,7 +26,7 @@ def _said(*ranking: tuple[str, float]) -> Said:
     return Said(Parse("…", ranking[0][0], ranking[0][1], tuple(ranking)))
 
 
-def _buttons(outcome) -> list[str]:  # type: ignore[no-untyped-def]
+def _buttons(outcome: Outcome) -> list[str]:
     return [b.payload for r in outcome.replies for b in r.flat_buttons()]
 
 
@@ -63,7 +65,8 @@ def test_repeated_misunderstanding_offers_a_person(settings: Settings) -> None:
     assert any(getattr(e, "kind", None) == "misunderstood" for e in out.effects)
 
 
-async def test_gibberish_through_the_real_model_ends_with_a_person_offered(settings: Settings, interpreter) -> None:  # type: ignore[no-untyped-def]
+async def test_gibberish_through_the_real_model_ends_with_a_person_offered(
+        settings: Settings, interpreter: EmbeddedInterpreter) -> None:
     async with assistant(settings, interpreter) as services:
         talk = Conversation(services, "gibberish")
         answers = [await talk.say("qwzx plokm brrtz") for _ in range(settings.nlu.max_misunderstandings + 1)]

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot.app import Services, build
-from kernel.commune import load_commune
-from kernel.settings import Settings, replace
-from bot.storage.db import AnalyticsEvent
-from kernel.messages import Incoming, ResidentKey
 from bot.handoff import Staff
 from bot.handoff.models import Case, CaseMessage, Outbox
 from bot.handoff.routing import parse_teams
-from tests.escalation_support import (COMMUNE_MEMBER, MEMBER, STRANGER, Clock, write_commune)
+from bot.storage.db import AnalyticsEvent
+from kernel.commune import load_commune
+from kernel.messages import Incoming, ResidentKey, TurnResult
+from kernel.settings import Settings, replace
+from nlu.interpreter import EmbeddedInterpreter
+from tests.escalation_support import COMMUNE_MEMBER, MEMBER, STRANGER, Clock, write_commune
 
 WHO = ResidentKey("web", "resident-1")
 
 
-async def start(settings: Settings, database_url: str, interpreter, commune: Path,  # type: ignore[no-untyped-def]
+async def start(settings: Settings, database_url: str, interpreter: EmbeddedInterpreter, commune: Path,
                 clock: Clock) -> Services:
     services = await build(replace(settings, database_url=database_url, commune_dir=commune), interpreter=interpreter)
     services.escalation.clock = clock
@@ -31,7 +32,7 @@ async def start(settings: Settings, database_url: str, interpreter, commune: Pat
 
 
 @pytest_asyncio.fixture
-async def desk(settings: Settings, database_url: str, interpreter, tmp_path: Path  # type: ignore[no-untyped-def]
+async def desk(settings: Settings, database_url: str, interpreter: EmbeddedInterpreter, tmp_path: Path
                ) -> AsyncIterator[tuple[Services, Clock]]:
     clock = Clock()
     services = await start(settings, database_url, interpreter, write_commune(tmp_path / "commune"), clock)
@@ -40,7 +41,7 @@ async def desk(settings: Settings, database_url: str, interpreter, tmp_path: Pat
 
 
 async def say(services: Services, text: str | None = None, payload: str | None = None, who: ResidentKey = WHO,
-              message_id: str | None = None):  # type: ignore[no-untyped-def]
+              message_id: str | None = None) -> TurnResult:
     return await services.pipeline.handle(Incoming(who, text=text, payload=payload, message_id=message_id))
 
 
@@ -64,21 +65,22 @@ def test_routing_by_village_with_fallback_and_hours(tmp_path: Path) -> None:
                                                           "start": "07:30", "end": "17:00"}))
     teams = parse_teams(commune.teams)
     assert teams.route("dai-cuong").id == "dai-cuong"  # type: ignore[union-attr]
-    assert teams.route("dai-hung").id == "commune"  # no team of its own: the fallback team
+    fallback = teams.route("dai-hung")
+    assert fallback is not None and fallback.id == "commune"  # no team of its own: the fallback team
     assert teams.route(None).id == "commune"  # type: ignore[union-attr]
     team = teams.get("dai-cuong")
     assert team is not None and team.members == frozenset({7001, 7002})
-    wednesday_night = datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc)  # 20:00 in Hà Nội
+    wednesday_night = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)  # 20:00 in Hà Nội
     back = teams.answer_from(team, wednesday_night)
     assert (back.day, back.hour, back.minute) == (26, 7, 30)
-    saturday_evening = datetime(2026, 11, 28, 12, 0, tzinfo=timezone.utc)  # Sat 19:00; Sunday is off
+    saturday_evening = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # Sat 19:00; Sunday is off
     back = teams.answer_from(team, saturday_evening)
     assert (back.day, back.hour, back.minute) == (30, 7, 30)
-    at_work = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
+    at_work = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
     assert teams.answer_from(team, at_work) == at_work
 
 
-async def test_case_records_the_whole_situation_redacted(desk) -> None:  # type: ignore[no-untyped-def]
+async def test_case_records_the_whole_situation_redacted(desk: tuple[Services, Clock]) -> None:
     services, _ = desk
     await say(services, text="số của tôi là 0912345678")
     await say(services, payload="flow:vneid_install")
@@ -91,14 +93,14 @@ async def test_case_records_the_whole_situation_redacted(desk) -> None:  # type:
     assert f"{case.id}" in result.replies[-1].text and "Tổ công nghệ số Đại Cường" in result.replies[-1].text
     assert (case.village, case.channel, case.language, case.team, case.status) == (
         "dai-cuong", "web", "vi", "dai-cuong", "open")
-    assert case.flow == "vneid_install" and case.step is not None and case.step in case.tried
-    history = " ".join(text for _, text in case.history)
+    assert case.flow == "vneid_install" and case.step is not None and case.step in (case.tried or [])
+    history = " ".join(text for _, text in case.history or [])
     assert "[phone]" in history and "0912345678" not in history
     (card,) = await rows(services, audience="team")
     assert card.kind == "card" and card.chat_id == "-1002" and card.status == "pending"
     assert "Đại Cường" in card.text and "bước 2" in card.text.lower() and "[phone]" in card.text
     assert "0912345678" not in card.text
-    assert [b[1] for row in card.buttons for b in row] == [f"esc:claim:{case.id}", f"esc:resolve:{case.id}",
+    assert [b[1] for row in card.buttons or [] for b in row] == [f"esc:claim:{case.id}", f"esc:resolve:{case.id}",
                                                            f"esc:back:{case.id}"]
     # Asking again points to the open case instead of opening a second one.
     await say(services, payload="human")
@@ -106,7 +108,7 @@ async def test_case_records_the_whole_situation_redacted(desk) -> None:  # type:
         assert (await s.execute(select(func.count()).select_from(Case))).scalar_one() == 1
 
 
-async def test_relay_claim_reply_resolve_and_feedback(desk) -> None:  # type: ignore[no-untyped-def]
+async def test_relay_claim_reply_resolve_and_feedback(desk: tuple[Services, Clock]) -> None:
     services, _ = desk
     esc = services.escalation
     case_id = await open_case(services)
@@ -147,7 +149,7 @@ async def test_relay_claim_reply_resolve_and_feedback(desk) -> None:  # type: ig
     assert messages == ["in", "out"]
 
 
-async def test_staff_commands_list_show_reassign_and_hand_back(desk) -> None:  # type: ignore[no-untyped-def]
+async def test_staff_commands_list_show_reassign_and_hand_back(desk: tuple[Services, Clock]) -> None:
     services, _ = desk
     esc = services.escalation
     case_id = await open_case(services)
@@ -159,17 +161,18 @@ async def test_staff_commands_list_show_reassign_and_hand_back(desk) -> None:  #
     assert not (await esc.show(case_id, Staff(STRANGER, "x"))).ok
     assert not (await esc.reassign(case_id, Staff(MEMBER, "Lan"), "no-such-team")).ok
     assert (await esc.reassign(case_id, Staff(MEMBER, "Lan"), "commune")).ok
-    cards = [r for r in await rows(services, audience="team", kind="card")]
+    cards = list(await rows(services, audience="team", kind="card"))
     assert [c.team for c in cards] == ["dai-cuong", "commune"]
     assert (await esc.hand_back(case_id, Staff(COMMUNE_MEMBER, "Minh"))).ok
     (notice,) = (await services.senders.collect("web", WHO.user_id))[0]
     assert [b.payload for b in notice.flat_buttons()] == ["menu"]
     async with services.store.session() as s:
-        assert (await s.get(Case, case_id)).status == "returned"  # type: ignore[union-attr]
+        case = await s.get(Case, case_id)
+        assert case is not None and case.status == "returned"
 
 
 async def test_reminder_then_fallback_on_time_across_a_restart(settings: Settings, database_url: str,
-                                                               interpreter, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        interpreter: EmbeddedInterpreter, tmp_path: Path) -> None:
     commune = write_commune(tmp_path / "commune", remind=15, escalate=45)
     clock = Clock()
     services = await start(settings, database_url, interpreter, commune, clock)
@@ -205,17 +208,17 @@ async def test_reminder_then_fallback_on_time_across_a_restart(settings: Setting
 
 
 async def test_outside_working_hours_the_resident_is_told_when(settings: Settings, database_url: str,
-                                                                interpreter, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+         interpreter: EmbeddedInterpreter, tmp_path: Path) -> None:
     commune = write_commune(tmp_path / "commune", hours={"days": ["mon", "tue", "wed", "thu", "fri", "sat"],
                                                          "start": "07:30", "end": "17:00"})
-    clock = Clock(datetime(2026, 11, 25, 13, 0, tzinfo=timezone.utc))  # Wednesday 20:00 in Hà Nội
+    clock = Clock(datetime(2026, 11, 25, 13, 0, tzinfo=UTC))  # Wednesday 20:00 in Hà Nội
     services = await start(settings, database_url, interpreter, commune, clock)
     try:
         await say(services, payload="human")
         result = await say(services, payload="village:dai-cuong")
         assert "07:30" in result.replies[-1].text and "26/11" in result.replies[-1].text
         # Reminders count from when the team is back (07:30 = 00:30 UTC), not from the night.
-        clock.now = datetime(2026, 11, 26, 0, 44, tzinfo=timezone.utc)
+        clock.now = datetime(2026, 11, 26, 0, 44, tzinfo=UTC)
         assert await services.escalation.tick() == 0
         clock.now += timedelta(minutes=1)
         assert await services.escalation.tick() == 1
@@ -223,7 +226,7 @@ async def test_outside_working_hours_the_resident_is_told_when(settings: Setting
         await services.close()
 
 
-async def test_forgetting_the_resident_deletes_their_cases(desk) -> None:  # type: ignore[no-untyped-def]
+async def test_forgetting_the_resident_deletes_their_cases(desk: tuple[Services, Clock]) -> None:
     services, _ = desk
     await open_case(services)
     await say(services, text="tin nhắn cho tổ")
@@ -234,7 +237,7 @@ async def test_forgetting_the_resident_deletes_their_cases(desk) -> None:  # typ
         assert (await s.execute(select(func.count()).select_from(CaseMessage))).scalar_one() == 0
 
 
-async def test_an_english_speaking_resident_is_answered_in_english(desk) -> None:  # type: ignore[no-untyped-def]
+async def test_an_english_speaking_resident_is_answered_in_english(desk: tuple[Services, Clock]) -> None:
     services, _ = desk
     who = ResidentKey("web", "visitor-en")
     await services.pipeline.handle(Incoming(who, payload="human", language="en"))
@@ -247,10 +250,10 @@ async def test_an_english_speaking_resident_is_answered_in_english(desk) -> None
     async with services.store.session() as s:
         case = await s.get(Case, case_id)
     assert case is not None and case.language == "en"
-    assert "Ngôn ngữ: en" in services.escalation.card(case, services.escalation.teams().get("dai-cuong"))  # type: ignore[arg-type]
+    assert "Ngôn ngữ: en" in services.escalation.card(case, services.escalation.teams().get("dai-cuong"))
 
 
-async def test_web_messages_come_again_until_acknowledged(desk) -> None:  # type: ignore[no-untyped-def]
+async def test_web_messages_come_again_until_acknowledged(desk: tuple[Services, Clock]) -> None:
     services, _ = desk
     case_id = await open_case(services)
     assert (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "Bác thử lại nhé")).ok
@@ -267,7 +270,7 @@ async def test_web_messages_come_again_until_acknowledged(desk) -> None:  # type
     assert delivered == ["delivered", "delivered", "delivered"]
 
 
-async def test_web_api_poll_and_post_with_ack(desk) -> None:  # type: ignore[no-untyped-def]
+async def test_web_api_poll_and_post_with_ack(desk: tuple[Services, Clock]) -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
     from integrations.web.chat import FloodLimiter, make_web_app
@@ -293,7 +296,7 @@ async def test_web_api_poll_and_post_with_ack(desk) -> None:  # type: ignore[no-
         assert r.status == 400
 
 
-async def test_the_resident_can_end_the_case(desk) -> None:  # type: ignore[no-untyped-def]
+async def test_the_resident_can_end_the_case(desk: tuple[Services, Clock]) -> None:
     services, _ = desk
     case_id = await open_case(services)
     other = ResidentKey("web", "someone-else")
@@ -308,4 +311,5 @@ async def test_the_resident_can_end_the_case(desk) -> None:  # type: ignore[no-u
     assert len(await rows(services, audience="team")) == before
     assert not (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "còn đó không?")).ok
     async with services.store.session() as s:
-        assert (await s.get(Case, case_id)).status == "closed"  # type: ignore[union-attr]
+        case = await s.get(Case, case_id)
+        assert case is not None and case.status == "closed"

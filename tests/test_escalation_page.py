@@ -6,19 +6,22 @@ import re
 from pathlib import Path
 
 import pytest
+from pytest_aiohttp import AiohttpServer
 
 from bot.app import build
-from kernel.settings import Settings, replace
-from kernel.messages import Incoming, ResidentKey
-from integrations.web.chat import FloodLimiter, make_web_app
 from bot.handoff import Staff
+from integrations.web.chat import FloodLimiter, make_web_app
+from kernel.messages import Incoming, ResidentKey
+from kernel.settings import Settings, replace
+from nlu.interpreter import EmbeddedInterpreter
 from tests.escalation_support import MEMBER, write_commune
 from tests.test_chat_page import ARGS, chromium  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
 
-async def test_the_page_receives_the_teams_answer(aiohttp_server, settings: Settings, interpreter,  # type: ignore[no-untyped-def]
+async def test_the_page_receives_the_teams_answer(
+        aiohttp_server: AiohttpServer, settings: Settings, interpreter: EmbeddedInterpreter,
                                                   chromium: str, tmp_path: Path) -> None:  # noqa: F811
     from playwright.async_api import async_playwright
 

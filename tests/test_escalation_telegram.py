@@ -15,14 +15,22 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import Services, build
-from integrations.telegram.channel import TelegramChannel
-from kernel.settings import Settings, TelegramSettings, replace
-from bot.storage.db import AnalyticsEvent
-from integrations.web.chat import FloodLimiter, make_web_app
-from bot.handoff.models import Case, Outbox
 from bot.handoff import start as start_handoff
-from tests.escalation_support import (COMMUNE_CHAT, COMMUNE_MEMBER, MEMBER, OTHER_MEMBER, STRANGER, TEAM_CHAT,
-                                     write_commune)
+from bot.handoff.models import Case, Outbox
+from bot.storage.db import AnalyticsEvent
+from integrations.telegram.channel import TelegramChannel
+from integrations.web.chat import FloodLimiter, make_web_app
+from kernel.settings import Settings, TelegramSettings, replace
+from nlu.interpreter import EmbeddedInterpreter
+from tests.escalation_support import (
+    COMMUNE_CHAT,
+    COMMUNE_MEMBER,
+    MEMBER,
+    OTHER_MEMBER,
+    STRANGER,
+    TEAM_CHAT,
+    write_commune,
+)
 from tests.fakes.telegram_api import FakeTelegram
 
 
@@ -35,12 +43,12 @@ class World:
     async def chat(self, user: str, **body: str) -> dict[str, Any]:
         r = await self.web.post("/api/chat", json={"user": user, **body})
         assert r.status == 200
-        return await r.json()  # type: ignore[no-any-return]
+        return await r.json()
 
     async def poll(self, user: str) -> list[dict[str, Any]]:
         r = await self.web.get("/api/chat/poll", params={"user": user})
         assert r.status == 200
-        return (await r.json())["replies"]  # type: ignore[no-any-return]
+        return (await r.json())["replies"]
 
     async def answers(self, user: str, count: int, timeout: float = 10) -> list[dict[str, Any]]:
         """Poll like the chat page until `count` messages arrived."""
@@ -73,7 +81,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10) 
 
 
 @pytest_asyncio.fixture
-async def world(settings: Settings, database_url: str, interpreter, tmp_path: Path,  # type: ignore[no-untyped-def]
+async def world(settings: Settings, database_url: str, interpreter: EmbeddedInterpreter, tmp_path: Path,
                 fake_telegram: FakeTelegram) -> AsyncIterator[World]:
     fake = fake_telegram
     fake.add_group(TEAM_CHAT, "Tổ CNS Đại Cường", forum=True)

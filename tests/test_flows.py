@@ -9,10 +9,10 @@ import pytest
 import pytest_asyncio
 
 from bot.app import Services
-from kernel.settings import Settings, replace
-from kernel.i18n import Translator
 from dialogues.guide import SCAM_WARNING
-from tests.driver import Conversation, assistant, payloads, texts
+from kernel.i18n import Translator
+from kernel.settings import Settings, replace
+from tests.driver import NO_GUIDE, Conversation, assistant, payloads, texts
 
 LANGUAGES = ("vi", "en")
 
@@ -60,7 +60,7 @@ async def test_every_guide_every_step_and_every_troubleshooting(guides: Services
             assert conv.state == (flow.id, n)  # troubleshooting keeps the resident at the step
             replies = await conv.press("done")
         assert replies[-1].text == "✅ " + tr(flow.done)
-        assert conv.state == (None, None)
+        assert conv.state == NO_GUIDE
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -87,10 +87,10 @@ async def test_cancel_at_any_step_stops_the_guide(guides: Services) -> None:
         last = len(flow.steps)
         for _ in range(last - 1):
             await conv.press("done")
-        assert conv.state == (flow.id, last)
+        assert (flow.id, last) == conv.state
         replies = await conv.press("cancel")
         assert "Đã dừng hướng dẫn" in texts(replies)
-        assert conv.state == (None, None)
+        assert conv.state == NO_GUIDE
         assert "topic:vneid" in payloads(replies)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import Services
-from tests.driver import Conversation, payloads, texts
+from tests.driver import NO_GUIDE, Conversation, payloads, texts
 
 STARTS = [
     ("vi", "hướng dẫn cài vneid", "vneid_install"),
@@ -39,7 +39,7 @@ async def test_typed_done_stuck_side_question_resume_and_cancel(services: Servic
     replies = await conv.press("resume")
     assert replies[-1].text.startswith("Bước 2/4")
     replies = await conv.say("thôi")
-    assert "Đã dừng hướng dẫn" in texts(replies) and conv.state == (None, None)
+    assert "Đã dừng hướng dẫn" in texts(replies) and conv.state == NO_GUIDE
 
 
 async def test_typed_in_english(services: Services) -> None:

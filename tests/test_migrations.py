@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import command
@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from bot.storage.db import MIGRATIONS, make_engine, migrate
 
 OLD_HEADS = ("0002_escalation", "0002_zalo", "0100_broadcast")  # main at 12bf5d9 upgraded to "heads"
-T0 = datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 # One row in every table the old schema had, foreign keys pointing at each other.
 ROWS: list[tuple[str, dict[str, object]]] = [

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from kernel.settings import Settings
 from nlu.dataset import load, parse_example
 from nlu.evaluate import evaluate, read_labelled
 from nlu.intents import ENTITIES, INTENTS
+from nlu.interpreter import EmbeddedInterpreter
 from nlu.normalize import fold, normalize
+from nlu.types import Parse
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "nlu" / "eval" / "heldout.jsonl"
@@ -79,7 +82,7 @@ def test_normalize(typed: str, expected: str) -> None:
 
 # --- the trained model ------------------------------------------------------------
 
-def test_heldout_accuracy_stays_above_the_floor(interpreter) -> None:  # type: ignore[no-untyped-def]
+def test_heldout_accuracy_stays_above_the_floor(interpreter: EmbeddedInterpreter) -> None:
     cases = read_labelled(HELDOUT)
     assert {c.intent for c in cases} == set(INTENTS)
     report = evaluate(cases, [interpreter.parse_sync(c.text).intent for c in cases])
@@ -101,7 +104,7 @@ def test_heldout_accuracy_stays_above_the_floor(interpreter) -> None:  # type: i
     ("stop", "cancel"),
     ("có người gọi bảo tôi đọc mã OTP cho họ", "report_scam"),
 ])
-def test_typical_messages(interpreter, text: str, intent: str) -> None:  # type: ignore[no-untyped-def]
+def test_typical_messages(interpreter: EmbeddedInterpreter, text: str, intent: str) -> None:
     assert interpreter.parse_sync(text).intent == intent
 
 
@@ -112,7 +115,8 @@ GARBAGE_INPUTS = ["", " ", "\n\t", "😀😀😀", "🙏", "\u200b\u200c\u200d\u
 
 @pytest.mark.parametrize("text", GARBAGE_INPUTS + (GARBAGE.read_text(encoding="utf-8").splitlines()
                                                    if GARBAGE.exists() else []))
-def test_garbage_parses_to_low_confidence_or_out_of_scope(interpreter, settings, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_garbage_parses_to_low_confidence_or_out_of_scope(interpreter: EmbeddedInterpreter, settings: Settings,
+                                                          text: str) -> None:
     parse = interpreter.parse_sync(text)
     assert parse.intent == "out_of_scope" or parse.confidence < settings.nlu.threshold, parse
     json.dumps(parse.as_dict(), ensure_ascii=False)
@@ -120,27 +124,32 @@ def test_garbage_parses_to_low_confidence_or_out_of_scope(interpreter, settings,
 
 # --- entities -----------------------------------------------------------------------
 
-def test_village_found_without_diacritics_and_with_a_typo(interpreter) -> None:  # type: ignore[no-untyped-def]
+def _value(parse: Parse, name: str) -> str | None:
+    entity = parse.entity(name)
+    return entity.value if entity else None
+
+
+def test_village_found_without_diacritics_and_with_a_typo(interpreter: EmbeddedInterpreter) -> None:
     for text in ("tôi ở Đông Lỗ", "toi o dong lo", "nha o dong loo", "e ở thôn Trầm Lộng"):
         parse = interpreter.parse_sync(text)
         village = parse.entity("village")
         assert village is not None, text
         assert text[village.start:village.end].lower().startswith(("đông", "dong", "trầm"))
-    assert interpreter.parse_sync("toi o dong lo").entity("village").value == "Đông Lỗ"  # type: ignore[union-attr]
+    assert _value(interpreter.parse_sync("toi o dong lo"), "village") == "Đông Lỗ"
 
 
-def test_numbers_and_services_with_spans(interpreter) -> None:  # type: ignore[no-untyped-def]
+def test_numbers_and_services_with_spans(interpreter: EmbeddedInterpreter) -> None:
     text = "sdt 0912345678, cccd 001203004005, mã 483920, làm khai sinh và đóng tiền điện"
     parse = interpreter.parse_sync(text)
     found = {(e.entity, text[e.start:e.end]) for e in parse.entities}
     assert {("phone_number", "0912345678"), ("id_number", "001203004005"), ("otp_code", "483920")} <= found
     assert parse.entity("service") is not None and parse.entity("bill_type") is not None
-    assert parse.entity("bill_type").value == "điện"  # type: ignore[union-attr]
+    assert _value(parse, "bill_type") == "điện"
 
 
-def test_language_entity(interpreter) -> None:  # type: ignore[no-untyped-def]
-    assert interpreter.parse_sync("chuyển sang tiếng Anh").entity("language").value == "en"  # type: ignore[union-attr]
-    assert interpreter.parse_sync("switch to Vietnamese please").entity("language").value == "vi"  # type: ignore[union-attr]
+def test_language_entity(interpreter: EmbeddedInterpreter) -> None:
+    assert _value(interpreter.parse_sync("chuyển sang tiếng Anh"), "language") == "en"
+    assert _value(interpreter.parse_sync("switch to Vietnamese please"), "language") == "vi"
 
 
 # --- the command line contract -----------------------------------------------------
@@ -183,7 +192,8 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "a.yml").write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - xin chào\n'
-                                "    - hello\n    - alo\n    - chào bạn\n    - hi there\n- intent: thank\n  examples: |\n    - cảm ơn\n"
+                                "    - hello\n    - alo\n    - chào bạn\n    - hi there\n"
+                                "- intent: thank\n  examples: |\n    - cảm ơn\n"
                                 "    - thanks\n    - tks\n    - cảm ơn nhiều\n    - thank you so much\n",
                                 encoding="utf-8")
     out = tmp_path / "m.pkl"
@@ -211,19 +221,19 @@ def test_evaluate_counts() -> None:
     assert report["confused"] == [{"gold": "thank", "predicted": "greet", "count": 1}]
 
 
-def test_fast_scoring_matches_the_trained_pipeline(interpreter) -> None:  # type: ignore[no-untyped-def]
+def test_fast_scoring_matches_the_trained_pipeline(interpreter: EmbeddedInterpreter) -> None:
     import numpy as np
 
     texts = [c.text for c in read_labelled(HELDOUT)][::5] + ["", "x" * 5000, "ko dc"]
     model = interpreter.model
     expected = model.pipeline.predict_proba([normalize(t) for t in texts])
-    for text, row in zip(texts, expected):
+    for text, row in zip(texts, expected, strict=True):
         got = model._scorer().probabilities(normalize(text))
         assert np.abs(got - row).max() < 1e-5
         assert int(np.argmax(got)) == int(np.argmax(row))
 
 
-def test_unknown_words_move_confidence_to_out_of_scope(interpreter) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_words_move_confidence_to_out_of_scope(interpreter: EmbeddedInterpreter) -> None:
     known = interpreter.parse_sync("đăng ký vneid")
     diluted = interpreter.parse_sync("đăng ký vneid qwzx plokm brrtz vvkkq")
     assert known.intent == "vneid_register"

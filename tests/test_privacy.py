@@ -7,8 +7,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.app import build
-from kernel.settings import Settings, replace
 from kernel.messages import Incoming, ResidentKey
+from kernel.settings import Settings, replace
+from nlu.interpreter import EmbeddedInterpreter
 
 ID_NUMBER = "001203004567"
 PHONE = "0912345678"
@@ -29,7 +30,7 @@ def _needles() -> list[bytes]:
     return out
 
 
-async def test_private_numbers_are_not_in_the_raw_sqlite_file(settings: Settings, interpreter,  # type: ignore[no-untyped-def]
+async def test_private_numbers_are_not_in_the_raw_sqlite_file(settings: Settings, interpreter: EmbeddedInterpreter,
                                                              tmp_path: Path) -> None:
     db = tmp_path / "privacy.db"
     services = await build(replace(settings, database_url=f"sqlite+aiosqlite:///{db}"), interpreter=interpreter)
@@ -51,8 +52,8 @@ async def test_private_numbers_are_not_in_the_raw_sqlite_file(settings: Settings
         assert needle not in raw, f"{needle!r} found in the database file"
 
 
-async def test_private_numbers_are_not_stored_in_postgresql(settings: Settings, postgres_url: str,  # type: ignore[no-untyped-def]
-                                                            interpreter) -> None:
+async def test_private_numbers_are_not_stored_in_postgresql(settings: Settings, postgres_url: str,
+                                                            interpreter: EmbeddedInterpreter) -> None:
     services = await build(replace(settings, database_url=postgres_url), interpreter=interpreter)
     try:
         for message in MESSAGES:

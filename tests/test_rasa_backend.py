@@ -6,16 +6,19 @@ import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
+from pytest_aiohttp import AiohttpServer
 
+from nlu.interpreter import EmbeddedInterpreter
 from nlu.rasa_backend import RasaInterpreter, RasaUnavailable, parse_from_rasa
 from nlu.types import Entity
 
 # Answers recorded from a real `rasa run --enable-api` (Rasa 3.6.21, rasa/config.yml, trained on
 # nlu/data); intent_ranking cut to its first four of 38 entries.
-REGISTER_WITH_VILLAGE = {
+REGISTER_WITH_VILLAGE: dict[str, object] = {
     "text": "dang ky vneid o thon Dong Lo",
     "intent": {"name": "vneid_register", "confidence": 0.842452347278595},
     "entities": [{"entity": "village", "start": 21, "end": 28, "confidence_entity": 0.9986692667007446,
@@ -27,7 +30,7 @@ REGISTER_WITH_VILLAGE = {
                        {"name": "pay_public_fee", "confidence": 0.015625135973095894}],
 }
 # FallbackClassifier fired (top intent below 0.45): the pseudo-intent first, the real ranking after it.
-FALLBACK = {
+FALLBACK: dict[str, object] = {
     "text": "xem nào",
     "intent": {"name": "nlu_fallback", "confidence": 0.45},
     "entities": [],
@@ -46,7 +49,7 @@ class FakeRasa:
         self.mode = "normal"
         self.requests: list[dict[str, object]] = []
         self.answers: dict[str, dict[str, object]] = {
-            REGISTER_WITH_VILLAGE["text"]: REGISTER_WITH_VILLAGE, FALLBACK["text"]: FALLBACK}
+            str(REGISTER_WITH_VILLAGE["text"]): REGISTER_WITH_VILLAGE, str(FALLBACK["text"]): FALLBACK}
 
     async def parse(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -67,7 +70,7 @@ class FakeRasa:
 
 
 @pytest.fixture
-async def fake_rasa(aiohttp_server) -> AsyncIterator[tuple[FakeRasa, str]]:  # type: ignore[no-untyped-def]
+async def fake_rasa(aiohttp_server: AiohttpServer) -> AsyncIterator[tuple[FakeRasa, str]]:
     fake = FakeRasa()
     server = await aiohttp_server(fake.app())
     yield fake, str(server.make_url("")).rstrip("/")
@@ -80,7 +83,7 @@ def _closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-async def test_maps_intent_confidence_ranking_and_entities(fake_rasa) -> None:  # type: ignore[no-untyped-def]
+async def test_maps_intent_confidence_ranking_and_entities(fake_rasa: tuple[FakeRasa, str]) -> None:
     fake, url = fake_rasa
     rasa = RasaInterpreter(url, 2.0)
     try:
@@ -90,12 +93,13 @@ async def test_maps_intent_confidence_ranking_and_entities(fake_rasa) -> None:  
     assert fake.requests == [{"text": "dang ky vneid o thon Dong Lo"}]
     assert parse.intent == "vneid_register"
     assert parse.confidence == pytest.approx(0.8425, abs=1e-4)
-    assert [name for name, _ in parse.ranking] == ["vneid_register", "vneid_level2", "change_language", "pay_public_fee"]
+    assert [name for name, _ in parse.ranking] == ["vneid_register", "vneid_level2", "change_language",
+                                                   "pay_public_fee"]
     assert parse.entities == (Entity("village", "Đông Lỗ", 21, 28),)
     assert parse.entity("village") is not None and rasa.fallbacks == 0
 
 
-async def test_one_session_serves_every_message(fake_rasa) -> None:  # type: ignore[no-untyped-def]
+async def test_one_session_serves_every_message(fake_rasa: tuple[FakeRasa, str]) -> None:
     fake, url = fake_rasa
     rasa = RasaInterpreter(url, 2.0)
     await rasa.start()
@@ -107,7 +111,7 @@ async def test_one_session_serves_every_message(fake_rasa) -> None:  # type: ign
     assert session is not None and session.closed
 
 
-async def test_rasa_fallback_intent_becomes_the_best_real_intent(fake_rasa) -> None:  # type: ignore[no-untyped-def]
+async def test_rasa_fallback_intent_becomes_the_best_real_intent(fake_rasa: tuple[FakeRasa, str]) -> None:
     _, url = fake_rasa
     rasa = RasaInterpreter(url, 2.0)
     parse = await rasa.parse("xem nào")
@@ -129,7 +133,8 @@ def test_empty_intent_and_malformed_answers() -> None:
     assert odd.entities == (Entity("bill_type", "điện", 0, 3),) and odd.ranking == (("greet", 0.9),)
 
 
-async def test_rasa_down_falls_back_to_the_embedded_model(interpreter, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_rasa_down_falls_back_to_the_embedded_model(
+        interpreter: EmbeddedInterpreter, caplog: pytest.LogCaptureFixture) -> None:
     rasa = RasaInterpreter(_closed_port_url(), 2.0, fallback=interpreter)
     with caplog.at_level(logging.DEBUG, logger="nlu.rasa_backend"):
         parse = await rasa.parse("làm sao để cài ứng dụng VNeID")
@@ -143,7 +148,8 @@ async def test_rasa_down_falls_back_to_the_embedded_model(interpreter, caplog) -
     assert "cannot reach" in errors[0].getMessage() and "embedded model" in errors[0].getMessage()
 
 
-async def test_timeout_falls_back_and_later_messages_do_not_wait(fake_rasa, interpreter) -> None:  # type: ignore[no-untyped-def]
+async def test_timeout_falls_back_and_later_messages_do_not_wait(
+        fake_rasa: tuple[FakeRasa, str], interpreter: EmbeddedInterpreter) -> None:
     fake, url = fake_rasa
     fake.mode = "slow"
     rasa = RasaInterpreter(url, 0.3, fallback=interpreter, retry_seconds=60)
@@ -160,7 +166,8 @@ async def test_timeout_falls_back_and_later_messages_do_not_wait(fake_rasa, inte
     await rasa.close()
 
 
-async def test_recovers_when_rasa_answers_again(fake_rasa, interpreter, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_recovers_when_rasa_answers_again(
+        fake_rasa: tuple[FakeRasa, str], interpreter: EmbeddedInterpreter, caplog: pytest.LogCaptureFixture) -> None:
     fake, url = fake_rasa
     fake.mode = "error"
     rasa = RasaInterpreter(url, 2.0, fallback=interpreter, retry_seconds=0)
@@ -175,7 +182,7 @@ async def test_recovers_when_rasa_answers_again(fake_rasa, interpreter, caplog) 
 
 
 @pytest.mark.parametrize("mode", ["error", "garbage"])
-async def test_without_fallback_a_failure_raises(fake_rasa, mode: str) -> None:  # type: ignore[no-untyped-def]
+async def test_without_fallback_a_failure_raises(fake_rasa: tuple[FakeRasa, str], mode: str) -> None:
     fake, url = fake_rasa
     fake.mode = mode
     rasa = RasaInterpreter(url, 2.0)
@@ -184,7 +191,7 @@ async def test_without_fallback_a_failure_raises(fake_rasa, mode: str) -> None: 
     await rasa.close()
 
 
-def test_evaluate_with_rasa_down_says_so_and_fails(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_evaluate_with_rasa_down_says_so_and_fails(tmp_path: Path) -> None:
     import os
     import subprocess
     import sys

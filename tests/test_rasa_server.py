@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kernel.settings import ROOT, Settings, replace
 from kernel.messages import Incoming, ResidentKey
+from kernel.settings import ROOT, Settings, replace
 from nlu.evaluate import read_labelled
 from nlu.intents import INTENTS
 from nlu.rasa_backend import RasaInterpreter
@@ -125,7 +125,7 @@ async def test_heldout_accuracy_through_rasa(rasa_url: str) -> None:
     finally:
         await rasa.close()
     assert set(predicted) <= set(INTENTS)
-    accuracy = sum(p == c.intent for p, c in zip(predicted, cases)) / len(cases)
+    accuracy = sum(p == c.intent for p, c in zip(predicted, cases, strict=True)) / len(cases)
     assert accuracy >= 0.85, f"Rasa held-out accuracy {accuracy:.3f} (measured 0.928 in README)"
 
 

@@ -38,11 +38,10 @@ def _start(env: dict[str, str], args: list[str] | None = None) -> subprocess.Pop
     raise AssertionError("server did not start within 60 s")
 
 
-async def _post(port: int, body: dict[str, str]) -> dict:  # type: ignore[type-arg]
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"http://127.0.0.1:{port}/api/chat", json=body) as r:
-            assert r.status == 200
-            return await r.json()  # type: ignore[no-any-return]
+async def _post(port: int, body: dict[str, str]) -> dict:
+    async with aiohttp.ClientSession() as http, http.post(f"http://127.0.0.1:{port}/api/chat", json=body) as r:
+        assert r.status == 200
+        return await r.json()
 
 
 async def test_killed_mid_guide_a_new_process_continues(tmp_path: Path, database_url: str) -> None:

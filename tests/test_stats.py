@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 
-from kernel.settings import ROOT, Settings, replace
 from bot.stats import funnel_table
+from kernel.settings import ROOT, Settings, replace
 from tests.driver import Conversation, assistant
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.app import build
-from kernel.settings import Settings, replace
 from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
 from kernel.messages import Incoming, ResidentKey
+from kernel.settings import Settings, replace
+from nlu.interpreter import EmbeddedInterpreter
 
 
 async def test_turns_persist_across_a_new_process_worth_of_services(settings: Settings, database_url: str,
-                                                                    interpreter) -> None:  # type: ignore[no-untyped-def]
+                                                                    interpreter: EmbeddedInterpreter) -> None:
     cfg = replace(settings, database_url=database_url)
     who = ResidentKey("web", "store-1")
     first = await build(cfg, interpreter=interpreter)
@@ -40,7 +41,7 @@ async def test_turns_persist_across_a_new_process_worth_of_services(settings: Se
 
 
 async def test_a_redelivered_message_is_processed_once(settings: Settings, database_url: str,
-                                                       interpreter) -> None:  # type: ignore[no-untyped-def]
+                                                       interpreter: EmbeddedInterpreter) -> None:
     services = await build(replace(settings, database_url=database_url), interpreter=interpreter)
     who = ResidentKey("telegram", "42")
     try:
@@ -55,7 +56,8 @@ async def test_a_redelivered_message_is_processed_once(settings: Settings, datab
         await services.close()
 
 
-async def test_forget_me_deletes_every_row(settings: Settings, database_url: str, interpreter) -> None:  # type: ignore[no-untyped-def]
+async def test_forget_me_deletes_every_row(settings: Settings, database_url: str,
+                                           interpreter: EmbeddedInterpreter) -> None:
     services = await build(replace(settings, database_url=database_url), interpreter=interpreter)
     who = ResidentKey("web", "forget-1")
     try:
@@ -75,7 +77,7 @@ async def test_forget_me_deletes_every_row(settings: Settings, database_url: str
 
 
 async def test_the_same_resident_on_two_channels_is_two_residents(settings: Settings, database_url: str,
-                                                                   interpreter) -> None:  # type: ignore[no-untyped-def]
+                                                                   interpreter: EmbeddedInterpreter) -> None:
     services = await build(replace(settings, database_url=database_url), interpreter=interpreter)
     try:
         await services.pipeline.handle(Incoming(ResidentKey("web", "7"), payload="menu"))

@@ -14,12 +14,11 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from bot.app import Services, build
-from bot.app import configured_channels
-from integrations.telegram.channel import TelegramChannel
-from kernel.settings import Settings, TelegramSettings, replace
+from bot.app import Services, build, configured_channels
 from bot.server import serve
+from integrations.telegram.channel import TelegramChannel
 from kernel.messages import ResidentKey
+from kernel.settings import Settings, TelegramSettings, replace
 from tests.fakes.telegram_api import FakeTelegram
 
 GUIDE = "Cài ứng dụng VNeID chính thức"

@@ -12,10 +12,10 @@ from telegram import Bot
 from telegram.ext import ExtBot
 
 from bot.app import Services
-from kernel.ports import DeliveryError
 from integrations.telegram.limiter import TelegramRateLimiter
 from integrations.telegram.sender import TelegramSender, callback_data, split_text
 from kernel.messages import Button, Incoming, Reply, ResidentKey
+from kernel.ports import DeliveryError
 from tests.fakes.telegram_api import FakeTelegram
 
 

@@ -10,10 +10,10 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.app import Services
-from integrations.telegram.channel import StaffEvent, TelegramChannel
-from kernel.settings import TelegramSettings, replace
 from bot.storage.db import Resident
+from integrations.telegram.channel import StaffEvent, TelegramChannel
 from kernel.messages import Button, Reply, ResidentKey
+from kernel.settings import TelegramSettings, replace
 from tests.fakes.telegram_api import FakeTelegram
 
 STAFF = -1001234

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from kernel.settings import ROOT
-from kernel.i18n import compile_catalogs
 from dialogues.validate import validate
+from kernel.i18n import compile_catalogs
+from kernel.settings import ROOT
 
 
 def test_the_shipped_guides_are_valid() -> None:

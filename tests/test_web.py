@@ -5,24 +5,30 @@ from __future__ import annotations
 import json
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient
 from sqlalchemy import func, select
 
-from bot.storage.db import Message, Resident
+from bot.app import Services
+from bot.storage.db import Base, Message, Resident
 from integrations.web.chat import FloodLimiter, make_web_app
+
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-async def client(aiohttp_client, services):  # type: ignore[no-untyped-def]
+async def client(aiohttp_client: AiohttpClient, services: Services):  # type: ignore[no-untyped-def]
     app = make_web_app(services.pipeline, services.store, FloodLimiter(5, 60))
     return await aiohttp_client(app)
 
 
-async def _count(services, model) -> int:  # type: ignore[no-untyped-def]
+async def _count(services: Services, model: type[Base]) -> int:
     async with services.store.session() as s:
         return (await s.execute(select(func.count()).select_from(model))).scalar_one()
 
 
-async def test_a_task_question_starts_its_guide_with_buttons(client) -> None:  # type: ignore[no-untyped-def]
+async def test_a_task_question_starts_its_guide_with_buttons(client: Client) -> None:
     r = await client.post("/api/chat", json={"user": "u1", "text": "làm sao để cài ứng dụng VNeID"})
     assert r.status == 200
     body = await r.json()
@@ -40,7 +46,7 @@ async def test_a_task_question_starts_its_guide_with_buttons(client) -> None:  #
     assert body["replies"][-1]["text"].startswith("Bước 2/")
 
 
-async def test_english_on_request(client) -> None:  # type: ignore[no-untyped-def]
+async def test_english_on_request(client: Client) -> None:
     r = await client.post("/api/chat", json={"user": "u2", "text": "hello", "lang": "en"})
     body = await r.json()
     assert body["state"]["language"] == "en"
@@ -61,7 +67,7 @@ async def test_english_on_request(client) -> None:  # type: ignore[no-untyped-de
     (json.dumps({"user": "u", "text": 5}).encode(), "string"),
     (json.dumps({"user": "u", "text": "hi", "lang": "fr"}).encode(), "lang"),
 ])
-async def test_bad_requests_get_400_and_store_nothing(client, services, raw: bytes, why: str) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_requests_get_400_and_store_nothing(client: Client, services: Services, raw: bytes, why: str) -> None:
     r = await client.post("/api/chat", data=raw, headers={"Content-Type": "application/json"})
     assert r.status == 400
     body = await r.json()
@@ -70,12 +76,12 @@ async def test_bad_requests_get_400_and_store_nothing(client, services, raw: byt
     assert await _count(services, Message) == 0
 
 
-async def test_exactly_4096_characters_is_accepted(client) -> None:  # type: ignore[no-untyped-def]
+async def test_exactly_4096_characters_is_accepted(client: Client) -> None:
     r = await client.post("/api/chat", json={"user": "long", "text": "a" * 4096})
     assert r.status == 200
 
 
-async def test_a_flood_gets_429_and_the_rejected_message_is_not_stored(client, services) -> None:  # type: ignore[no-untyped-def]
+async def test_a_flood_gets_429_and_the_rejected_message_is_not_stored(client: Client, services: Services) -> None:
     for i in range(5):
         r = await client.post("/api/chat", json={"user": "flood", "text": f"xin chào {i}"})
         assert r.status == 200
@@ -91,7 +97,7 @@ async def test_a_flood_gets_429_and_the_rejected_message_is_not_stored(client, s
     assert r.status == 200
 
 
-async def test_healthz_and_the_chat_page(client) -> None:  # type: ignore[no-untyped-def]
+async def test_healthz_and_the_chat_page(client: Client) -> None:
     r = await client.get("/healthz")
     assert r.status == 200 and await r.json() == {"status": "ok"}
     r = await client.get("/")

@@ -4,30 +4,35 @@ database (SQLite and PostgreSQL), replies sent back to the fake's CS message API
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from aiohttp.test_utils import TestClient
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 from sqlalchemy import func, select
 
 from bot.app import Services, build
-from kernel.ports import DeliveryError
+from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
+from bot.storage.zalo import ZaloChoice, ZaloToken
 from integrations.zalo.channel import ZaloChannel, ZaloSender
 from integrations.zalo.format import PAYLOAD_MARK
-from bot.storage.zalo import ZaloChoice, ZaloToken
-from kernel.settings import ROOT, ZaloSettings, load_settings
-from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
 from kernel.messages import Button, Reply, ResidentKey
+from kernel.ports import DeliveryError
+from kernel.settings import ROOT, ZaloSettings, load_settings
+from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.zalo_api import FakeZalo
+
+Client = TestClient[web.Request, web.Application]
 
 WEBHOOK = "/zalo/webhook"
 
 
 @pytest_asyncio.fixture
-async def fake(aiohttp_server) -> FakeZalo:  # type: ignore[no-untyped-def]
+async def fake(aiohttp_server: AiohttpServer) -> FakeZalo:
     zalo = FakeZalo()
     server = await aiohttp_server(zalo.app())
     zalo.url = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
@@ -42,7 +47,7 @@ def oa_settings(fake: FakeZalo, **overrides: object) -> ZaloSettings:
 
 
 @pytest_asyncio.fixture
-async def services(database_url: str, interpreter) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
+async def services(database_url: str, interpreter: EmbeddedInterpreter) -> AsyncIterator[Services]:
     built = await build(replace(load_settings(ROOT / "config.yml", env={}), database_url=database_url),
                         interpreter=interpreter)
     yield built
@@ -52,10 +57,10 @@ async def services(database_url: str, interpreter) -> AsyncIterator[Services]:  
 class Harness:
     """The assistant's web app with the Zalo channel, and a resident's side of the conversation."""
 
-    def __init__(self, fake: FakeZalo, channel: ZaloChannel, client) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, fake: FakeZalo, channel: ZaloChannel, client: Client) -> None:
         self.fake, self.channel, self.client = fake, channel, client
 
-    async def event(self, body: dict[str, object], **kw: object) -> int:
+    async def event(self, body: dict[str, object], **kw: str | None) -> int:
         status, _ = await self.fake.deliver(self.client.session, str(self.client.make_url(WEBHOOK)), body, **kw)
         await self.channel.drain()
         return status
@@ -73,7 +78,7 @@ class Harness:
 
 
 @pytest_asyncio.fixture
-async def harness(services: Services, fake: FakeZalo, aiohttp_client) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
+async def harness(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> AsyncIterator[Harness]:
     app = web.Application()
     channel = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
     await channel.start(app)
@@ -125,7 +130,8 @@ async def test_a_resident_follows_completes_a_guide_with_buttons_and_asks_for_a_
     resident = await services.store.find(ResidentKey("zalo", user))
     assert resident is not None and resident.village == "dong-lo"
     async with services.store.session() as s:
-        kinds = (await s.execute(select(AnalyticsEvent.kind).where(AnalyticsEvent.resident_id == resident.id))).scalars()
+        query = select(AnalyticsEvent.kind).where(AnalyticsEvent.resident_id == resident.id)
+        kinds = (await s.execute(query)).scalars()
         assert {"flow_start", "complete", "handoff"} <= set(kinds)
 
 
@@ -142,7 +148,7 @@ async def test_a_badly_signed_or_stale_event_is_refused_and_stores_nothing(
         harness: Harness, services: Services, why: str) -> None:
     fake, user = harness.fake, "8100000002"
     now_ms = int(time.time() * 1000)
-    kw: dict[str, object] = {}
+    kw: dict[str, str | None] = {}
     body = fake.text_event(user, "xin chào")
     if why == "wrong secret":
         kw["secret"] = "not-the-oa-secret"
@@ -280,7 +286,7 @@ async def test_a_photo_gets_a_polite_answer_and_is_not_stored(harness: Harness, 
     assert await _count(services, Message) == 0
 
 
-async def test_the_bot_api_mode(services: Services, fake: FakeZalo, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_bot_api_mode(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> None:
     settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, webhook_secret=fake.bot_secret,
                             api_url=fake.url, webhook_url="https://assistant.example/zalo/webhook")  # type: ignore[attr-defined]
     app = web.Application()
@@ -327,7 +333,7 @@ async def test_an_event_that_cannot_be_stored_is_not_acknowledged_and_its_retry_
 
 
 async def test_forgetting_leaves_nothing_behind(harness: Harness, services: Services) -> None:
-    fake, user = harness.fake, "8100000013"
+    user = "8100000013"
     await harness.say(user, "tôi muốn gặp người hỗ trợ")  # offers the villages as numbers
     async with services.store.session() as s:
         assert await s.get(ZaloChoice, user) is not None
@@ -351,7 +357,7 @@ async def test_the_channel_is_enabled_from_the_environment(services: Services, f
 
 
 async def test_a_hand_typed_payload_with_a_phone_number_is_redacted(harness: Harness, services: Services) -> None:
-    fake, user = harness.fake, "8100000014"
+    user = "8100000014"
     await harness.say(user, PAYLOAD_MARK + "village:0912345678")
     async with services.store.session() as s:
         rows = (await s.execute(select(Message.text, Message.payload).where(Message.direction == "in"))).all()
@@ -371,7 +377,7 @@ async def test_concurrent_senders_refresh_once(services: Services, fake: FakeZal
     assert sorted(s.user_id for s in fake.sent) == users
 
 
-async def test_the_bot_api_by_long_polling(services: Services, fake: FakeZalo, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_bot_api_by_long_polling(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> None:
     import asyncio
 
     fake.webhook = {"url": "https://old.example/hook"}  # left over from an earlier setup
@@ -430,7 +436,7 @@ async def test_two_processes_sharing_the_tokens_both_keep_sending(services: Serv
 
 
 async def test_numbers_offered_long_ago_are_read_as_text(harness: Harness, services: Services) -> None:
-    fake, user = harness.fake, "8100000015"
+    user = "8100000015"
     await harness.say(user, "tôi muốn gặp người hỗ trợ")  # the villages, as numbers
     async with services.store.writing() as s:
         row = await s.get(ZaloChoice, user)
@@ -441,7 +447,7 @@ async def test_numbers_offered_long_ago_are_read_as_text(harness: Harness, servi
     assert resident is not None and resident.village is None  # "3" alone names no village
 
 
-async def test_numbers_survive_a_restart(services: Services, fake: FakeZalo, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+async def test_numbers_survive_a_restart(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> None:
     app = web.Application()
     first = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
     await first.start(app)

@@ -8,11 +8,13 @@ import socket
 from collections.abc import Callable
 
 from aiohttp import ClientSession
+from pytest_aiohttp import AiohttpServer
 
 from bot.app import build
-from kernel.settings import Settings, replace
-from kernel.messages import ResidentKey
 from bot.broadcast import queue
+from kernel.messages import ResidentKey
+from kernel.settings import Settings, replace
+from nlu.interpreter import EmbeddedInterpreter
 from tests.broadcast_support import add_residents
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_broadcast_queue import ROLES, VILLAGES
@@ -33,8 +35,9 @@ async def until(check: Callable[[], bool], timeout: float = 20) -> None:
             await asyncio.sleep(0.05)
 
 
-async def test_a_broadcast_reaches_zalo_residents_once(settings: Settings, database_url: str,  # type: ignore[no-untyped-def]
-                                                       interpreter, aiohttp_server) -> None:
+async def test_a_broadcast_reaches_zalo_residents_once(settings: Settings, database_url: str,
+                                                       interpreter: EmbeddedInterpreter,
+                                                       aiohttp_server: AiohttpServer) -> None:
     from bot.server import serve
 
     fake = FakeZalo()

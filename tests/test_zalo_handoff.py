@@ -11,15 +11,17 @@ from pathlib import Path
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pytest_aiohttp import AiohttpServer
 from sqlalchemy import select
 
 from bot.app import Services, build
-from integrations.telegram.channel import TelegramChannel
-from integrations.zalo.channel import ZaloChannel
-from kernel.settings import Settings, TelegramSettings, replace
-from integrations.web.chat import FloodLimiter, make_web_app
 from bot.handoff import start as start_handoff
 from bot.handoff.models import Case
+from integrations.telegram.channel import TelegramChannel
+from integrations.web.chat import FloodLimiter, make_web_app
+from integrations.zalo.channel import ZaloChannel
+from kernel.settings import Settings, TelegramSettings, replace
+from nlu.interpreter import EmbeddedInterpreter
 from tests.escalation_support import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
@@ -40,8 +42,8 @@ async def until(check: Callable[[], bool], timeout: float = 10) -> None:
 
 
 @pytest_asyncio.fixture
-async def world(settings: Settings, database_url: str, interpreter, tmp_path: Path,  # type: ignore[no-untyped-def]
-                fake_telegram: FakeTelegram, aiohttp_server) -> AsyncIterator[World]:
+async def world(settings: Settings, database_url: str, interpreter: EmbeddedInterpreter, tmp_path: Path,
+                fake_telegram: FakeTelegram, aiohttp_server: AiohttpServer) -> AsyncIterator[World]:
     fake_telegram.add_group(TEAM_CHAT, "Tổ CNS Đại Cường", forum=True)
     fake_telegram.add_group(COMMUNE_CHAT, "Tổ CNS xã Ứng Hòa")
     fake_zalo = FakeZalo()
