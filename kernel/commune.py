@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -11,13 +10,9 @@ from typing import Any
 
 import yaml
 
+from kernel.text import fold_words
+
 log = logging.getLogger(__name__)
-
-
-def fold(text: str) -> str:
-    """Lowercase without diacritics (đ -> d), for matching what residents type."""
-    text = unicodedata.normalize("NFD", text.lower()).replace("đ", "d")
-    return " ".join("".join(c for c in text if unicodedata.category(c) != "Mn").split())
 
 
 @dataclass(frozen=True)
@@ -65,11 +60,11 @@ class Commune:
 
     def find_village(self, text: str) -> Village | None:
         """The village whose name or alias the text is or contains (diacritics ignored)."""
-        t = f" {fold(text)} "
+        t = f" {fold_words(text)} "
         best: tuple[int, Village] | None = None
         for v in self.villages:
             for name in (v.name, *v.aliases, v.code.replace("-", " ")):
-                n = fold(name)
+                n = fold_words(name)
                 if n and f" {n} " in t and (best is None or len(n) > best[0]):
                     best = (len(n), v)
         return best[1] if best else None
