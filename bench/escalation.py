@@ -25,11 +25,11 @@ from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.app import build  # noqa: E402
-from kernel.settings import load_settings, replace  # noqa: E402
-from kernel.messages import Incoming, ResidentKey  # noqa: E402
 from bot.handoff import Staff  # noqa: E402
 from bot.handoff.telegram_team import TelegramTeamSender  # noqa: E402
-from tests.escalation_support import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune  # noqa: E402
+from kernel.messages import Incoming, ResidentKey  # noqa: E402
+from kernel.settings import load_settings, replace  # noqa: E402
+from tests.fakes.commune import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -21,17 +21,15 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.fakes.net import free_port  # noqa: E402
+
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 # One resident's conversation: a question, then buttons through the guide, a detour and a restart.
 SCRIPT = [("text", "làm sao cài ứng dụng VNeID"), ("payload", "done"), ("payload", "stuck"),
           ("payload", "done"), ("text", "cảm ơn bạn"), ("payload", "resume"), ("payload", "done"),
           ("payload", "done"), ("text", "chào bạn"), ("payload", "menu")]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def peak_rss_mb(pid: int) -> float:

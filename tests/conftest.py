@@ -96,6 +96,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture
+def chromium() -> str:
+    """The Chromium binary for the browser tests; in CI a missing one fails the run."""
+    from tests.fakes.browser import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM} (make installs it)")
+        pytest.skip(f"Chromium not installed at {CHROMIUM}")
+    return CHROMIUM
+
+
 # --- the assistant ---------------------------------------------------------
 
 @pytest.fixture

@@ -1,0 +1,38 @@
+"""The assistant as a real server process, and a web chat client for it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from kernel.settings import ROOT
+
+
+def start_server(env: dict[str, str], args: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """`python -m bot run` in a process, once it listens on BOT_PORT (fails after 60 s)."""
+    proc = subprocess.Popen([sys.executable, "-m", "bot", *(args or []), "run"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    port = int(env["BOT_PORT"])
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("server did not start within 60 s")
+
+
+async def post_chat(port: int, body: dict[str, str]) -> dict[str, Any]:
+    """One web chat turn (POST /api/chat); its JSON answer."""
+    async with aiohttp.ClientSession() as http, http.post(f"http://127.0.0.1:{port}/api/chat", json=body) as r:
+        assert r.status == 200
+        return await r.json()

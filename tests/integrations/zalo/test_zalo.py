@@ -1,0 +1,427 @@
+"""The Zalo channel end to end: signed webhook events from a fake Zalo on loopback, the real pipeline and
+database (SQLite and PostgreSQL), replies sent back to the fake's CS message API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient, AiohttpServer
+from sqlalchemy import func, select
+
+from bot.app import Services, build
+from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
+from bot.storage.zalo import ZaloChoice, ZaloToken
+from integrations.zalo.channel import ZaloChannel, ZaloSender
+from integrations.zalo.format import PAYLOAD_MARK
+from kernel.messages import Button, Reply, ResidentKey
+from kernel.ports import DeliveryError
+from kernel.settings import ROOT, ZaloSettings, load_settings
+from nlu.interpreter import EmbeddedInterpreter
+from tests.fakes.zalo import WEBHOOK, Harness, number_of, oa_settings
+from tests.fakes.zalo_api import FakeZalo
+
+
+@pytest_asyncio.fixture
+async def fake(aiohttp_server: AiohttpServer) -> FakeZalo:
+    zalo = FakeZalo()
+    server = await aiohttp_server(zalo.app())
+    zalo.url = str(server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
+    return zalo
+
+
+@pytest_asyncio.fixture
+async def services(database_url: str, interpreter: EmbeddedInterpreter) -> AsyncIterator[Services]:
+    built = await build(replace(load_settings(ROOT / "config.yml", env={}), database_url=database_url),
+                        interpreter=interpreter)
+    yield built
+    await built.close()
+
+
+@pytest_asyncio.fixture
+async def harness(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> AsyncIterator[Harness]:
+    app = web.Application()
+    channel = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    await channel.start(app)
+    client = await aiohttp_client(app)
+    yield Harness(fake, channel, client)
+    await channel.stop()
+
+
+async def _count(services: Services, model: type) -> int:
+    async with services.store.session() as s:
+        return (await s.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+async def test_a_resident_follows_completes_a_guide_with_buttons_and_asks_for_a_person(
+        harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8123456789"
+    assert await harness.event(fake.oa_event("follow", user)) == 200
+    greeting = fake.to(user)[-1]
+    assert "Xin chào" in greeting.text
+    # The menu has more choices than Zalo shows as buttons: they come as a numbered list.
+    assert greeting.buttons == [] and "Trả lời bằng số" in greeting.text
+
+    topics = await harness.say(user, number_of(greeting.text, "Ứng dụng VNeID"))
+    texts = await harness.say(user, number_of(topics[-1], "Cài ứng dụng VNeID chính thức"))
+    assert any("VNeID" in t for t in texts) and texts[-1].startswith("Bước 1/4")
+    step = fake.to(user)[-1]
+    assert {b["type"] for b in step.buttons} == {"oa.query.hide"}  # four choices: real Zalo buttons
+    assert all(b["payload"].startswith(PAYLOAD_MARK) for b in step.buttons)
+    for n in (2, 3, 4):
+        assert (await harness.press(user, "done"))[-1].startswith(f"Bước {n}/4")
+    finished = await harness.press(user, "done")
+    assert any("cài đúng ứng dụng VNeID" in t for t in finished)
+
+    # Asking for a person: the village list comes as numbers too.
+    asked = await harness.say(user, "tôi muốn gặp người hỗ trợ")
+    village_list = fake.to(user)[-1]
+    assert village_list.buttons == [] and "Trả lời bằng số" in village_list.text
+    answer = await harness.say(user, number_of(village_list.text, "Đông Lỗ"))
+    assert any("Đông Lỗ" in t for t in answer), (asked, answer)
+    resident = await services.store.find(ResidentKey("zalo", user))
+    assert resident is not None and resident.village == "dong-lo"
+    async with services.store.session() as s:
+        query = select(AnalyticsEvent.kind).where(AnalyticsEvent.resident_id == resident.id)
+        kinds = (await s.execute(query)).scalars()
+        assert {"flow_start", "complete", "handoff"} <= set(kinds)
+
+
+async def test_a_redelivered_event_is_answered_once(harness: Harness) -> None:
+    fake, user = harness.fake, "8100000001"
+    event = fake.text_event(user, "xin chào", msg_id="mid-1")
+    assert await harness.event(event) == 200
+    assert await harness.event(event) == 200  # Zalo retries when it did not see our 200 in time
+    assert len(fake.to(user)) == 1
+
+
+@pytest.mark.parametrize("why", ["wrong secret", "forged body", "no signature", "old timestamp", "future timestamp"])
+async def test_a_badly_signed_or_stale_event_is_refused_and_stores_nothing(
+        harness: Harness, services: Services, why: str) -> None:
+    fake, user = harness.fake, "8100000002"
+    now_ms = int(time.time() * 1000)
+    kw: dict[str, str | None] = {}
+    body = fake.text_event(user, "xin chào")
+    if why == "wrong secret":
+        kw["secret"] = "not-the-oa-secret"
+    elif why == "forged body":
+        raw_signed = fake.sign("{}", body["timestamp"])  # a signature for another body
+        kw["signature"] = raw_signed
+    elif why == "no signature":
+        kw["signature"] = "mac="
+    elif why == "old timestamp":
+        body = fake.text_event(user, "xin chào", timestamp_ms=now_ms - 10 * 60 * 1000)
+    else:
+        body = fake.text_event(user, "xin chào", timestamp_ms=now_ms + 10 * 60 * 1000)
+    assert await harness.event(body, **kw) == 401
+    assert fake.sent == []
+    for model in (Resident, Conversation, Message, AnalyticsEvent):
+        assert await _count(services, model) == 0
+
+
+async def test_a_body_that_is_not_json_is_refused(harness: Harness, services: Services) -> None:
+    r = await harness.client.post(WEBHOOK, data=b"{not json", headers={"X-ZEvent-Signature": "mac=00"})
+    assert r.status == 400
+    assert await _count(services, Resident) == 0
+
+
+async def test_an_expired_token_is_refreshed_and_the_message_delivered_once(
+        harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000003"
+    await harness.say(user, "xin chào")
+    assert fake.oauth_calls == 0
+    fake.expire_access_tokens()
+    texts = await harness.say(user, "cài vneid")
+    assert len(texts) >= 1 and texts[-1].startswith("Bước 1/")
+    assert fake.oauth_calls == 1
+    assert [s.text for s in fake.to(user)].count(texts[-1]) == 1
+    async with services.store.session() as s:
+        row = await s.get(ZaloToken, "oa")
+        assert row is not None and row.refresh_token == fake.refresh_token and row.access_token in fake.valid_access
+
+
+async def test_refreshed_tokens_survive_a_restart(services: Services, fake: FakeZalo) -> None:
+    settings = oa_settings(fake)
+    first = ZaloSender(settings, services.store, services.catalogs)
+    await first.start()
+    fake.expire_access_tokens()
+    await first.send("8100000004", [Reply("một")])
+    await first.close()
+    assert fake.oauth_calls == 1 and fake.refresh_token != "rt-0"
+    # Restarted with the same (now spent) tokens in the environment: the saved ones are used.
+    second = ZaloSender(settings, services.store, services.catalogs)
+    await second.start()
+    await second.send("8100000004", [Reply("hai")])
+    await second.close()
+    assert fake.oauth_calls == 1
+    assert [s.text for s in fake.to("8100000004")] == ["một", "hai"]
+
+
+async def test_new_tokens_in_the_environment_replace_the_saved_ones(services: Services, fake: FakeZalo) -> None:
+    first = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await first.start()
+    await first.close()
+    fake.valid_access = {"at-new"}
+    second = ZaloSender(oa_settings(fake, access_token="at-new", refresh_token="rt-new"), services.store,
+                        services.catalogs)
+    await second.start()
+    await second.send("8100000005", [Reply("xin chào")])
+    await second.close()
+    assert len(fake.to("8100000005")) == 1 and fake.oauth_calls == 0
+
+
+async def test_a_token_near_expiry_is_refreshed_before_sending(services: Services, fake: FakeZalo) -> None:
+    sender = ZaloSender(oa_settings(fake, refresh_margin_seconds=30 * 3600), services.store, services.catalogs)
+    await sender.start()
+    await sender.send("8100000006", [Reply("xin chào")])
+    await sender.close()
+    assert fake.oauth_calls == 1 and fake.send_calls == 1  # refreshed first, so no refused send
+
+
+async def test_a_spent_refresh_token_is_a_delivery_error_not_a_crash(services: Services, fake: FakeZalo) -> None:
+    fake.refresh_token = "rt-someone-else"
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    fake.expire_access_tokens()
+    with pytest.raises(DeliveryError) as err:
+        await sender.send("8100000007", [Reply("xin chào")])
+    await sender.close()
+    assert not err.value.permanent and err.value.retry_after
+    assert "-14014" in str(err.value) and fake.sent == []
+
+
+@pytest.mark.parametrize("code, permanent, retry_after", [(-32, False, 60.0), (-211, False, 3600.0),
+                                                          (-230, True, None)])
+async def test_quota_and_window_errors(services: Services, fake: FakeZalo, code: int, permanent: bool,
+                                       retry_after: float | None) -> None:
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    fake.forced_errors = [code]
+    with pytest.raises(DeliveryError) as err:
+        await sender.send("8100000008", [Reply("thông báo")])
+    await sender.close()
+    assert err.value.permanent is permanent and err.value.retry_after == retry_after
+    assert fake.sent == []
+
+
+async def test_the_sender_keeps_zalo_limits(services: Services, fake: FakeZalo) -> None:
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    long_text = ("Đoạn văn dài. " * 200).strip()  # about 2,800 characters
+    await sender.send("8100000009", [Reply(long_text, ((Button("Xong rồi", "done"),),))])
+    await sender.close()
+    sent = fake.to("8100000009")
+    assert len(sent) == 2 and all(len(s.text) <= 2000 for s in sent)
+    assert sent[0].buttons == [] and [b["title"] for b in sent[1].buttons] == ["Xong rồi"]
+    assert " ".join(s.text for s in sent).split() == long_text.split()
+
+
+async def test_unfollow_unsubscribes(harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000010"
+    await harness.say(user, "xin chào")
+    async with services.store.writing() as s:
+        row = (await s.execute(select(Resident).where(Resident.platform_id == user))).scalar_one()
+        row.subscribed, row.village = True, "dong-lo"
+    sent_before = len(fake.sent)
+    assert await harness.event(fake.oa_event("unfollow", user)) == 200
+    resident = await services.store.find(ResidentKey("zalo", user))
+    assert resident is not None and resident.subscribed is False and resident.village == "dong-lo"
+    assert len(fake.sent) == sent_before  # nothing is sent to someone who just left
+
+
+async def test_a_photo_gets_a_polite_answer_and_is_not_stored(harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000011"
+    body = fake.oa_event("user_send_image", user, message={"msg_id": "img-1", "attachments": [
+        {"type": "image", "payload": {"url": "https://example.invalid/a.jpg"}}]})
+    assert await harness.event(body) == 200
+    assert "chỉ đọc được tin nhắn chữ" in fake.to(user)[-1].text
+    assert await _count(services, Message) == 0
+
+
+async def test_the_bot_api_mode(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> None:
+    settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, webhook_secret=fake.bot_secret,
+                            api_url=fake.url, webhook_url="https://assistant.example/zalo/webhook")  # type: ignore[attr-defined]
+    app = web.Application()
+    channel = ZaloChannel(settings, services.pipeline, services.store, services.catalogs)
+    await channel.start(app)
+    client = await aiohttp_client(app)
+    url = str(client.make_url(WEBHOOK))
+    try:
+        assert fake.webhook == {"url": "https://assistant.example/zalo/webhook", "secret_token": fake.bot_secret}
+        status, _ = await fake.deliver_bot(client.session, url, fake.bot_update("chat-1", "xin chào"), secret="wrong")
+        assert status == 401 and fake.sent == [] and await _count(services, Resident) == 0
+        old = int(time.time() * 1000) - 3600 * 1000
+        status, _ = await fake.deliver_bot(client.session, url, fake.bot_update("chat-1", "xin chào", date_ms=old))
+        assert status == 401 and await _count(services, Resident) == 0
+
+        status, _ = await fake.deliver_bot(client.session, url, fake.bot_update("chat-1", "cài vneid"))
+        await channel.drain()
+        assert status == 200
+        step = fake.to("chat-1")[-1].text
+        assert step.startswith("Bước 1/4") and "1. Xong rồi" in step  # no buttons on the Bot API: numbers
+        number = next(line.split(".")[0] for line in step.splitlines() if line.endswith("Xong rồi"))
+        await fake.deliver_bot(client.session, url, fake.bot_update("chat-1", number))
+        await channel.drain()
+        assert fake.to("chat-1")[-1].text.startswith("Bước 2/4")
+    finally:
+        await channel.stop()
+
+
+
+async def test_an_event_that_cannot_be_stored_is_not_acknowledged_and_its_retry_is_answered(
+        harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000012"
+    event = fake.text_event(user, "xin chào", msg_id="mid-db-down")
+    async with services.engine.begin() as conn:  # the database loses a table under the running assistant
+        await conn.exec_driver_sql("ALTER TABLE messages RENAME TO messages_away")
+    try:
+        assert await harness.event(event) == 503  # Zalo keeps the event and delivers it again
+    finally:
+        async with services.engine.begin() as conn:
+            await conn.exec_driver_sql("ALTER TABLE messages_away RENAME TO messages")
+    assert fake.sent == [] and await _count(services, Resident) == 0
+    assert await harness.event(event) == 200
+    assert len(fake.to(user)) == 1 and "Xin chào" in fake.to(user)[0].text
+
+
+async def test_forgetting_leaves_nothing_behind(harness: Harness, services: Services) -> None:
+    user = "8100000013"
+    await harness.say(user, "tôi muốn gặp người hỗ trợ")  # offers the villages as numbers
+    async with services.store.session() as s:
+        assert await s.get(ZaloChoice, user) is not None
+    await harness.say(user, PAYLOAD_MARK + "forget")
+    await harness.press(user, "forget:yes")
+    assert await services.store.find(ResidentKey("zalo", user)) is None
+    async with services.store.session() as s:
+        assert await s.get(ZaloChoice, user) is None
+    assert await _count(services, Message) == 0
+
+
+async def test_the_channel_is_enabled_from_the_environment(services: Services, fake: FakeZalo) -> None:
+    from bot.app import channel_senders, configured_channels
+
+    assert configured_channels(services) == []
+    services.settings = replace(services.settings, zalo=oa_settings(fake))
+    channels = configured_channels(services)
+    assert [type(c) for c in channels] == [ZaloChannel]
+    senders = channel_senders(channels)
+    assert list(senders) == ["zalo"] and isinstance(senders["zalo"], ZaloSender)
+
+
+async def test_a_hand_typed_payload_with_a_phone_number_is_redacted(harness: Harness, services: Services) -> None:
+    user = "8100000014"
+    await harness.say(user, PAYLOAD_MARK + "village:0912345678")
+    async with services.store.session() as s:
+        rows = (await s.execute(select(Message.text, Message.payload).where(Message.direction == "in"))).all()
+    assert rows and all("0912345678" not in f"{t} {p}" for t, p in rows)
+
+
+async def test_concurrent_senders_refresh_once(services: Services, fake: FakeZalo) -> None:
+    import asyncio
+
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    fake.expire_access_tokens()
+    users = [f"82000000{i:02d}" for i in range(8)]
+    await asyncio.gather(*(sender.send(u, [Reply("thông báo")]) for u in users))
+    await sender.close()
+    assert fake.oauth_calls == 1
+    assert sorted(s.user_id for s in fake.sent) == users
+
+
+async def test_the_bot_api_by_long_polling(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> None:
+    import asyncio
+
+    fake.webhook = {"url": "https://old.example/hook"}  # left over from an earlier setup
+    settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, api_url=fake.url)  # type: ignore[attr-defined]
+    app = web.Application()
+    channel = ZaloChannel(settings, services.pipeline, services.store, services.catalogs)
+    await channel.start(app)
+    client = await aiohttp_client(app)
+    try:
+        assert fake.webhook is None  # deleted, or getUpdates would be refused
+        r = await client.post(WEBHOOK, json=fake.bot_update("chat-2", "xin chào"))
+        assert r.status == 404  # without a webhook secret nothing is accepted over HTTP
+        fake.push_update(fake.bot_update("chat-2", "cài vneid"))
+        for _ in range(200):
+            await channel.drain()
+            if fake.to("chat-2"):
+                break
+            await asyncio.sleep(0.02)
+        assert fake.to("chat-2")[-1].text.startswith("Bước 1/4") and fake.polls >= 1
+    finally:
+        await channel.stop()
+
+
+async def test_a_refused_refresh_is_not_retried_for_every_waiting_message(services: Services, fake: FakeZalo) -> None:
+    fake.refresh_token = "rt-someone-else"
+    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await sender.start()
+    fake.expire_access_tokens()
+    for user in ("8300000001", "8300000002", "8300000003"):
+        with pytest.raises(DeliveryError):
+            await sender.send(user, [Reply("thông báo")])
+    await sender.close()
+    assert fake.oauth_calls == 1 and fake.sent == []
+
+
+async def test_two_processes_sharing_the_tokens_both_keep_sending(services: Services, fake: FakeZalo) -> None:
+    """The server and a broadcast worker each hold a sender on the same database: when the token
+    expires both may try the single-use refresh token; the loser takes the winner's saved tokens."""
+    import asyncio
+
+    server = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    worker = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    await server.start()
+    await worker.start()
+    fake.expire_access_tokens()
+    await asyncio.gather(server.send("8400000001", [Reply("trả lời")]), worker.send("8400000002", [Reply("thông báo")]))
+    await asyncio.gather(server.send("8400000001", [Reply("tiếp")]), worker.send("8400000002", [Reply("tiếp")]))
+    await server.close()
+    await worker.close()
+    assert sorted((s.user_id, s.text) for s in fake.sent) == [
+        ("8400000001", "tiếp"), ("8400000001", "trả lời"), ("8400000002", "thông báo"), ("8400000002", "tiếp")]
+    assert 1 <= fake.oauth_calls <= 2, fake.oauth_calls
+    async with services.store.session() as s:
+        row = await s.get(ZaloToken, "oa")
+        assert row is not None and row.refresh_token == fake.refresh_token and row.access_token in fake.valid_access
+
+
+async def test_numbers_offered_long_ago_are_read_as_text(harness: Harness, services: Services) -> None:
+    user = "8100000015"
+    await harness.say(user, "tôi muốn gặp người hỗ trợ")  # the villages, as numbers
+    async with services.store.writing() as s:
+        row = await s.get(ZaloChoice, user)
+        assert row is not None
+        row.updated_at = row.updated_at - timedelta(days=2)
+    await harness.say(user, "3")
+    resident = await services.store.find(ResidentKey("zalo", user))
+    assert resident is not None and resident.village is None  # "3" alone names no village
+
+
+async def test_numbers_survive_a_restart(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> None:
+    app = web.Application()
+    first = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    await first.start(app)
+    client = await aiohttp_client(app)
+    harness = Harness(fake, first, client)
+    await harness.say("8100000016", "tôi muốn gặp người hỗ trợ")
+    await first.stop()
+    app2 = web.Application()
+    second = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    await second.start(app2)
+    harness2 = Harness(fake, second, await aiohttp_client(app2))
+    try:
+        await harness2.say("8100000016", number_of(fake.to("8100000016")[-1].text, "Đông Lỗ"))
+        resident = await services.store.find(ResidentKey("zalo", "8100000016"))
+        assert resident is not None and resident.village == "dong-lo"
+        await harness2.say("8100000016", "cảm ơn")  # a reply without numbers clears the stored list
+        async with services.store.session() as s:
+            assert await s.get(ZaloChoice, "8100000016") is None
+    finally:
+        await second.stop()
