@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -81,4 +81,3 @@ class TurnResult:
     replies: tuple[Reply, ...]
     state: TurnState
     duplicate: bool = False
-    notices: tuple[str, ...] = field(default_factory=tuple)

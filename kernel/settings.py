@@ -49,6 +49,10 @@ class TelegramSettings:
     staff_chat_ids: tuple[int, ...] = ()
     # Requests a second for the whole bot (Telegram allows about 30).
     rate_per_second: float = 25.0
+    # Pacing a chat: Telegram allows about one message a second to a person and 20 a minute to a group.
+    # Tests shorten both (tests/fakes/pacing.py); the limits themselves are tested at this pace.
+    chat_interval_seconds: float = 1.05
+    group_per_minute: float = 19.0
     poll_timeout: int = 30
 
 
@@ -71,6 +75,9 @@ class ZaloSettings:
     max_event_age_seconds: float = 300.0
     refresh_margin_seconds: float = 600.0
     button_type: str = "oa.query.hide"
+    # When refreshing the token fails, how long to wait for another process (a broadcast worker) that
+    # may have spent the refresh token a moment ago to save what it got.
+    token_grace_seconds: float = 3.0
 
     @property
     def enabled(self) -> bool:
@@ -174,6 +181,8 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
         webhook_url=env.get("TELEGRAM_WEBHOOK_URL", t.get("webhook_url", "")),
         staff_chat_ids=_chat_ids(env.get("TELEGRAM_STAFF_CHAT_IDS", t.get("staff_chat_ids") or ())),
         rate_per_second=float(t.get("rate_per_second", 25)),
+        chat_interval_seconds=float(t.get("chat_interval_seconds", 1.05)),
+        group_per_minute=float(t.get("group_per_minute", 19)),
         poll_timeout=int(t.get("poll_timeout", 30)),
     )
     if telegram.mode not in ("polling", "webhook"):
@@ -218,6 +227,7 @@ def _zalo(z: dict[str, Any], env: Mapping[str, str]) -> ZaloSettings:
         max_event_age_seconds=float(z.get("max_event_age_seconds", 300)),
         refresh_margin_seconds=float(z.get("refresh_margin_seconds", 600)),
         button_type=z.get("button_type", "oa.query.hide"),
+        token_grace_seconds=float(z.get("token_grace_seconds", 3)),
     )
     if zalo.mode not in ("oa", "bot"):
         raise ValueError(f"zalo.mode must be 'oa' or 'bot', not {zalo.mode!r}")

@@ -103,9 +103,6 @@ class Roles:
     def needs_approval(self, author: StaffMember) -> bool:
         return self.approval_required and not author.approver
 
-    def approvers(self) -> list[StaffMember]:
-        return [m for m in self.staff if m.approver]
-
 
 def roles(commune: Commune) -> Roles:
     """Staff roles from the commune's staff.yml (no file: nobody may broadcast)."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -101,12 +101,6 @@ class Store:
         return row
 
     @staticmethod
-    def log(s: AsyncSession, resident_id: int, direction: str, text: str | None, payload: str | None = None,
-            intent: str | None = None, platform_message_id: str | None = None) -> None:
-        s.add(Message(resident_id=resident_id, direction=direction, text=text, payload=payload, intent=intent,
-                      platform_message_id=platform_message_id, created_at=utcnow()))
-
-    @staticmethod
     async def append_messages(s: AsyncSession, resident_id: int,
                               rows: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
         """Log (direction, text, payload, intent, platform_message_id) rows in one statement."""
@@ -148,24 +142,7 @@ class Store:
         await s.execute(delete(AnalyticsEvent).where(AnalyticsEvent.resident_id == resident_id))
         await s.execute(delete(Resident).where(Resident.id == resident_id))
 
-    async def funnel(self) -> list[tuple[str, str, str | None, int]]:
-        """(flow, kind, step, distinct residents) for every analytics event kind."""
-        async with self.session() as s:
-            stmt = (select(AnalyticsEvent.flow, AnalyticsEvent.kind, AnalyticsEvent.step,
-                           func.count(func.distinct(AnalyticsEvent.resident_id)))
-                    .where(AnalyticsEvent.flow.is_not(None))
-                    .group_by(AnalyticsEvent.flow, AnalyticsEvent.kind, AnalyticsEvent.step))
-            return [(f, k, st, n) for f, k, st, n in (await s.execute(stmt)).all()]
-
     async def ping(self) -> bool:
         async with self.engine.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")
         return True
-
-
-def count_by(rows: Iterable[tuple[str, str, str | None, int]], kind: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for flow, k, _step, n in rows:
-        if k == kind:
-            out[flow] = out.get(flow, 0) + n
-    return out

@@ -109,7 +109,9 @@ class TelegramChannel:
         if self.settings.mode == "webhook" and not self.settings.webhook_url:
             raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL Telegram "
                               "posts to, ending in telegram.webhook_path)")
-        self.limiter = TelegramRateLimiter(self.settings.rate_per_second)
+        self.limiter = TelegramRateLimiter(self.settings.rate_per_second,
+                                           private_chat_interval=self.settings.chat_interval_seconds,
+                                           group_per_minute=self.settings.group_per_minute)
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(self.settings.token).base_url(self.settings.api_url)
             .rate_limiter(self.limiter).updater(None).connection_pool_size(64).pool_timeout(30.0)

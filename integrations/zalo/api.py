@@ -35,8 +35,6 @@ REFRESH_TOKEN_INVALID = -14014
 BROKEN_TOKENS_RETRY = 600.0
 # After a failed refresh, the next attempt waits this long.
 REFRESH_PAUSE = 60.0
-# How long a refused refresh waits for another process to save the tokens it just got.
-OTHER_PROCESS_GRACE = 3.0
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 # The Bot API answers a long poll that saw no update with error_code 408.
 POLL_TIMEOUT = 408
@@ -123,7 +121,7 @@ class TokenKeeper:
             except DeliveryError:
                 # Perhaps another process (a broadcast worker) spent the refresh token a moment
                 # ago and is about to save what it got: give it a moment before giving up.
-                deadline = time.monotonic() + OTHER_PROCESS_GRACE
+                deadline = time.monotonic() + self.settings.token_grace_seconds
                 while True:
                     again = await self.zstore.load()
                     if again and again.refresh_token != current.refresh_token and again.access_token:

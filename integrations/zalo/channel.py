@@ -396,9 +396,3 @@ def zalo_channel(pipeline: Pipeline, store: Store, catalogs: Catalogs, settings:
     if not settings.enabled:
         return None
     return ZaloChannel(settings, pipeline, store, catalogs)
-
-
-def zalo_sender(settings: ZaloSettings, store: Store, catalogs: Catalogs) -> ZaloSender | None:
-    """A sender for a process without the webhook (e.g. a broadcast worker), when Zalo is configured.
-    It shares the OA's tokens with the server through the database; call close() when done."""
-    return ZaloSender(settings, store, catalogs) if settings.enabled else None

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kernel.settings import ROOT
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 
 def test_terminal_chat_runs_a_guide(tmp_path: Path) -> None:

@@ -6,8 +6,12 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.net import free_port
 from tests.fakes.server import post_chat, start_server
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 
 async def test_killed_mid_guide_a_new_process_continues(tmp_path: Path, database_url: str) -> None:

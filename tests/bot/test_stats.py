@@ -6,9 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from bot.stats import funnel_table
 from kernel.settings import ROOT, Settings, replace
 from tests.fakes.driver import Conversation, assistant
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 
 async def test_funnel_after_a_scripted_session(settings: Settings, database_url: str) -> None:

@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient
 from integrations.zalo.channel import ZaloChannel
 from integrations.zalo.format import PAYLOAD_MARK
 from kernel.settings import ZaloSettings
+from tests.fakes.pacing import ZALO_TOKEN_GRACE
 from tests.fakes.zalo_api import FakeZalo
 
 Client = TestClient[web.Request, web.Application]
@@ -20,7 +21,8 @@ WEBHOOK = "/zalo/webhook"
 def oa_settings(fake: FakeZalo, **overrides: object) -> ZaloSettings:
     base = ZaloSettings(mode="oa", app_id=fake.app_id, oa_secret_key=fake.oa_secret_key, app_secret=fake.app_secret,
                         access_token="at-0", refresh_token="rt-0", api_url=fake.url,  # type: ignore[attr-defined]
-                        oauth_url=fake.url)  # type: ignore[attr-defined]
+                        oauth_url=fake.url,  # type: ignore[attr-defined]
+                        token_grace_seconds=ZALO_TOKEN_GRACE)
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 

@@ -151,6 +151,7 @@ def _nlu(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
                           cwd=ROOT, timeout=120)
 
 
+@pytest.mark.slow
 def test_parse_command_one_json_object_per_line() -> None:
     done = _nlu("parse", stdin="lam sao dang ky vneid\n\ntôi ở Đông Lỗ\n")
     assert done.returncode == 0, done.stderr
@@ -161,12 +162,14 @@ def test_parse_command_one_json_object_per_line() -> None:
     assert rows[2]["entities"][0] == {"entity": "village", "value": "Đông Lỗ", "start": 6, "end": 13}
 
 
+@pytest.mark.slow
 def test_parse_without_a_model_fails_clearly(tmp_path: Path) -> None:
     done = _nlu("parse", "--model", str(tmp_path / "none.pkl"), stdin="xin chào\n")
     assert done.returncode != 0
     assert "python -m nlu train" in done.stderr and done.stdout == ""
 
 
+@pytest.mark.slow
 def test_evaluate_command_reports_by_style(tmp_path: Path) -> None:
     sample = tmp_path / "sample.jsonl"
     sample.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
@@ -180,6 +183,7 @@ def test_evaluate_command_reports_by_style(tmp_path: Path) -> None:
     assert 0 <= report["accuracy"] <= 1 and "per_intent" in report and "confused" in report
 
 
+@pytest.mark.slow
 def test_training_is_reproducible(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
@@ -197,6 +201,7 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "at least 3 examples" in refused.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_rejects_a_malformed_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "x"}\n', encoding="utf-8")

@@ -188,6 +188,7 @@ async def test_without_fallback_a_failure_raises(fake_rasa: tuple[FakeRasa, str]
     await rasa.close()
 
 
+@pytest.mark.slow
 def test_evaluate_with_rasa_down_says_so_and_fails(tmp_path: Path) -> None:
     import os
     import subprocess

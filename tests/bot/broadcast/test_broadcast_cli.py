@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kernel.settings import ROOT
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 
 def _bot(url: str, *args: str) -> subprocess.CompletedProcess[str]:

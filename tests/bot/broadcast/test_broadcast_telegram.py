@@ -29,12 +29,15 @@ from bot.storage.db import Resident
 from bot.storage.store import Store
 from integrations.telegram.channel import TelegramChannel
 from kernel.messages import ResidentKey
-from kernel.settings import ROOT, Settings, TelegramSettings, replace
+from kernel.settings import ROOT, Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.broadcast import ROLES, VILLAGES, add_residents, catalogs, open_store
 from tests.fakes.net import free_port
+from tests.fakes.pacing import TELEGRAM
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.workers import fast_config, start_worker, worker_env
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 STAFF_GROUP = -1007001
 STAFF_USER = 7001
@@ -237,7 +240,7 @@ async def test_staff_compose_in_telegram_confirm_and_a_resident_unsubscribes(
     fake = FakeTelegram(global_per_second=30, per_chat_per_second=1)
     await fake.start()
     services = await build(replace(settings, commune_dir=commune), interpreter=interpreter)
-    channel = TelegramChannel(services, replace(TelegramSettings(), token=fake.token, api_url=fake.base_url,
+    channel = TelegramChannel(services, replace(TELEGRAM, token=fake.token, api_url=fake.base_url,
                                                 poll_timeout=1, staff_chat_ids=(STAFF_GROUP,)))
     try:
         fake.add_group(STAFF_GROUP, "Văn phòng xã")
@@ -297,7 +300,7 @@ async def test_the_server_runs_a_worker_and_serves_announce(settings: Settings, 
 
     port = free_port()
     services = await build(replace(settings, web=replace(settings.web, port=port), telegram=replace(
-        TelegramSettings(), token=fake_telegram.token, api_url=fake_telegram.base_url, poll_timeout=1,
+        TELEGRAM, token=fake_telegram.token, api_url=fake_telegram.base_url, poll_timeout=1,
         staff_chat_ids=(STAFF_GROUP,))), interpreter=interpreter)
     fake_telegram.add_group(STAFF_GROUP, "Văn phòng xã")
     for i in range(3):

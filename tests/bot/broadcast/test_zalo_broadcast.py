@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
 from aiohttp import ClientSession
 from pytest_aiohttp import AiohttpServer
 
@@ -19,6 +20,8 @@ from tests.fakes.broadcast import ROLES, VILLAGES, add_residents
 from tests.fakes.net import free_port
 from tests.fakes.zalo import oa_settings
 from tests.fakes.zalo_api import FakeZalo
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 VI, EN = "Điểm dịch vụ công lưu động ở thôn Đại Cường sáng thứ Bảy", "Mobile public service point on Saturday"
 

@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import select
 
@@ -19,6 +20,8 @@ from tests.fakes.commune import TEAM_CHAT, write_commune
 from tests.fakes.net import free_port
 from tests.fakes.server import post_chat, start_server
 from tests.fakes.telegram_api import ApiError, FakeTelegram
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 
 class GatedTelegram(FakeTelegram):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from bot.handoff.models import Case, Outbox
 from bot.storage.db import AnalyticsEvent
 from integrations.telegram.channel import TelegramChannel
 from integrations.web.chat import FloodLimiter, make_web_app
-from kernel.settings import Settings, TelegramSettings, replace
+from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.commune import (
     COMMUNE_CHAT,
@@ -31,7 +32,10 @@ from tests.fakes.commune import (
     TEAM_CHAT,
     write_commune,
 )
+from tests.fakes.pacing import TELEGRAM
 from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 
 @dataclass
@@ -88,7 +92,7 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
     fake.add_group(COMMUNE_CHAT, "Tổ CNS xã Ứng Hòa")
     services = await build(replace(settings, database_url=database_url, commune_dir=write_commune(tmp_path / "c")),
                            interpreter=interpreter)
-    channel = TelegramChannel(services, replace(TelegramSettings(), token=fake.token, api_url=fake.base_url,
+    channel = TelegramChannel(services, replace(TELEGRAM, token=fake.token, api_url=fake.base_url,
                                                 poll_timeout=1))
     web_app = make_web_app(services.pipeline, services.store, FloodLimiter(100, 1), services.senders)
     await channel.start(web_app)

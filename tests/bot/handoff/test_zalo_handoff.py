@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -20,12 +21,15 @@ from bot.handoff.models import Case
 from integrations.telegram.channel import TelegramChannel
 from integrations.web.chat import FloodLimiter, make_web_app
 from integrations.zalo.channel import ZaloChannel
-from kernel.settings import Settings, TelegramSettings, replace
+from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.commune import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune
+from tests.fakes.pacing import TELEGRAM
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo import Harness, number_of, oa_settings
 from tests.fakes.zalo_api import FakeZalo
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 
 @dataclass
@@ -51,7 +55,7 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
     fake_zalo.url = str(zalo_server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
     services = await build(replace(settings, database_url=database_url, commune_dir=write_commune(tmp_path / "c")),
                            interpreter=interpreter)
-    telegram = TelegramChannel(services, replace(TelegramSettings(), token=fake_telegram.token,
+    telegram = TelegramChannel(services, replace(TELEGRAM, token=fake_telegram.token,
                                                  api_url=fake_telegram.base_url, poll_timeout=1))
     zalo = ZaloChannel(oa_settings(fake_zalo), services.pipeline, services.store, services.catalogs)
     app: web.Application = make_web_app(services.pipeline, services.store, FloodLimiter(100, 1), services.senders)

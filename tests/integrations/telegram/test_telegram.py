@@ -19,6 +19,7 @@ from integrations.telegram.channel import TelegramChannel
 from kernel.messages import ResidentKey
 from kernel.settings import Settings, TelegramSettings, replace
 from tests.fakes.net import free_port
+from tests.fakes.pacing import TELEGRAM
 from tests.fakes.telegram_api import FakeTelegram
 
 GUIDE = "Cài ứng dụng VNeID chính thức"
@@ -26,7 +27,7 @@ TOPIC = "Ứng dụng VNeID"
 
 
 def tg_settings(fake: FakeTelegram, **changes: Any) -> TelegramSettings:
-    return replace(TelegramSettings(), token=fake.token, api_url=fake.base_url, poll_timeout=1, **changes)
+    return replace(TELEGRAM, token=fake.token, api_url=fake.base_url, poll_timeout=1, **changes)
 
 
 @pytest_asyncio.fixture
@@ -192,11 +193,15 @@ async def test_webhook_mode_through_the_server(db_services: Services, fake_teleg
     assert fake_telegram.webhook.url == url  # left set: Telegram keeps delivering to the next start
 
 
+@pytest.mark.slow
 async def test_burst_of_200_residents_within_telegram_limits(services: Services) -> None:
     """Telegram's published limits enforced by the fake: 30 messages/s overall, 1/s a chat, 20/min a group."""
     fake = FakeTelegram(global_per_second=30, per_chat_per_second=1, group_per_minute=20)
     await fake.start()
-    channel = TelegramChannel(services, tg_settings(fake))
+    # The real pace: this is the test of the limits themselves.
+    real = TelegramSettings()
+    channel = TelegramChannel(services, tg_settings(fake, chat_interval_seconds=real.chat_interval_seconds,
+                                                    group_per_minute=real.group_per_minute))
     await channel.start(web.Application())
     residents = range(5000, 5200)
     try:
@@ -228,7 +233,7 @@ async def test_burst_of_200_residents_within_telegram_limits(services: Services)
 async def test_webhook_mode_without_a_url_is_refused_clearly(services: Services) -> None:
     from kernel.settings import ConfigError
 
-    services.settings = replace(services.settings, telegram=replace(TelegramSettings(), token="1:x", mode="webhook"))
+    services.settings = replace(services.settings, telegram=replace(TELEGRAM, token="1:x", mode="webhook"))
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_URL"):
         configured_channels(services)
 

@@ -13,8 +13,9 @@ from bot.app import Services
 from bot.storage.db import Resident
 from integrations.telegram.channel import StaffEvent, TelegramChannel
 from kernel.messages import Button, Reply, ResidentKey
-from kernel.settings import TelegramSettings, replace
+from kernel.settings import replace
 from tests.fakes.net import free_port
+from tests.fakes.pacing import TELEGRAM
 from tests.fakes.telegram_api import FakeTelegram
 
 STAFF = -1001234
@@ -24,7 +25,7 @@ MEMBER = 3001
 
 @pytest_asyncio.fixture
 async def channel(services: Services, fake_telegram: FakeTelegram) -> AsyncIterator[TelegramChannel]:
-    settings = replace(TelegramSettings(), token=fake_telegram.token, api_url=fake_telegram.base_url,
+    settings = replace(TELEGRAM, token=fake_telegram.token, api_url=fake_telegram.base_url,
                        poll_timeout=1, staff_chat_ids=(STAFF,))
     fake_telegram.add_group(STAFF, "Tổ công nghệ số", forum=True)
     fake_telegram.add_group(OTHER, "Hội phụ huynh")
@@ -149,7 +150,7 @@ async def test_an_update_whose_handling_fails_comes_again(channel: TelegramChann
 async def test_webhook_answers_500_when_handling_fails_so_telegram_sends_again(
         services: Services, fake_telegram: FakeTelegram) -> None:
     port = free_port()
-    settings = replace(TelegramSettings(), token=fake_telegram.token, api_url=fake_telegram.base_url,
+    settings = replace(TELEGRAM, token=fake_telegram.token, api_url=fake_telegram.base_url,
                        mode="webhook", webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
                        staff_chat_ids=(STAFF,))
     fake_telegram.add_group(STAFF, "Tổ công nghệ số")
