@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
+from bench import pipeline as bench_pipeline  # noqa: E402
 from bot.app import build  # noqa: E402
 from integrations.telegram.channel import TelegramChannel  # noqa: E402
 from kernel.settings import TelegramSettings, load_settings, replace  # noqa: E402
@@ -85,9 +86,7 @@ async def run(residents: int, db: str, limits: bool) -> None:
             await fake.close()
             await services.close()
             if schema:
-                conn = await asyncpg.connect(PG)
-                await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-                await conn.close()
+                await bench_pipeline.pg_schema(False, schema)
     messages = sum(expect for *_, expect in SCRIPT) * residents
     turns = len(SCRIPT) * residents
     lat = sorted(latencies)

@@ -13,10 +13,15 @@ import aiohttp
 from kernel.settings import ROOT
 
 
-def start_server(env: dict[str, str], args: list[str] | None = None) -> subprocess.Popen[bytes]:
-    """`python -m bot run` in a process, once it listens on BOT_PORT (fails after 60 s)."""
+def start_server(env: dict[str, str], args: list[str] | None = None, *,
+                 quiet: bool = False) -> subprocess.Popen[bytes]:
+    """`python -m bot run` in a process, once it listens on BOT_PORT (fails after 60 s).
+
+    Its output is kept to explain a failed start; `quiet` discards it (a long benchmark run would
+    fill the pipe and stall the server)."""
+    out = subprocess.DEVNULL if quiet else subprocess.PIPE
     proc = subprocess.Popen([sys.executable, "-m", "bot", *(args or []), "run"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     port = int(env["BOT_PORT"])
     while time.monotonic() < deadline:
