@@ -11,10 +11,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.senders import SenderRegistry
-from bot.pipeline import Pipeline
-from bot.storage.store import Store
 from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
+from kernel.ports import HealthCheck, Mailboxes, Turns
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -22,10 +20,10 @@ MAX_TEXT = 4096
 MAX_USER = 128
 MAX_PAYLOAD = 128
 MAX_ACK = 256
-PIPELINE = web.AppKey("pipeline", Pipeline)
-STORE = web.AppKey("store", Store)
+TURNS = web.AppKey("turns", Turns)
+HEALTH = web.AppKey("health", HealthCheck)
 LIMITER = web.AppKey("limiter", "FloodLimiter")
-SENDERS = web.AppKey("senders", SenderRegistry)
+MAILBOXES = web.AppKey("mailboxes", Mailboxes)
 
 
 class FloodLimiter:
@@ -102,8 +100,8 @@ async def chat(request: web.Request) -> web.Response:
     if not request.app[LIMITER].allow(incoming.who.user_id):
         return web.json_response({"error": "Too many messages. Please wait a few seconds and try again."},
                                  status=429, headers={"Retry-After": str(int(request.app[LIMITER].window))})
-    result = await request.app[PIPELINE].handle(incoming)
-    waiting, cursor = await request.app[SENDERS].collect("web", incoming.who.user_id, ack)
+    result = await request.app[TURNS].handle(incoming)
+    waiting, cursor = await request.app[MAILBOXES].collect("web", incoming.who.user_id, ack)
     answer = result_json(result, waiting)
     if cursor is not None:
         answer["ack"] = cursor
@@ -119,7 +117,7 @@ async def poll(request: web.Request) -> web.Response:
     ack = request.query.get("ack")
     if ack is not None and len(ack) > MAX_ACK:
         return _bad(f"'ack' must be the string a previous answer gave (at most {MAX_ACK} characters).")
-    replies, cursor = await request.app[SENDERS].collect("web", user, ack)
+    replies, cursor = await request.app[MAILBOXES].collect("web", user, ack)
     answer: dict[str, object] = {"replies": replies_json(replies)}
     if cursor is not None:
         answer["ack"] = cursor
@@ -132,19 +130,28 @@ async def index(request: web.Request) -> web.FileResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     try:
-        await request.app[STORE].ping()
+        await request.app[HEALTH].ping()
     except Exception as exc:  # any database failure means "not healthy"
         log.warning("health check failed: %s", exc)
         return web.json_response({"status": "error", "error": "database unreachable"}, status=503)
     return web.json_response({"status": "ok"})
 
 
-def make_web_app(pipeline: Pipeline, store: Store, limiter: FloodLimiter,
-                 senders: SenderRegistry | None = None) -> web.Application:
+class NoMailboxes:
+    """Mailboxes when no feature keeps messages for the web chat: nothing ever waits."""
+
+    async def collect(self, channel: str, user_id: str, ack: str | None = None) -> tuple[list[Reply], str | None]:
+        return [], (None if ack is None else "")
+
+
+def make_web_app(turns: Turns, health: HealthCheck, limiter: FloodLimiter,
+                 mailboxes: Mailboxes | None = None) -> web.Application:
+    """The web chat on its ports: `turns` answers, `health` is the database for /healthz, `mailboxes`
+    hold what waits for a resident (a team's answer)."""
     app = web.Application(client_max_size=256 * 1024)
-    app[PIPELINE] = pipeline
-    app[SENDERS] = senders if senders is not None else SenderRegistry()
-    app[STORE] = store
+    app[TURNS] = turns
+    app[MAILBOXES] = mailboxes if mailboxes is not None else NoMailboxes()
+    app[HEALTH] = health
     app[LIMITER] = limiter
     app.router.add_post("/api/chat", chat)
     app.router.add_get("/api/chat/poll", poll)

@@ -15,11 +15,10 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.app import Services, build
+from bot.app import Services, build, telegram_channel
 from bot.handoff import start as start_handoff
 from bot.handoff.models import Case, Outbox
 from bot.storage.db import AnalyticsEvent
-from integrations.telegram.channel import TelegramChannel
 from integrations.web.chat import FloodLimiter, make_web_app
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
@@ -92,7 +91,7 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
     fake.add_group(COMMUNE_CHAT, "Tổ CNS xã Ứng Hòa")
     services = await build(replace(settings, database_url=database_url, commune_dir=write_commune(tmp_path / "c")),
                            interpreter=interpreter)
-    channel = TelegramChannel(services, replace(TELEGRAM, token=fake.token, api_url=fake.base_url,
+    channel = telegram_channel(services, replace(TELEGRAM, token=fake.token, api_url=fake.base_url,
                                                 poll_timeout=1))
     web_app = make_web_app(services.pipeline, services.store, FloodLimiter(100, 1), services.senders)
     await channel.start(web_app)

@@ -15,12 +15,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpServer
 from sqlalchemy import select
 
-from bot.app import Services, build
+from bot.app import Services, build, telegram_channel, zalo_channel
 from bot.handoff import start as start_handoff
 from bot.handoff.models import Case
-from integrations.telegram.channel import TelegramChannel
 from integrations.web.chat import FloodLimiter, make_web_app
-from integrations.zalo.channel import ZaloChannel
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.commune import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune
@@ -55,9 +53,9 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
     fake_zalo.url = str(zalo_server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
     services = await build(replace(settings, database_url=database_url, commune_dir=write_commune(tmp_path / "c")),
                            interpreter=interpreter)
-    telegram = TelegramChannel(services, replace(TELEGRAM, token=fake_telegram.token,
+    telegram = telegram_channel(services, replace(TELEGRAM, token=fake_telegram.token,
                                                  api_url=fake_telegram.base_url, poll_timeout=1))
-    zalo = ZaloChannel(oa_settings(fake_zalo), services.pipeline, services.store, services.catalogs)
+    zalo = zalo_channel(services, oa_settings(fake_zalo))
     app: web.Application = make_web_app(services.pipeline, services.store, FloodLimiter(100, 1), services.senders)
     await telegram.start(app)
     await zalo.start(app)

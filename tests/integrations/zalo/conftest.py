@@ -9,8 +9,7 @@ import pytest_asyncio
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from bot.app import Services, build
-from integrations.zalo.channel import ZaloChannel
+from bot.app import Services, build, zalo_channel
 from kernel.settings import ROOT, load_settings
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.zalo import Harness, oa_settings
@@ -36,7 +35,7 @@ async def services(database_url: str, interpreter: EmbeddedInterpreter) -> Async
 @pytest_asyncio.fixture
 async def harness(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> AsyncIterator[Harness]:
     app = web.Application()
-    channel = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    channel = zalo_channel(services, oa_settings(fake))
     await channel.start(app)
     client = await aiohttp_client(app)
     yield Harness(fake, channel, client)

@@ -12,7 +12,7 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 from sqlalchemy import func, select
 
-from bot.app import Services
+from bot.app import Services, zalo_channel
 from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
 from bot.storage.zalo import ZaloChoice
 from integrations.zalo.channel import ZaloChannel, ZaloSender
@@ -126,7 +126,7 @@ async def test_the_bot_api_mode(services: Services, fake: FakeZalo, aiohttp_clie
     settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, webhook_secret=fake.bot_secret,
                             api_url=fake.url, webhook_url="https://assistant.example/zalo/webhook")  # type: ignore[attr-defined]
     app = web.Application()
-    channel = ZaloChannel(settings, services.pipeline, services.store, services.catalogs)
+    channel = zalo_channel(services, settings)
     await channel.start(app)
     client = await aiohttp_client(app)
     url = str(client.make_url(WEBHOOK))
@@ -200,13 +200,14 @@ async def test_a_hand_typed_payload_with_a_phone_number_is_redacted(harness: Har
     assert rows and all("0912345678" not in f"{t} {p}" for t, p in rows)
 
 
-async def test_the_bot_api_by_long_polling(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> None:
+async def test_the_bot_api_by_long_polling(services: Services, fake: FakeZalo,
+                                          aiohttp_client: AiohttpClient) -> None:
     import asyncio
 
     fake.webhook = {"url": "https://old.example/hook"}  # left over from an earlier setup
     settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, api_url=fake.url)  # type: ignore[attr-defined]
     app = web.Application()
-    channel = ZaloChannel(settings, services.pipeline, services.store, services.catalogs)
+    channel = zalo_channel(services, settings)
     await channel.start(app)
     client = await aiohttp_client(app)
     try:
@@ -238,14 +239,14 @@ async def test_numbers_offered_long_ago_are_read_as_text(harness: Harness, servi
 
 async def test_numbers_survive_a_restart(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> None:
     app = web.Application()
-    first = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    first = zalo_channel(services, oa_settings(fake))
     await first.start(app)
     client = await aiohttp_client(app)
     harness = Harness(fake, first, client)
     await harness.say("8100000016", "tôi muốn gặp người hỗ trợ")
     await first.stop()
     app2 = web.Application()
-    second = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    second = zalo_channel(services, oa_settings(fake))
     await second.start(app2)
     harness2 = Harness(fake, second, await aiohttp_client(app2))
     try:

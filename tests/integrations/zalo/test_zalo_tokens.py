@@ -6,9 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.app import Services
+from bot.app import Services, zalo_sender
 from bot.storage.zalo import ZaloToken
-from integrations.zalo.channel import ZaloSender
 from kernel.messages import Button, Reply
 from kernel.ports import DeliveryError
 from tests.fakes.zalo import Harness, oa_settings
@@ -32,14 +31,14 @@ async def test_an_expired_token_is_refreshed_and_the_message_delivered_once(
 
 async def test_refreshed_tokens_survive_a_restart(services: Services, fake: FakeZalo) -> None:
     settings = oa_settings(fake)
-    first = ZaloSender(settings, services.store, services.catalogs)
+    first = zalo_sender(services, settings)
     await first.start()
     fake.expire_access_tokens()
     await first.send("8100000004", [Reply("một")])
     await first.close()
     assert fake.oauth_calls == 1 and fake.refresh_token != "rt-0"
     # Restarted with the same (now spent) tokens in the environment: the saved ones are used.
-    second = ZaloSender(settings, services.store, services.catalogs)
+    second = zalo_sender(services, settings)
     await second.start()
     await second.send("8100000004", [Reply("hai")])
     await second.close()
@@ -48,12 +47,11 @@ async def test_refreshed_tokens_survive_a_restart(services: Services, fake: Fake
 
 
 async def test_new_tokens_in_the_environment_replace_the_saved_ones(services: Services, fake: FakeZalo) -> None:
-    first = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    first = zalo_sender(services, oa_settings(fake))
     await first.start()
     await first.close()
     fake.valid_access = {"at-new"}
-    second = ZaloSender(oa_settings(fake, access_token="at-new", refresh_token="rt-new"), services.store,
-                        services.catalogs)
+    second = zalo_sender(services, oa_settings(fake, access_token="at-new", refresh_token="rt-new"))
     await second.start()
     await second.send("8100000005", [Reply("xin chào")])
     await second.close()
@@ -61,7 +59,7 @@ async def test_new_tokens_in_the_environment_replace_the_saved_ones(services: Se
 
 
 async def test_a_token_near_expiry_is_refreshed_before_sending(services: Services, fake: FakeZalo) -> None:
-    sender = ZaloSender(oa_settings(fake, refresh_margin_seconds=30 * 3600), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake, refresh_margin_seconds=30 * 3600))
     await sender.start()
     await sender.send("8100000006", [Reply("xin chào")])
     await sender.close()
@@ -70,7 +68,7 @@ async def test_a_token_near_expiry_is_refreshed_before_sending(services: Service
 
 async def test_a_spent_refresh_token_is_a_delivery_error_not_a_crash(services: Services, fake: FakeZalo) -> None:
     fake.refresh_token = "rt-someone-else"
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     fake.expire_access_tokens()
     with pytest.raises(DeliveryError) as err:
@@ -84,7 +82,7 @@ async def test_a_spent_refresh_token_is_a_delivery_error_not_a_crash(services: S
                                                           (-230, True, None)])
 async def test_quota_and_window_errors(services: Services, fake: FakeZalo, code: int, permanent: bool,
                                        retry_after: float | None) -> None:
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     fake.forced_errors = [code]
     with pytest.raises(DeliveryError) as err:
@@ -95,7 +93,7 @@ async def test_quota_and_window_errors(services: Services, fake: FakeZalo, code:
 
 
 async def test_the_sender_keeps_zalo_limits(services: Services, fake: FakeZalo) -> None:
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     long_text = ("Đoạn văn dài. " * 200).strip()  # about 2,800 characters
     await sender.send("8100000009", [Reply(long_text, ((Button("Xong rồi", "done"),),))])
@@ -107,7 +105,7 @@ async def test_the_sender_keeps_zalo_limits(services: Services, fake: FakeZalo) 
 
 
 async def test_concurrent_senders_refresh_once(services: Services, fake: FakeZalo) -> None:
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     fake.expire_access_tokens()
     users = [f"82000000{i:02d}" for i in range(8)]
@@ -119,7 +117,7 @@ async def test_concurrent_senders_refresh_once(services: Services, fake: FakeZal
 
 async def test_a_refused_refresh_is_not_retried_for_every_waiting_message(services: Services, fake: FakeZalo) -> None:
     fake.refresh_token = "rt-someone-else"
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     fake.expire_access_tokens()
     for user in ("8300000001", "8300000002", "8300000003"):
@@ -132,8 +130,8 @@ async def test_a_refused_refresh_is_not_retried_for_every_waiting_message(servic
 async def test_two_processes_sharing_the_tokens_both_keep_sending(services: Services, fake: FakeZalo) -> None:
     """The server and a broadcast worker each hold a sender on the same database: when the token
     expires both may try the single-use refresh token; the loser takes the winner's saved tokens."""
-    server = ZaloSender(oa_settings(fake), services.store, services.catalogs)
-    worker = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    server = zalo_sender(services, oa_settings(fake))
+    worker = zalo_sender(services, oa_settings(fake))
     await server.start()
     await worker.start()
     fake.expire_access_tokens()
