@@ -129,10 +129,10 @@ def rasa(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     model = tmp / "nlu.tar.gz"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(tmp / "rasa.log", "wb")
-    server = subprocess.Popen([str(RASA_BIN), "run", "--enable-api", "--model", str(model),
-                               "--interface", "127.0.0.1", "--port", str(port)],
-                              cwd=tmp, env=RASA_ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(tmp / "rasa.log", "wb") as log:  # the server keeps its own copy of the descriptor
+        server = subprocess.Popen([str(RASA_BIN), "run", "--enable-api", "--model", str(model),
+                                   "--interface", "127.0.0.1", "--port", str(port)],
+                                  cwd=tmp, env=RASA_ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         started = time.perf_counter()
         while True:
@@ -151,7 +151,6 @@ def rasa(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
-        log.close()
     return {"train_s": train_s, "train_mb": train_mb, "serve_mb": serve_mb, "size_mb": model.stat().st_size / 1e6,
             "startup_s": startup_s, "predicted": predicted, **_latencies(seconds)}
 

@@ -63,8 +63,8 @@ async def run(residents: int, db: str, limits: bool) -> None:
         else:
             url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         services = await build(replace(settings, database_url=url))
-        fake = FakeTelegram(**({"global_per_second": 30, "per_chat_per_second": 1, "group_per_minute": 20}
-                               if limits else {}))
+        fake = (FakeTelegram(global_per_second=30, per_chat_per_second=1, group_per_minute=20) if limits
+                else FakeTelegram())
         await fake.start()
         tg = replace(TelegramSettings(), token=fake.token, api_url=fake.base_url, poll_timeout=1,
                      rate_per_second=25 if limits else 30)

@@ -22,7 +22,7 @@ MAX_PAYLOAD = 128
 MAX_ACK = 256
 TURNS = web.AppKey("turns", Turns)
 HEALTH = web.AppKey("health", HealthCheck)
-LIMITER = web.AppKey("limiter", "FloodLimiter")
+LIMITER: web.AppKey[FloodLimiter] = web.AppKey("limiter")
 MAILBOXES = web.AppKey("mailboxes", Mailboxes)
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import aiohttp
 
-from kernel.ports import DeliveryError
 from integrations.zalo.format import PAYLOAD_MARK, Outgoing
 from integrations.zalo.memory import Tokens, ZaloMemory, utcnow
+from kernel.ports import DeliveryError
 from kernel.settings import ZaloSettings
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def _transport_error(what: str, exc: BaseException) -> DeliveryError:
 def _int(value: object, default: int = 0) -> int:
     # Zalo sometimes sends numbers as strings ("expires_in": "90000", "error": "-14014").
     try:
-        return int(value)  # type: ignore[call-overload, no-any-return]
+        return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return default
 
@@ -147,7 +147,7 @@ class TokenKeeper:
                 if r.status >= 500:
                     raise DeliveryError(f"Zalo OAuth answered HTTP {r.status}")
                 body = await r.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise _transport_error("Zalo OAuth request failed", exc) from exc
         if not isinstance(body, dict) or not body.get("access_token"):
             code = _int(body.get("error") if isinstance(body, dict) else None, -1)
@@ -222,7 +222,7 @@ class OAClient:
                 if r.status >= 500:
                     raise DeliveryError(f"Zalo OA answered HTTP {r.status}")
                 data = await r.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise _transport_error("Zalo OA request failed", exc) from exc
         if not isinstance(data, dict):
             raise DeliveryError("Zalo OA answered something that is not a JSON object")
@@ -242,7 +242,7 @@ class BotClient:
             async with self.http.post(url, json=params, timeout=timeout) as r:
                 status = r.status
                 data = await r.json(content_type=None) if r.content_type == "application/json" else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise _transport_error("Zalo Bot API request failed", exc) from exc
         if isinstance(data, dict) and data.get("ok"):
             return data.get("result")
