@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -54,9 +55,8 @@ class Store:
             async with self._writer() as s, s.begin():
                 yield s
             return
-        async with self._write_lock:
-            async with self._writer() as s, s.begin():
-                yield s
+        async with self._write_lock, self._writer() as s, s.begin():
+            yield s
 
     async def load_turn(self, s: AsyncSession, who: ResidentKey) -> tuple[Resident, Conversation]:
         """The resident's row and conversation in this session (one query), created on first contact."""
@@ -105,7 +105,7 @@ class Store:
                               rows: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
         """Log (direction, text, payload, intent, platform_message_id) rows in one statement."""
         now = utcnow()
-        await s.execute(insert(Message.__table__), [
+        await s.execute(insert(cast(Table, Message.__table__)), [
             {"resident_id": resident_id, "direction": d, "text": t, "payload": p, "intent": i,
              "platform_message_id": m, "created_at": now} for d, t, p, i, m in rows])
 
