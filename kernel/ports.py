@@ -34,6 +34,10 @@ class ResidentDirectory(Protocol):
         """The language the resident chose, or None (unknown resident, or no choice yet)."""
         ...
 
+    async def known(self, who: ResidentKey) -> bool:
+        """True when the resident exists (has talked to the assistant and was not forgotten)."""
+        ...
+
     async def set_blocked(self, who: ResidentKey, blocked: bool) -> None:
         """The resident blocked (or unblocked) the assistant on the platform; nothing is sent to the blocked."""
         ...

@@ -23,6 +23,9 @@ class Residents:
         view = await self.store.find(who)
         return view.language if view is not None else None
 
+    async def known(self, who: ResidentKey) -> bool:
+        return await self.store.find(who) is not None
+
     async def set_blocked(self, who: ResidentKey, blocked: bool) -> None:
         async with self.store.writing() as s:
             await s.execute(update(Resident)

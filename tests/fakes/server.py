@@ -36,8 +36,11 @@ def start_server(env: dict[str, str], args: list[str] | None = None, *,
     raise AssertionError("server did not start within 60 s")
 
 
-async def post_chat(port: int, body: dict[str, str]) -> dict[str, Any]:
-    """One web chat turn (POST /api/chat); its JSON answer."""
-    async with aiohttp.ClientSession() as http, http.post(f"http://127.0.0.1:{port}/api/chat", json=body) as r:
+async def post_chat(port: int, body: dict[str, str], sessions: dict[str, str]) -> dict[str, Any]:
+    """POST as the resident labelled body["user"], with the session token the server gave that label."""
+    async with aiohttp.ClientSession() as http, http.post(f"http://127.0.0.1:{port}/api/chat",
+                         json={"session": sessions.get(body["user"], ""), **body}) as r:
         assert r.status == 200
-        return await r.json()
+        answer: dict[str, Any] = await r.json()
+    sessions[body["user"]] = answer["session"]
+    return answer

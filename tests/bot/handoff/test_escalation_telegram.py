@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,8 @@ from bot.app import Services, build, telegram_channel
 from bot.handoff import start as start_handoff
 from bot.handoff.models import Case, Outbox
 from bot.storage.db import AnalyticsEvent
-from integrations.web.chat import FloodLimiter, make_web_app
+from bot.storage.residents import Residents
+from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.commune import (
@@ -33,6 +34,7 @@ from tests.fakes.commune import (
 )
 from tests.fakes.pacing import TELEGRAM
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web_client import WebChat
 
 pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
@@ -43,15 +45,18 @@ class World:
     fake: FakeTelegram
     web: TestClient
 
+    residents: WebChat = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.residents = WebChat(self.web)
+
     async def chat(self, user: str, **body: str) -> dict[str, Any]:
-        r = await self.web.post("/api/chat", json={"user": user, **body})
-        assert r.status == 200
-        return await r.json()
+        return await self.residents.chat(user, **body)
 
     async def poll(self, user: str) -> list[dict[str, Any]]:
-        r = await self.web.get("/api/chat/poll", params={"user": user})
-        assert r.status == 200
-        return (await r.json())["replies"]
+        status, body = await self.residents.poll(user)
+        assert status == 200
+        return body["replies"]
 
     async def answers(self, user: str, count: int, timeout: float = 10) -> list[dict[str, Any]]:
         """Poll like the chat page until `count` messages arrived."""
@@ -93,7 +98,8 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
                            interpreter=interpreter)
     channel = telegram_channel(services, replace(TELEGRAM, token=fake.token, api_url=fake.base_url,
                                                 poll_timeout=1))
-    web_app = make_web_app(services.pipeline, services.store, FloodLimiter(100, 1), services.senders)
+    web_app = make_web_app(services.pipeline, services.store, Residents(services.store),
+                           WebLimits(resident=FloodLimiter(100, 1)), services.senders)
     await channel.start(web_app)
     services.outbox.poll_seconds = 0.2
     await start_handoff(services, [channel])

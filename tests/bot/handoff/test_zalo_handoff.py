@@ -18,7 +18,8 @@ from sqlalchemy import select
 from bot.app import Services, build, telegram_channel, zalo_channel
 from bot.handoff import start as start_handoff
 from bot.handoff.models import Case
-from integrations.web.chat import FloodLimiter, make_web_app
+from bot.storage.residents import Residents
+from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.commune import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune
@@ -56,7 +57,8 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
     telegram = telegram_channel(services, replace(TELEGRAM, token=fake_telegram.token,
                                                  api_url=fake_telegram.base_url, poll_timeout=1))
     zalo = zalo_channel(services, oa_settings(fake_zalo))
-    app: web.Application = make_web_app(services.pipeline, services.store, FloodLimiter(100, 1), services.senders)
+    app: web.Application = make_web_app(services.pipeline, services.store, Residents(services.store),
+                                            WebLimits(resident=FloodLimiter(100, 1)), services.senders)
     await telegram.start(app)
     await zalo.start(app)
     services.outbox.poll_seconds = 0.2
