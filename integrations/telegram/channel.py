@@ -160,15 +160,7 @@ class TelegramChannel:
         self._staff_messages.append(handler)
 
     def staff_chat_ids(self) -> set[int]:
-        ids = set(self.settings.staff_chat_ids)
-        for team in (self.commune.current().teams or {}).get("teams") or []:
-            chat_id = team.get("telegram_chat_id") if isinstance(team, dict) else None
-            if chat_id is not None:
-                try:
-                    ids.add(int(chat_id))
-                except (TypeError, ValueError):
-                    log.warning("teams.yml: telegram_chat_id %r is not a number", chat_id)
-        return ids
+        return set(self.settings.staff_chat_ids) | self.commune.current().teams.chat_ids()
 
     # --- lifecycle (Channel protocol) ----------------------------------------------
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from bot.app import Services, build
 from bot.handoff import Staff
 from bot.handoff.models import Case, CaseMessage, Outbox
-from bot.handoff.routing import parse_teams
 from bot.storage.db import AnalyticsEvent
 from integrations.web.chat import resident_of
 from kernel.commune import load_commune
@@ -65,7 +64,7 @@ async def rows(services: Services, **where: object) -> list[Outbox]:
 def test_routing_by_village_with_fallback_and_hours(tmp_path: Path) -> None:
     commune = load_commune(write_commune(tmp_path, hours={"days": ["mon", "tue", "wed", "thu", "fri", "sat"],
                                                           "start": "07:30", "end": "17:00"}))
-    teams = parse_teams(commune.teams)
+    teams = commune.teams
     assert teams.route("dai-cuong").id == "dai-cuong"  # type: ignore[union-attr]
     fallback = teams.route("dai-hung")
     assert fallback is not None and fallback.id == "commune"  # no team of its own: the fallback team
