@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
 
-from kernel.commune import Hours, Session, place_name
-from kernel.messages import Button
-from kernel import effects as fx
 from dialogues.flows import Flow
 from dialogues.guide import handoff, offer_resume
-from dialogues.turn import (HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow)
+from dialogues.turn import HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow
+from kernel import effects as fx
+from kernel.commune import Hours, Session, place_name
+from kernel.messages import Button
 from nlu.types import Parse
 
 WEEKDAYS = (N_("Thứ Hai"), N_("Thứ Ba"), N_("Thứ Tư"), N_("Thứ Năm"), N_("Thứ Sáu"), N_("Thứ Bảy"),

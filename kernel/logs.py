@@ -39,7 +39,7 @@ def _factory(*args: object, **kwargs: object) -> logging.LogRecord:
         return record
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 -- a bad format string is logging's problem; keep it visible
+    except Exception:  # a bad format string is logging's problem; keep it visible
         return record
     clean = _redact(message)
     if clean != message:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import DateTime, String, Text, delete, select, update
@@ -70,7 +70,7 @@ def _digest(access: str | None, refresh: str | None) -> str:
 def _aware(moment: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes; everything we store is UTC.
     if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
     return moment
 
 

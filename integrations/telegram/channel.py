@@ -45,8 +45,16 @@ from typing import Any
 from aiohttp import web
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, TelegramError
-from telegram.ext import (Application, ApplicationBuilder, CallbackContext, CallbackQueryHandler,
-                          ChatMemberHandler, CommandHandler, MessageHandler, filters)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from integrations.telegram.dispatch import Dispatcher, Retry, chat_key
 from integrations.telegram.limiter import TelegramRateLimiter
@@ -126,7 +134,9 @@ class TelegramChannel:
             raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL Telegram "
                               "posts to, ending in telegram.webhook_path)")
         hide(self.settings.token)  # httpx logs each Bot API URL, which holds the token
-        self.limiter = TelegramRateLimiter(self.settings.rate_per_second)
+        self.limiter = TelegramRateLimiter(self.settings.rate_per_second,
+                                           private_chat_interval=self.settings.chat_interval_seconds,
+                                           group_per_minute=self.settings.group_per_minute)
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(self.settings.token).base_url(self.settings.api_url)
             .rate_limiter(self.limiter).updater(None).connection_pool_size(64).pool_timeout(30.0)
@@ -211,7 +221,7 @@ class TelegramChannel:
                 log.error("telegram: %s (another instance polling, or a webhook set); retrying", exc.message)
                 await asyncio.sleep(5)
                 continue
-            except Exception as exc:  # noqa: BLE001 -- polling must outlive any single failure
+            except Exception as exc:
                 log.warning("telegram: getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -235,7 +245,7 @@ class TelegramChannel:
                                                    read_timeout=timeout + 10))
         except TelegramError:
             raise
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("telegram: a batch of updates could not be read; reading them one by one")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PTB suggests get_updates, which is what just failed
@@ -245,7 +255,7 @@ class TelegramChannel:
         for data in raw or []:
             try:
                 parsed.append(Update.de_json(data, self.bot))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.error("telegram: update %s cannot be read and is skipped", data.get("update_id"))
                 parsed.append(_Skipped(int(data["update_id"])))
         return parsed
@@ -275,7 +285,7 @@ class TelegramChannel:
             if not isinstance(data, dict):
                 raise Refused("not an object")
             update = Update.de_json(data, self.bot)
-        except Exception:  # noqa: BLE001 -- any malformed body is the sender's problem, not ours
+        except Exception:
             return web.json_response({"error": "not a Telegram update"}, status=400)
         async with self._chat_locks[chat_key(update)]:  # Telegram may post one chat's updates in parallel
             error = await self._run_update(update)

@@ -155,7 +155,7 @@ class Dispatcher:
                     self._refused.add(key)  # told once per window; the rest are dropped quietly
                     try:
                         await self.refuse(update)
-                    except Exception:  # noqa: BLE001 -- a notice that cannot go out is not worth a retry
+                    except Exception:  # a notice that cannot go out is not worth a retry
                         log.warning("telegram: slow-down notice to chat %s not sent", key)
                 queue.popleft()
                 self._finish(update.update_id)
@@ -183,7 +183,7 @@ class Dispatcher:
             return False
         try:
             await self.health.ping()
-        except Exception:  # noqa: BLE001 -- any failure to reach the database is an outage here
+        except Exception:  # any failure to reach the database is an outage here
             return True
         return False
 
