@@ -38,8 +38,8 @@ async def _chat(args: argparse.Namespace) -> int:
 
 async def _stats(args: argparse.Namespace) -> int:
     # Only the database and the guides: the funnel needs no NLU model and no channels.
-    from bot.storage.db import make_engine, migrate
     from bot.stats import print_funnel
+    from bot.storage.db import make_engine, migrate
     from bot.storage.store import Store
     from dialogues.flows import load_library
 
@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     chat = sub.add_parser("chat", help="talk to the assistant in the terminal")
     chat.add_argument("--user", default="terminal", help="who you are (a new name starts a new conversation)")
     sub.add_parser("stats", help="per guide: how many started, where they got stuck, how many completed")
-    from bot.broadcast.cli import add_parser as add_broadcast, run as _broadcast
+    from bot.broadcast.cli import add_parser as add_broadcast
+    from bot.broadcast.cli import run as _broadcast
 
     add_broadcast(sub)
     args, _rest = parser.parse_known_args(argv)

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kernel.commune import CommuneSource
-from bot.senders import SenderRegistry
-from kernel.ports import Channel, Sender
-from kernel.settings import Settings, TelegramSettings, ZaloSettings
-from bot.storage.db import make_engine, migrate
-from kernel.i18n import Catalogs
 from bot.pipeline import Limits, Pipeline
+from bot.senders import SenderRegistry
+from bot.storage.db import make_engine, migrate
 from bot.storage.residents import Residents
 from bot.storage.store import Store
 from dialogues.flows import Library, load_library
+from kernel.commune import CommuneSource
+from kernel.i18n import Catalogs
+from kernel.ports import Channel, Sender
+from kernel.settings import Settings, TelegramSettings, ZaloSettings
 from nlu.types import Interpreter
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ async def build(settings: Settings, interpreter: Interpreter | None = None) -> S
     return services
 
 
-def telegram_channel(services: Services, settings: TelegramSettings | None = None) -> "TelegramChannel":
+def telegram_channel(services: Services, settings: TelegramSettings | None = None) -> TelegramChannel:
     """The Telegram channel on the core's ports (settings: services.settings.telegram unless given)."""
     from integrations.telegram.channel import TelegramChannel
 
@@ -93,18 +93,19 @@ def telegram_channel(services: Services, settings: TelegramSettings | None = Non
                            services.catalogs, services.commune, health=services.store)
 
 
-def zalo_sender(services: Services, settings: ZaloSettings | None = None) -> "ZaloSender":
+def zalo_sender(services: Services, settings: ZaloSettings | None = None) -> ZaloSender:
     """A Zalo sender keeping its tokens and numbered choices in the database (shared between processes)."""
     from bot.storage.zalo import ZaloStore, token_cipher
     from integrations.zalo.channel import ZaloSender
 
-    if (settings or services.settings.zalo).mode == "oa":
-        token_cipher((settings or services.settings.zalo).token_key)  # a missing or bad key stops start-up at once
-    return ZaloSender(settings or services.settings.zalo, ZaloStore(services.store, (settings or services.settings.zalo).token_key), Residents(services.store),
+    settings = settings or services.settings.zalo
+    if settings.mode == "oa":
+        token_cipher(settings.token_key)  # a missing or bad key stops start-up at once
+    return ZaloSender(settings, ZaloStore(services.store, settings.token_key), Residents(services.store),
                       services.catalogs)
 
 
-def zalo_channel(services: Services, settings: ZaloSettings | None = None) -> "ZaloChannel":
+def zalo_channel(services: Services, settings: ZaloSettings | None = None) -> ZaloChannel:
     """The Zalo channel on the core's ports, with a sender of its own."""
     from integrations.zalo.channel import ZaloChannel
 

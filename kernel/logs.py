@@ -34,7 +34,7 @@ def _redact(text: str) -> str:
 
 
 def _factory(*args: object, **kwargs: object) -> logging.LogRecord:
-    record = _base_factory(*args, **kwargs)  # type: ignore[arg-type]
+    record = _base_factory(*args, **kwargs)
     if not _secrets:
         return record
     try:

@@ -6,14 +6,14 @@ import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
+from bot.broadcast.config import BroadcastSettings, Roles, broadcast_settings, roles
+from bot.storage.db import make_engine, migrate
+from bot.storage.store import Store
+from kernel.commune import CommuneSource
+from kernel.i18n import Catalogs
 from kernel.logs import hide
 from kernel.ports import Sender
-from kernel.commune import CommuneSource
 from kernel.settings import Settings
-from bot.storage.db import make_engine, migrate
-from kernel.i18n import Catalogs
-from bot.storage.store import Store
-from bot.broadcast.config import BroadcastSettings, Roles, broadcast_settings, roles
 
 log = logging.getLogger(__name__)
 
