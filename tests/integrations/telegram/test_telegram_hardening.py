@@ -64,6 +64,7 @@ async def test_a_full_session_at_debug_logs_no_token_and_no_resident_text(
     assert not [r for r in chatty if r.levelno < logging.WARNING]
 
 
+@pytest.mark.slow
 async def test_others_are_answered_within_a_second_while_one_resident_sends_40(
         db_services: Services, fake_telegram: FakeTelegram) -> None:  # noqa: F811
     fake = fake_telegram
@@ -95,6 +96,7 @@ async def test_others_are_answered_within_a_second_while_one_resident_sends_40(
     assert len(notices) == 1
 
 
+@pytest.mark.slow
 async def test_no_update_is_lost_across_a_database_outage(
         settings: Settings, interpreter: EmbeddedInterpreter, postgres_url: str, fake_telegram: FakeTelegram) -> None:
     url = make_url(postgres_url)
