@@ -248,7 +248,7 @@ class ZaloChannel:
             log.warning("Zalo event refused: wrong signature")
             return _refuse(401, "wrong signature")
         if not self._fresh(timestamp):
-            log.warning("Zalo event refused: timestamp %r is too old or in the future", timestamp)
+            log.warning("Zalo event refused: timestamp %r is too old or in the future", timestamp[:40])
             return _refuse(401, "stale timestamp")
         return parse_oa_event(body)
 
