@@ -110,7 +110,8 @@ def zalo_channel(services: Services, settings: ZaloSettings | None = None) -> Za
     from integrations.zalo.channel import ZaloChannel
 
     settings = settings or services.settings.zalo
-    return ZaloChannel(settings, services.pipeline, Residents(services.store), zalo_sender(services, settings))
+    return ZaloChannel(settings, services.pipeline, Residents(services.store), zalo_sender(services, settings),
+                       health=services.store)
 
 
 def configured_channels(services: Services) -> list[Channel]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,16 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                     # one reached Telegram, this one arrives at least `interval` after it.
                     await asyncio.sleep(pace.last_done + pace.interval - time.monotonic())
                     try:
-                        return await self._overall_then(callback, args, kwargs)
-                    finally:
+                        result = await self._overall_then(callback, args, kwargs)
+                    except (BadRequest, Forbidden):
+                        # Refused, so nothing was posted (createForumTopic in a plain group): the
+                        # chat's pace is not used up, and the card that follows goes at once.
+                        raise
+                    except BaseException:
                         pace.last_done = time.monotonic()
+                        raise
+                    pace.last_done = time.monotonic()
+                    return result
             except RetryAfter as exc:
                 self.retries += 1
                 if attempt == retries:

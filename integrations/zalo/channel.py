@@ -17,19 +17,19 @@ import logging
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
 
 from integrations.zalo.api import BotClient, OAClient, TokenKeeper
+from integrations.zalo.events import Event, parse_bot_event, parse_oa_event
 from integrations.zalo.format import button_payload, chosen_number, render
 from integrations.zalo.memory import ZaloMemory
 from kernel.edge import Refused, clean_text, decode_body, parse_json, token
 from kernel.flood import FloodLimiter
 from kernel.i18n import Catalogs
 from kernel.messages import Incoming, Reply, ResidentKey
-from kernel.ports import DeliveryError, ResidentDirectory, Turns
+from kernel.ports import DeliveryError, HealthCheck, ResidentDirectory, Turns
 from kernel.safety import screen
 from kernel.settings import ZaloSettings
 
@@ -38,22 +38,6 @@ CHANNEL = "zalo"
 MAX_TEXT = 4096
 DELIVERY_ATTEMPTS = 3
 STOP_GRACE_SECONDS = 10.0
-# OA events that are a resident sending something other than text, and the attachment kind of each.
-_OA_MEDIA = {"user_send_image": "media", "user_send_gif": "media", "user_send_sticker": "media",
-             "user_send_audio": "media", "user_send_video": "media", "user_send_file": "media",
-             "user_send_location": "location", "user_send_link": "media", "user_send_business_card": "contact"}
-
-
-@dataclass(frozen=True)
-class Event:
-    """A verified Zalo event reduced to what the assistant acts on."""
-
-    kind: str  # "text" | "follow" | "unfollow" | "attachment" | "ignored"
-    user_id: str
-    text: str | None = None  # the text, or the attachment's kind (kernel.messages.ATTACHMENTS)
-    message_id: str | None = None
-
-
 class ZaloSender:
     """Pushes replies to a Zalo resident (Sender protocol): the channel's replies, hand-off answers
     and broadcasts all go through here."""
@@ -148,8 +132,9 @@ class ZaloChannel:
     """The webhook on the shared aiohttp app, and delivery of each turn's replies."""
 
     def __init__(self, settings: ZaloSettings, turns: Turns, residents: ResidentDirectory,
-                 sender: ZaloSender) -> None:
+                 sender: ZaloSender, health: HealthCheck | None = None) -> None:
         self.settings = settings
+        self.health = health
         self.turns = turns
         self.residents = residents
         self.sender = sender
@@ -189,12 +174,32 @@ class ZaloChannel:
             backoff = 1.0
             if update is None or not isinstance(update.get("message"), dict):
                 continue
-            event = parse_bot_event(update)
+            await self._handle_kept(parse_bot_event(update))
+
+    async def _handle_kept(self, event: Event) -> None:
+        """Zalo's Bot API hands out each update once, so a failed one is kept here: tried again while the
+        database is down (until it is back), otherwise up to DELIVERY_ATTEMPTS times."""
+        attempt = 0
+        while True:
             try:
                 await self._handle(event)
+                return
             except Exception:
-                # Zalo hands out each update once; the resident gets no answer to this message.
-                log.exception("Zalo Bot API update from %s could not be handled", event.user_id)
+                attempt += 1
+                if not await self._database_down() and attempt >= DELIVERY_ATTEMPTS:
+                    log.exception("Zalo Bot API update from %s could not be handled; dropped", event.user_id)
+                    return
+                log.warning("Zalo Bot API update from %s failed (try %d); kept", event.user_id, attempt)
+                await asyncio.sleep(min(0.5 * 2 ** (attempt - 1), 8.0))
+
+    async def _database_down(self) -> bool:
+        if self.health is None:
+            return False
+        try:
+            await self.health.ping()
+        except Exception:  # any failure to reach the database is an outage here
+            return True
+        return False
 
     async def stop(self) -> None:
         if self._poller is not None:
@@ -364,44 +369,3 @@ class ZaloChannel:
 
 def _refuse(status: int, why: str) -> web.Response:
     return web.json_response({"error": why}, status=status)
-
-
-def _str(value: object) -> str:
-    return str(value) if value is not None else ""
-
-
-def _dict(value: object) -> dict[str, object]:
-    """A JSON object of the body, or an empty one when the field is missing or not an object."""
-    return value if isinstance(value, dict) else {}
-
-
-def parse_oa_event(body: dict[str, object]) -> Event:
-    """An OA webhook body (user_send_text, follow, unfollow, user_send_image, ...) as an Event."""
-    name = _str(body.get("event_name"))
-    sender, follower, message = _dict(body.get("sender")), _dict(body.get("follower")), _dict(body.get("message"))
-    user = _str(sender.get("id")) or _str(follower.get("id")) or _str(body.get("user_id_by_app"))
-    msg_id = _str(message.get("msg_id") or message.get("mid")) or None
-    timestamp = _str(body.get("timestamp"))
-    if name in ("user_send_text", "user_click_button"):
-        return Event("text", user, _str(message.get("text")), msg_id)
-    if name == "follow":
-        return Event("follow", user, message_id=f"follow:{timestamp}")
-    if name == "unfollow":
-        return Event("unfollow", user)
-    if name in _OA_MEDIA:
-        return Event("attachment", user, _OA_MEDIA[name], message_id=msg_id)
-    return Event("ignored", user)
-
-
-def parse_bot_event(body: dict[str, object]) -> Event:
-    """A Zalo Bot API update (message.text.received, message.image.received, ...) as an Event."""
-    name = _str(body.get("event_name"))
-    message = _dict(body.get("message"))
-    chat, sender = _dict(message.get("chat")), _dict(message.get("from"))
-    user = _str(chat.get("id")) or _str(sender.get("id"))
-    msg_id = _str(message.get("message_id")) or None
-    if name == "message.text.received":
-        return Event("text", user, _str(message.get("text")), msg_id)
-    if name.startswith("message.") and name.endswith(".received"):
-        return Event("attachment", user, "media", message_id=msg_id)
-    return Event("ignored", user)

@@ -127,3 +127,24 @@ async def test_no_update_is_lost_across_a_database_outage(
         await services.close()
     assert sorted(f"tg:{u}" for u in sent) == sorted(m for m in stored if m != "tg:1")  # each exactly once
     assert len(fake.texts(1302)) >= 3
+
+
+async def test_a_refused_topic_does_not_use_up_a_plain_groups_pace(
+        db_services: Services, fake_telegram: FakeTelegram) -> None:  # noqa: F811
+    from telegram.error import BadRequest
+
+    fake_telegram.add_group(-500, "Tổ thôn", forum=False)
+    channel = telegram_channel(db_services, tg_settings(fake_telegram, group_per_minute=19.0))
+    await channel.app.initialize()
+    try:
+        with pytest.raises(BadRequest):
+            await channel.bot.create_forum_topic(-500, "Ca #1")  # a plain group has no topics
+        started = time.monotonic()
+        await channel.bot.send_message(-500, "Ca #1: thẻ mới")
+        first = time.monotonic() - started
+        await channel.bot.send_message(-500, "Ca #2: thẻ mới")
+        second = time.monotonic() - started - first
+    finally:
+        await channel.app.shutdown()
+    assert first < 1.0, first  # was 3.2 s: the refused call counted as the group's message
+    assert second > 2.5, second  # a message that was posted still paces the next (19 a minute)
