@@ -178,6 +178,9 @@ class Pipeline:
         scope.resident.village = effect.village
         scope.resident.subscribed = True
         scope.resident.consent_at = utcnow()
+        # The consent keeps "your village and language": the language the resident subscribed in (their
+        # platform's, if they never chose one), so announcements come in it (issue 17, item 16).
+        scope.resident.language = scope.resident.language or scope.tr.language
         self.store.track(scope.session, scope.resident.id, "subscribe")
         return []
 
