@@ -19,7 +19,9 @@ from kernel.commune import CommuneSource
 from bot.storage.db import Message, Resident, utcnow
 from kernel.i18n import Catalogs, Translator
 from bot.storage.store import Store
+from kernel.edge import clean_text
 from kernel.messages import Button, Reply
+from kernel.safety import screen
 from kernel import effects as fx
 from dialogues.flows import Library
 from bot.handoff.card import buttons_json, card_buttons, card_text
@@ -260,8 +262,10 @@ class Escalation:
                 name=staff.name, case=case.id)))
 
     async def reply(self, case_id: int, staff: Staff, text: str, source_id: str | None = None) -> Outcome:
-        """A member's message to the resident (claims the case if nobody has yet)."""
-        text = text.strip()
+        """A member's message to the resident (claims the case if nobody has yet). Redacted like a resident's
+        (kernel.safety, the one redaction) before it is stored or forwarded: an ID or an OTP a member
+        pastes must not stay in the case's messages or the outbox."""
+        text = screen(clean_text(text)).text.strip()
         if not text:
             return Outcome(False, self.tr("Tin nhắn trống."))
         async with self.store.writing() as s:
