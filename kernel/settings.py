@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -12,6 +13,8 @@ import yaml
 
 from kernel.config_read import ConfigError, one_of, section
 from kernel.logs import hide
+
+log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -244,13 +247,21 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
                    zalo.refresh_token, zalo.bot_token, zalo.webhook_secret, zalo.token_key):
         hide(secret)  # no secret in any log line (kernel/logs.py)
     d = section(_Dialogues, raw.get("dialogues"), "dialogues", base, env)
+    broadcast = _broadcast(raw.get("broadcast"), base, env)
+    bc_telegram = broadcast.limits.get("telegram")
+    if telegram.token and bc_telegram is not None and bc_telegram.per_second > telegram.rate_per_second:
+        # In the server, announcements go through the channel's limiter: say so rather than cap silently.
+        log.warning("broadcast.rate_limits.telegram.per_second is %g but telegram.rate_per_second is %g: "
+                    "announcements sent by the server go at most %g a second (raise telegram.rate_per_second, "
+                    "at most 30, or lower the broadcast rate)", bc_telegram.per_second, telegram.rate_per_second,
+                    telegram.rate_per_second)
     return Settings(
         database_url=_sqlite_url(top.database_url, base), web=web,
         default_language=i18n.default_language, languages=i18n.languages, nlu=nlu,
         flows_dir=d.flows_dir, max_step_chars=d.max_step_chars, commune_dir=top.commune_dir,
         telegram=telegram, zalo=zalo, locales_dir=ROOT / "locales",
         escalation=section(EscalationSettings, raw.get("escalation"), "escalation", base, env),
-        broadcast=_broadcast(raw.get("broadcast"), base, env),
+        broadcast=broadcast,
     )
 
 
