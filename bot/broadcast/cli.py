@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import logging
 import signal
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -16,6 +18,7 @@ from bot.broadcast.runtime import open_runtime, platform_senders
 from bot.broadcast.worker import Worker
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -40,6 +43,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     approve.add_argument("--as", dest="author", required=True, help="your staff id (an approver)")
     cancel = cmds.add_parser("cancel", help="stop an announcement; deliveries not yet made are dropped")
     cancel.add_argument("id", type=int)
+    cancel.add_argument("--as", dest="author", required=True, help="your staff id (its author or an approver)")
     work = cmds.add_parser("work", help="run a delivery worker (several may run at once)")
     work.add_argument("--until-idle", action="store_true", help="exit when nothing is due or sending")
 
@@ -85,6 +89,10 @@ async def run(args: argparse.Namespace) -> int:
 
 async def _dispatch(rt, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     store = rt.store
+    if args.action in ("send", "approve", "cancel"):
+        # Anyone at this machine's shell can type any --as: it is checked against staff.yml (queue.py), and
+        # the claim is logged with the account that ran the command, so a false one can be traced.
+        log.warning("broadcast %s requested as staff %r by OS user %r", args.action, args.author, getpass.getuser())
     if args.action == "send":
         villages = [] if args.villages.strip() == "all" else [v.strip() for v in args.villages.split(",") if v.strip()]
         b = await queue.create(store, rt.roles(), args.author, topic=args.topic, text_vi=args.vi, text_en=args.en,
@@ -109,7 +117,7 @@ async def _dispatch(rt, args: argparse.Namespace) -> int:  # type: ignore[no-unt
         print(f"broadcast {b.id}: {b.status} (approved by {b.approved_by})")
         return 0
     if args.action == "cancel":
-        b = await queue.cancel(store, args.id)
+        b = await queue.cancel(store, args.id, rt.roles(), args.author)
         print(f"broadcast {b.id}: {b.status}")
         return 0
     if args.action == "work":

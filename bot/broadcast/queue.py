@@ -132,12 +132,18 @@ async def approve(store: Store, roles: Roles, broadcast_id: int, approver: str) 
     return row
 
 
-async def cancel(store: Store, broadcast_id: int) -> Broadcast:
-    """Stop a broadcast: rows not yet sent are dropped from the queue."""
+async def cancel(store: Store, broadcast_id: int, roles: Roles | None = None, by: str | None = None) -> Broadcast:
+    """Stop a broadcast: rows not yet sent are dropped from the queue. With `roles`, only its author or an
+    approver listed in staff.yml (`by`) may (the Telegram desk checks the author itself)."""
+    member = roles.member(by) if roles is not None and by else None
+    if roles is not None and member is None:
+        raise BroadcastError(f"{by!r} is not listed in staff.yml, so may not cancel broadcasts")
     async with store.writing() as s:
         row = await s.get(Broadcast, broadcast_id)
         if row is None:
             raise BroadcastError(f"no broadcast {broadcast_id}")
+        if member is not None and row.author != member.id and not member.approver:
+            raise BroadcastError(f"{member.id} may cancel only their own announcements")
         if row.status in (DONE, CANCELLED):
             raise BroadcastError(f"broadcast {broadcast_id} is already {row.status}")
         row.status, row.finished_at = CANCELLED, time.time()

@@ -40,5 +40,10 @@ def test_send_status_list_and_refusals(tmp_path: Path) -> None:
     # Scheduled for 2030: a worker with nothing to send on leaves it alone and exits.
     assert _bot(url, "work", "--until-idle").returncode == 0
     assert "#1 scheduled" in _bot(url, "status", "1").stdout
-    assert "broadcast 1: cancelled" in _bot(url, "cancel", "1").stdout
+    assert _bot(url, "cancel", "1").returncode == 2  # who cancels must be said
+    stranger = _bot(url, "cancel", "1", "--as", "stranger")
+    assert stranger.returncode == 1 and "'stranger' is not listed in staff.yml" in stranger.stdout
+    cancelled = _bot(url, "cancel", "1", "--as", "doan-thanh-nien")  # its author
+    assert "broadcast 1: cancelled" in cancelled.stdout
+    assert "broadcast cancel requested as staff 'doan-thanh-nien' by OS user" in cancelled.stderr
     assert _bot(url, "status", "9").returncode == 1
