@@ -58,7 +58,7 @@ async def start(services: "Services", channels: Sequence[object] = ()) -> None:
     telegram = next((c for c in channels if isinstance(c, TelegramChannel)), None)
     if telegram is not None:
         TeamDesk(services.escalation).attach(telegram)
-        worker.team_sender = TelegramTeamSender(telegram.bot)
+        worker.team_sender = TelegramTeamSender(telegram.bot, telegram.settings.group_per_minute)
     worker.start()
     services.stack.push_async_callback(worker.stop)
 

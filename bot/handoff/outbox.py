@@ -6,7 +6,12 @@ nothing accepted is lost. A worker takes a due row by moving its due time one le
 transaction. A worker killed before sending leaves the row to come due again after the lease: it
 is sent once. Only a crash in the instant between the platform accepting the message and our
 commit (or a timeout after the platform accepted it) can send it twice; we prefer that to losing
-it, since the platform offers no idempotency key. Rows for one case and audience go out in order:
+it, since the platform offers no idempotency key. A team row is taken only when its group's turn has
+come (Telegram allows about 20 messages a minute to a group): the group's pace is a row of the shared
+schedule table (bot/broadcast/ratelimit.py), locked while a worker takes the slot, so several servers on
+one database keep the group's limit together, and no row waits for the pace while leased (it would
+outlive its lease and be posted twice, or hold the notices behind it for a whole lease after a kill).
+Rows for one case and audience go out in order:
 a row waits while an earlier one is undelivered. Web chat rows are not pushed: the resident's page
 takes them (`take`): marked delivered once the page acknowledges them (or as they are read, for a
 client that sends no acknowledgement).
@@ -16,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from kernel.ports import DeliveryError
@@ -28,6 +35,7 @@ from bot.senders import SenderRegistry
 from bot.storage.db import utcnow
 from bot.storage.store import Store
 from kernel.messages import Button, Reply
+from bot.broadcast.ratelimit import schedule_for_update
 from bot.handoff.card import buttons_of
 from bot.handoff.cases import Escalation
 from bot.handoff.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
@@ -38,6 +46,8 @@ PULL_CHANNELS = ("web",)
 
 class TeamSender(Protocol):
     """Posts into a team's Telegram group (implemented on python-telegram-bot in telegram_team.py)."""
+
+    group_interval: float  # seconds between two messages to one group (0: not paced here)
 
     async def open_topic(self, chat_id: int, title: str) -> int | None:
         """A new forum topic's thread id, or None when the group is not a forum."""
@@ -67,6 +77,7 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._concurrency = asyncio.Semaphore(concurrency)
         self._task: asyncio.Task[None] | None = None
+        self._paced_until = 0.0  # wall-clock time the next paced group slot opens (for the run loop)
         escalation.kick = self.kick
 
     def kick(self) -> None:
@@ -87,14 +98,27 @@ class OutboxWorker:
             audiences.append(Outbox.audience == "team")
         stmt = (select(Outbox).where(Outbox.status == PENDING, Outbox.next_attempt_at <= now, or_(*audiences),
                                      ~blocked).order_by(Outbox.id).limit(limit))
+        interval = getattr(self.team_sender, "group_interval", 0.0)
         async with self.store.writing() as s:
             if self.store.engine.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True, of=Outbox)
-            rows = list((await s.execute(stmt)).scalars())
+            rows = [row for row in (await s.execute(stmt)).scalars()
+                    if row.audience != "team" or not interval or await self._group_slot(s, row, interval)]
             for row in rows:
                 row.next_attempt_at = now + self.lease
                 row.attempts += 1
         return rows
+
+    async def _group_slot(self, s: AsyncSession, row: Outbox, interval: float) -> bool:
+        """Take the group's next slot if it is open now (one row per group per claim); else leave the row
+        unleased and note when the slot opens. Real time: the pace is Telegram's, not the cases' clock."""
+        now = time.time()
+        pace = await schedule_for_update(s, f"tg-group:{row.chat_id}"[:32], now)
+        if pace.next_at > now:
+            self._paced_until = min(self._paced_until, pace.next_at) if self._paced_until > now else pace.next_at
+            return False
+        pace.next_at = now + interval
+        return True
 
     async def run_once(self) -> int:
         """Deliver what is due now; returns how many rows were delivered."""
@@ -211,8 +235,11 @@ class OutboxWorker:
                 raise
             except Exception:  # the database may be briefly unreachable; keep the worker alive
                 log.exception("hand-off outbox worker failed; retrying")
+            wait = self.poll_seconds
+            if self._paced_until > time.time():  # a group's next slot opens before the next poll
+                wait = min(wait, self._paced_until - time.time() + 0.01)
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
             except asyncio.TimeoutError:
                 pass
 

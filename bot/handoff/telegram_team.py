@@ -42,8 +42,10 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
 class TelegramTeamSender:
     """Posts into team groups through one long-lived python-telegram-bot Bot."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, group_per_minute: float = 0.0) -> None:
         self.bot = bot
+        # The outbox takes a group's rows at this pace, shared by every server (see outbox.py).
+        self.group_interval = 60.0 / group_per_minute if group_per_minute else 0.0
 
     async def open_topic(self, chat_id: int, title: str) -> int | None:
         try:
