@@ -24,7 +24,7 @@ class DialogueState:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str | None) -> "DialogueState":
+    def from_json(cls, raw: str | None) -> DialogueState:
         if not raw:
             return cls()
         data = json.loads(raw)
@@ -38,10 +38,10 @@ class DialogueState:
         64-byte callback data next to a payload)."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:8]
 
-    def at(self, flow: str | None, step: str | None) -> "DialogueState":
+    def at(self, flow: str | None, step: str | None) -> DialogueState:
         return replace(self, flow=flow, step=step, stuck=0)
 
-    def ended(self) -> "DialogueState":
+    def ended(self) -> DialogueState:
         return replace(self, flow=None, step=None, stuck=0, tried=())
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -100,4 +100,3 @@ class TurnResult:
     at: str | None = None
     # A button press for a position that was no longer current: ignored, nothing stored or answered.
     stale: bool = False
-    notices: tuple[str, ...] = field(default_factory=tuple)

@@ -49,7 +49,7 @@ def page_strings(catalogs: Catalogs | None) -> dict[str, dict[str, str]]:
     for lang in catalogs.languages:
         tr = catalogs.get(lang)
         out[lang] = {key: tr(msgid) for key, msgid in UI.items()}
-        out[lang]["name"] = Locale.parse(lang).get_display_name(lang).capitalize()
+        out[lang]["name"] = (Locale.parse(lang).get_display_name(lang) or lang).capitalize()
     return out
 
 
