@@ -20,7 +20,7 @@ self.addEventListener("activate", function (event) {
 self.addEventListener("fetch", function (event) {
   var url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
-  var path = event.request.mode === "navigate" ? "/" : url.pathname;
+  var path = url.pathname;  // only our own files: the team desk under /staff/ is never kept
   if (PAGE.indexOf(path) < 0) return;
   event.respondWith(fetch(event.request).then(function (response) {
     if (response.ok) {
