@@ -13,9 +13,15 @@ from pathlib import Path
 
 import yaml
 
-from dialogues.flows import END, Flow, FlowError, SOURCE_ID, split_link
+from dialogues.flows import END, SOURCE_ID, Flow, FlowError, split_link
 
 MAX_SENTENCES = 3
+# Every source id of ../shared/domain/brief.md (section 7), and GK for its unconfirmed general knowledge.
+BRIEF_IDS = frozenset(
+    [f"S{n}" for n in range(1, 42)]
+    + ["S8b", "S20c", "S23b", "S23c", "S23d", "S26b", "S27b", "S27c", "S27d", "S28b", "S28c", "S29b", "S29c",
+       "S32b", "S32c", "S32d", "S32e", "S32f", "S33b", "S33c", "S34b", "S34c", "S34d", "S35b", "S36b",
+       "S37a", "S37c", "S37d", "S37e", "GK"])
 GLOSSARY_FILE = Path(__file__).resolve().parent / "glossary.yml"
 # A sentence ends at . ! ? or … followed by a space (so "dichvucong.gov.vn" and "200.000" are not ends).
 _SENTENCE_END = re.compile(r"[.!?…]+[”\")]*\s+(?=\S)")
@@ -74,6 +80,9 @@ def check_plain(flow: Flow, language: str, tr: Callable[[str], str]) -> list[tup
         if step.troubleshoot:
             texts.append((f"step '{step.id}' troubleshooting", step.troubleshoot, step.sources))
     texts.append(("done", flow.done, flow.sources))
+    unknown = {i for _, _, ids in texts for i in ids} - BRIEF_IDS
+    if unknown:
+        problems.append(("source", f"ids not in the brief: {sorted(unknown)}"))
     for where, msgid, sources in texts:
         shown = tr(msgid)
         if sentences(shown) > MAX_SENTENCES:
@@ -113,8 +122,8 @@ def check_glossary(flow: Flow, entries: set[str], terms: Iterable[Term], languag
     def check(where: str, text: str, known: set[str]) -> None:
         for t in terms:
             if t.used_in(text, language) and t.id not in known and tr(t.gloss).casefold() not in text.casefold():
-                problems.append((where, f"uses '{t.forms[language][0] if t.forms.get(language) else t.id}' "
-                                        f"before explaining it (write the glossary's {tr(t.gloss)!r})"))
+                word = t.forms[language][0] if t.forms.get(language) else t.id
+                problems.append((where, f"uses '{word}' before explaining it (write the glossary's {tr(t.gloss)!r})"))
 
     opening = "\n".join([tr(flow.title), tr(flow.intro) if flow.intro else "", opening_extra])
     check("start", opening, set())

@@ -12,7 +12,15 @@ from babel.messages.pofile import read_po
 
 from dialogues import content
 from dialogues.answers import ANSWER_SOURCES, ANSWERS
-from dialogues.flows import END, SOURCE_ID, Flow, FlowError, Library, load_library, split_link
+from dialogues.flows import (
+    END,
+    SOURCE_ID,
+    Flow,
+    FlowError,
+    Library,
+    load_library,
+    split_link,
+)
 from dialogues.guide import SCAM_WARNING
 from dialogues.turn import MENU_PAYLOADS
 from nlu.intents import TASKS, VARIANT_TASKS
@@ -125,16 +133,19 @@ def check_content(library: Library, catalogs: Mapping[str, Mapping[str, str]],
     return problems
 
 
-def check_answer_sources(root: Path = Path(__file__).resolve().parent) -> list[Problem]:
+DIALOGUES_DIR = Path(__file__).resolve().parent
+
+
+def check_answer_sources(root: Path = DIALOGUES_DIR) -> list[Problem]:
     """A message in the Python answers that states a number has its brief source ids in ANSWER_SOURCES."""
     problems = []
     for path in sorted(root.glob("*.py")):
-        for _, _, msg, _ in extract_from_file("python", str(path), keywords={"_": None, "N_": None, "button": (1,)}):
+        for _, msg, _, _ in extract_from_file("python", str(path), keywords={"_": None, "N_": None, "button": (1,)}):
             for text in (msg if isinstance(msg, tuple) else (msg,)):
                 if not text or not content.has_fact(text):
                     continue
                 ids = ANSWER_SOURCES.get(text, ())
-                if not ids or not all(SOURCE_ID.match(i) for i in ids):
+                if not ids or not all(SOURCE_ID.match(i) and i in content.BRIEF_IDS for i in ids):
                     problems.append(Problem(path.name, f"states a number without a source id in ANSWER_SOURCES: "
                                                        f"{text[:60]!r}"))
     return problems

@@ -104,7 +104,7 @@ async def test_platform_language_and_deep_link(polling: TelegramChannel, fake_te
     fake_telegram.add_user(1002, "Anna", language_code="en-GB")
     noted, greeting = await say(fake_telegram, 1002, "/start dai-cuong", expect=2)
     en = db_services.catalogs.get("en")
-    assert noted == en("Đã ghi nhận: thôn {village}.", village="Đại Cường")
+    assert noted == en("Đã ghi nhận nơi bạn ở: {village}.", village="Đại Cường")
     assert greeting.startswith(en("Xin chào! Tôi là Trợ lý số của xã {commune}. Tôi hướng dẫn từng bước về VNeID, "
                                   "dịch vụ công, thanh toán điện tử và cách tránh lừa đảo. Bạn cần giúp việc gì?",
                                   commune=db_services.commune.current().name)[:20])
