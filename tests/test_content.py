@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 
 from bot.app import Services
-from bot.config import ROOT, Settings
+from kernel.settings import ROOT, Settings
 from dialogues import content
 from dialogues.flows import load_library
 from dialogues.guide import SCAM_WARNING
