@@ -38,7 +38,7 @@ def main() -> None:
         path = Path(tmp) / "model.pkl"
         model.save(path)
         size_mb = path.stat().st_size / 1e6
-        villages = [(v.name, list(v.aliases)) for v in load_commune(args.commune).villages]
+        villages = load_commune(args.commune).villages
         interpreter = EmbeddedInterpreter.load(path, args.data, villages)
 
     texts = [c.text for c in read_labelled(args.messages)]

@@ -67,7 +67,7 @@ async def _serve_embedded(model: Path, data: Path, commune: Path, messages: Path
     from kernel.commune import load_commune
     from nlu.interpreter import EmbeddedInterpreter
 
-    villages = [(v.name, list(v.aliases)) for v in load_commune(commune).villages]
+    villages = load_commune(commune).villages
     interpreter = EmbeddedInterpreter.load(model, data, villages)
     texts = [c.text for c in read_labelled(messages)]
     predicted = [(await interpreter.parse(t)).intent for t in texts]

@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel.commune import CommuneSource
+from kernel.commune import CommuneSource, Teams, place_name
+from bot.attachments import answer_attachment
 from bot.storage.db import Resident, utcnow
+from bot.storage.residents import Residents
 from kernel.i18n import Catalogs, Translator
 from kernel.safety import screen
 from bot.storage.store import Store
@@ -67,6 +68,7 @@ class Pipeline:
         self.catalogs = catalogs
         self.commune = commune
         self.limits = limits
+        self.residents = Residents(store)
         self._locks: weakref.WeakValueDictionary[ResidentKey, Lock] = weakref.WeakValueDictionary()
         self.handlers: dict[type, EffectHandler] = {
             fx.SetLanguage: self._set_language, fx.SetVillage: self._set_village, fx.Subscribe: self._subscribe,
@@ -90,6 +92,8 @@ class Pipeline:
         return lock
 
     async def handle(self, msg: Incoming) -> TurnResult:
+        if msg.attachment is not None:
+            return await answer_attachment(msg, self.residents, self.catalogs)
         screened = screen(msg.text) if msg.text is not None else None
         parse: Parse | None = None
         if screened is not None:
@@ -147,7 +151,7 @@ class Pipeline:
                     conv.updated_at = utcnow()
             for job in scope.after_commit:
                 await job()
-        return TurnResult(tuple(replies), self._turn_state(parse, new_state, language))
+        return TurnResult(tuple(replies), self._turn_state(parse, new_state, language), forgotten=scope.forgotten)
 
     def _translator(self, resident: Resident, msg: Incoming) -> Translator:
         return self.catalogs.get(self.catalogs.negotiate(resident.language, msg.platform_language))
@@ -193,7 +197,7 @@ class Pipeline:
         text = tr("Trợ lý đang lưu về bạn:\n• Kênh: {channel}\n• Ngôn ngữ: {language}\n• Thôn: {village}\n"
                   "• Nhận thông báo: {subscribed}\n• Lịch sử tin nhắn (đã ẩn số CCCD, số điện thoại, mã OTP).",
                   channel=r.channel, language=r.language or tr.language,
-                  village=village.name if village else tr("chưa có"),
+                  village=place_name(tr, village) if village else tr("chưa có"),
                   subscribed=tr("có") if r.subscribed else tr("không"))
         return [Reply(text, ((Button(tr("Xoá thông tin của tôi"), "forget"), Button(tr("Xem danh mục"), "menu")),))]
 
@@ -207,16 +211,12 @@ class Pipeline:
         tr = scope.tr
         commune = self.commune.current()
         village = commune.village(scope.resident.village)
-        return [Reply(tr("Tổ công nghệ số của thôn {village} sẽ giúp bạn trực tiếp. Bạn có thể gặp trưởng thôn "
+        return [Reply(tr("Tổ công nghệ số của {place} sẽ giúp bạn trực tiếp. Bạn có thể gặp trưởng thôn "
                          "hoặc đến điểm phục vụ hành chính công của xã.",
-                         village=village.name if village else ""),
+                         place=place_name(tr, village) if village else tr("thôn bạn")),
                       ((Button(tr("Xem danh mục"), "menu"),),))]
 
 
-def _local_today(teams: dict[str, Any]) -> date:
+def _local_today(teams: Teams) -> date:
     """The commune's date (schedules hide past days); the time zone is set in teams.yml."""
-    try:
-        zone = ZoneInfo(str(teams.get("timezone") or "Asia/Ho_Chi_Minh"))
-    except (KeyError, ValueError):
-        zone = ZoneInfo("Asia/Ho_Chi_Minh")
-    return datetime.now(zone).date()
+    return datetime.now(teams.timezone).date()

@@ -106,7 +106,7 @@ def interpreter():  # type: ignore[no-untyped-def]
     from nlu.interpreter import EmbeddedInterpreter
 
     base = load_settings(ROOT / "config.yml", env={})
-    villages = [(v.name, list(v.aliases)) for v in load_commune(base.commune_dir).villages]
+    villages = load_commune(base.commune_dir).villages
     return EmbeddedInterpreter.load(base.nlu.model_path, base.nlu.data_dir, villages)
 
 

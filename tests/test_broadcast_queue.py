@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -173,14 +174,14 @@ async def test_rights_approval_and_bad_requests_change_nothing(database_url: str
         await store.engine.dispose()
 
 
-def test_settings_and_roles_from_files() -> None:
-    cfg = load_settings(ROOT / "config.yml", env={})
-    bs = broadcast_settings(cfg, env={"BROADCAST_RATE_TELEGRAM": "300"})
+def test_settings_and_roles_from_files(tmp_path: Path) -> None:
+    bs = broadcast_settings(load_settings(ROOT / "config.yml", env={"BROADCAST_RATE_TELEGRAM": "300"}))
     assert bs.limits["telegram"].per_second == 300 and bs.limits["telegram"].per_chat_seconds == 1.0
-    assert broadcast_settings(cfg, env={}).limits["telegram"].per_second == 20
-    bad = replace(cfg, extra={**cfg.extra, "broadcast": {"rate_limits": {"telegram": {"per_second": 0}}}})
-    with pytest.raises(ConfigError):
-        broadcast_settings(bad, env={})
+    assert broadcast_settings(load_settings(ROOT / "config.yml", env={})).limits["telegram"].per_second == 20
+    bad = tmp_path / "config.yml"
+    bad.write_text("broadcast:\n  rate_limits:\n    telegram: {per_second: 0}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="broadcast.rate_limits.telegram.per_second"):
+        load_settings(bad, env={})
     member = ROLES.member("doan-thanh-nien")
     assert member is not None and ROLES.may_send(member, []) and not member.approver
 

@@ -138,7 +138,7 @@ async def test_a_resident_sees_and_deletes_what_is_stored(local: Services) -> No
     conv = Conversation(local, "mine", language="en")
     await conv.press("village:trung-tu")
     replies = await conv.press("mydata")
-    assert "Village: Trung Tú" in texts(replies)
+    assert "Village: Trung Tú (former commune)" in texts(replies)
     assert "forget" in payloads(replies)
     replies = await conv.press("forget")
     assert "forget:yes" in payloads(replies)
