@@ -56,11 +56,11 @@ async def commune_dir(tmp_path: Path) -> Path:
 def test_the_commune_files_in_the_repository_load_and_invent_nothing() -> None:
     """The shipped files hold no dates, hours or phone numbers the commune has not given (issue 15)."""
     commune = load_commune(ROOT / "communes/ung-hoa")
-    assert commune.villages and commune.teams.get("teams")
+    assert commune.villages and commune.teams.teams
     assert commune.schedule == () and commune.classes == ()
-    for team in commune.teams["teams"]:
-        assert "hours" not in team, team["id"]
-        assert not re.search(r"\d", str(team.get("contact", "")) + str(team.get("contact_en", ""))), team["id"]
+    for team in commune.teams.teams:
+        assert not team.hours_known and not team.phone, team.id
+        assert not re.search(r"\d", team.contact + team.contact_en + team.place + team.place_en), team.id
 
 
 @pytest_asyncio.fixture
