@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kernel.commune import CommuneError, load_commune
-from kernel.settings import ConfigError, load_settings
 from dialogues.flows import FlowError, load_library
 from dialogues.validate import validate
+from kernel.commune import CommuneError, load_commune
+from kernel.settings import ConfigError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
 
-from kernel.commune import Hours, Session, place_name
-from kernel.messages import Button
-from kernel import effects as fx
 from dialogues.flows import Flow
 from dialogues.guide import SCAM_WARNING, handoff, offer_resume
-from dialogues.turn import (HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow)
+from dialogues.turn import HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow
+from kernel import effects as fx
+from kernel.commune import Hours, Session, place_name
+from kernel.messages import Button
 from nlu.types import Parse
 
 WEEKDAYS = (N_("Thứ Hai"), N_("Thứ Ba"), N_("Thứ Tư"), N_("Thứ Năm"), N_("Thứ Sáu"), N_("Thứ Bảy"),
@@ -20,7 +20,10 @@ WEEKDAYS = (N_("Thứ Hai"), N_("Thứ Ba"), N_("Thứ Tư"), N_("Thứ Năm"), 
 def greet(t: Turn, parse: Parse) -> None:
     t.say(t._("Xin chào! Tôi là Trợ lý số của xã {commune}. Tôi hướng dẫn từng bước về VNeID, "
               "dịch vụ công, thanh toán điện tử và cách tránh lừa đảo. Bạn cần giúp việc gì?",
-              commune=t.ctx.commune.name), *menu_rows(t))
+              commune=t.ctx.commune.name) + "\n" +
+          t._("Tôi là chương trình tự động, không phải người thật. Tôi không bao giờ hỏi mật khẩu hay mã OTP "
+              "của bạn. Muốn gặp người thật, bấm “Gặp người hỗ trợ” để tổ công nghệ số của thôn giúp."),
+          *menu_rows(t), (t.button("Gặp người hỗ trợ", HUMAN),))
 
 
 def thank(t: Turn, parse: Parse) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 
@@ -23,7 +24,7 @@ class DialogueState:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str | None) -> "DialogueState":
+    def from_json(cls, raw: str | None) -> DialogueState:
         if not raw:
             return cls()
         data = json.loads(raw)
@@ -31,10 +32,16 @@ class DialogueState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
-    def at(self, flow: str | None, step: str | None) -> "DialogueState":
+    def position(self) -> str:
+        """A short mark of where the conversation is (guide, step, tries, what is awaited): a button shown
+        at one position answers only that position (8 hex characters, small enough for Telegram's
+        64-byte callback data next to a payload)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:8]
+
+    def at(self, flow: str | None, step: str | None) -> DialogueState:
         return replace(self, flow=flow, step=step, stuck=0)
 
-    def ended(self) -> "DialogueState":
+    def ended(self) -> DialogueState:
         return replace(self, flow=None, step=None, stuck=0, tried=())
 
 

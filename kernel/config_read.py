@@ -23,7 +23,7 @@ TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 def coerce(value: Any, hint: Any, where: str, base: Path, from_env: bool = False) -> Any:
     """A YAML value (or, from_env, an environment string) as the field's type; ConfigError names `where`."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")) and type(None) in args:
+    if origin in (typing.Union, __import__("types").UnionType) and type(None) in args:
         if value is None or (from_env and value == ""):
             return None
         (hint,) = [a for a in args if a is not type(None)]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -53,6 +54,10 @@ class TelegramSettings:
     staff_chat_ids: tuple[int, ...] = ()
     # Requests a second for the whole bot (Telegram allows about 30).
     rate_per_second: float = 25.0
+    # Pacing a chat: Telegram allows about one message a second to a person and 20 a minute to a group.
+    # Tests shorten both (tests/fakes/pacing.py); the limits themselves are tested at this pace.
+    chat_interval_seconds: float = 1.05
+    group_per_minute: float = 19.0
     poll_timeout: int = 30
 
 
@@ -75,6 +80,9 @@ class ZaloSettings:
     max_event_age_seconds: float = 300.0
     refresh_margin_seconds: float = 600.0
     button_type: str = "oa.query.hide"
+    # When refreshing the token fails, how long to wait for another process (a broadcast worker) that
+    # may have spent the refresh token a moment ago to save what it got.
+    token_grace_seconds: float = 3.0
 
     @property
     def enabled(self) -> bool:

@@ -120,8 +120,3 @@ class EntityExtractor:
     def _matches(term: _Term, words: list[tuple[str, int, int]], i: int) -> bool:
         n = len(term.words)
         return i + n <= len(words) and tuple(w for w, _, _ in words[i:i + n]) == term.words
-
-
-def extractor_for(gazetteer: dict[str, dict[str, str]], villages: Iterable[Village],
-                  regexes: dict[str, list[str]] | None = None) -> EntityExtractor:
-    return EntityExtractor(gazetteer, list(villages), regexes)

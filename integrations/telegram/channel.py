@@ -43,8 +43,16 @@ from typing import Any
 from aiohttp import web
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, TelegramError
-from telegram.ext import (Application, ApplicationBuilder, CallbackContext, CallbackQueryHandler,
-                          ChatMemberHandler, CommandHandler, MessageHandler, filters)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from integrations.telegram.limiter import TelegramRateLimiter
 from integrations.telegram.sender import CHANNEL, TelegramSender
@@ -116,7 +124,9 @@ class TelegramChannel:
         if self.settings.mode == "webhook" and not self.settings.webhook_url:
             raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL Telegram "
                               "posts to, ending in telegram.webhook_path)")
-        self.limiter = TelegramRateLimiter(self.settings.rate_per_second)
+        self.limiter = TelegramRateLimiter(self.settings.rate_per_second,
+                                           private_chat_interval=self.settings.chat_interval_seconds,
+                                           group_per_minute=self.settings.group_per_minute)
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(self.settings.token).base_url(self.settings.api_url)
             .rate_limiter(self.limiter).updater(None).connection_pool_size(64).pool_timeout(30.0)
@@ -193,7 +203,7 @@ class TelegramChannel:
                 log.error("telegram: %s (another instance polling, or a webhook set); retrying", exc.message)
                 await asyncio.sleep(5)
                 continue
-            except Exception as exc:  # noqa: BLE001 -- polling must outlive any single failure
+            except Exception as exc:
                 log.warning("telegram: getUpdates failed (%s); retrying in %.0fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -224,7 +234,7 @@ class TelegramChannel:
                                                    read_timeout=self.settings.poll_timeout + 10))
         except TelegramError:
             raise
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("telegram: a batch of updates could not be read; reading them one by one")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PTB suggests get_updates, which is what just failed
@@ -234,7 +244,7 @@ class TelegramChannel:
         for data in raw or []:
             try:
                 parsed.append(Update.de_json(data, self.bot))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.error("telegram: update %s cannot be read and is skipped", data.get("update_id"))
                 parsed.append(_Skipped(int(data["update_id"])))
         return parsed
@@ -271,7 +281,7 @@ class TelegramChannel:
         try:
             data = await request.json()
             update = Update.de_json(data, self.bot)
-        except Exception:  # noqa: BLE001 -- any malformed body is the sender's problem, not ours
+        except Exception:
             return web.json_response({"error": "not a Telegram update"}, status=400)
         failed = await self.process([update])
         self._done.discard(update.update_id)  # answered 200, Telegram will not send it again
@@ -316,7 +326,7 @@ class TelegramChannel:
         """One resident turn: the pipeline, then the replies to the private chat."""
         result = await self.turns.handle(incoming)
         if result.replies and update.effective_chat is not None:
-            await self.sender.send_to_chat(update.effective_chat.id, result.replies)
+            await self.sender.send_to_chat(update.effective_chat.id, result.replies, at=result.at)
 
 
 __all__ = ["TelegramChannel", "StaffEvent", "StaffHandler", "MAX_ATTEMPTS"]

@@ -4,19 +4,21 @@ parsed into frozen types, checked, and reloaded on change one file at a time."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
 
 from kernel.commune.check import CommuneError
-from kernel.commune.places import Places, Village, fold, parse_places, place_name
+from kernel.commune.places import Places, Village, parse_places, place_name
 from kernel.commune.sessions import Session, parse_sessions
 from kernel.commune.staff import NOBODY, Roles, StaffMember, parse_staff
 from kernel.commune.teams import ALWAYS, DAYS, Hours, Team, Teams, parse_teams
+from kernel.text import fold_words
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +56,11 @@ class Commune:
 
     def find_village(self, text: str) -> Village | None:
         """The place whose name or alias the text is or contains (diacritics ignored; the longest wins)."""
-        t = f" {fold(text)} "
+        t = f" {fold_words(text)} "
         best: tuple[int, Village] | None = None
         for v in self.villages:
             for name in (v.name, *v.aliases, v.code.replace("-", " ")):
-                n = fold(name)
+                n = fold_words(name)
                 if n and f" {n} " in t and (best is None or len(n) > best[0]):
                     best = (len(n), v)
         return best[1] if best else None
@@ -153,5 +155,5 @@ class CommuneSource:
 
 
 __all__ = ["ALWAYS", "DAYS", "Commune", "CommuneError", "CommuneSource", "Hours", "Roles", "Session",
-           "StaffMember", "Team", "Teams", "Village", "fold", "load_commune",
+           "StaffMember", "Team", "Teams", "Village", "load_commune",
            "place_name"]

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from kernel.commune.check import CommuneError, items, mapping, text, texts
 
 FILE = "villages.yml"
-
-
-def fold(text: str) -> str:
-    """Lowercase without diacritics (đ -> d), for matching what residents type."""
-    text = unicodedata.normalize("NFD", text.lower()).replace("đ", "d")
-    return " ".join("".join(c for c in text if unicodedata.category(c) != "Mn").split())
 
 
 @dataclass(frozen=True)
