@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from dialogues.flows import Flow
-from dialogues.guide import handoff, offer_resume
+from dialogues.guide import SCAM_WARNING, handoff, offer_resume
 from dialogues.turn import HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow
 from kernel import effects as fx
 from kernel.commune import Hours, Session, place_name
@@ -79,8 +79,11 @@ def subscribe(t: Turn, parse: Parse | None = None) -> None:
 
 
 def ask_consent(t: Turn) -> None:
-    t.say(t._("Bạn sẽ nhận thông báo của xã và thôn mình. Để gửi đúng, trợ lý chỉ lưu thôn và ngôn ngữ "
-              "của bạn, không lưu gì thêm. Bạn có thể huỷ bất cứ lúc nào. Bạn đồng ý chứ?"),
+    # Says what is really kept: the village and language for the announcements, and (for everyone) the
+    # redacted messages that "Xem thông tin của tôi" lists.
+    t.say(t._("Bạn sẽ nhận thông báo của xã và thôn mình. Để gửi đúng, trợ lý lưu thôn và ngôn ngữ của bạn; "
+              "mọi thứ trợ lý lưu, kể cả tin nhắn đã che số và mã, bạn xem hoặc xoá trong “Xem thông tin của tôi”. "
+              "Bạn có thể huỷ bất cứ lúc nào, bạn đồng ý chứ?"),
           (t.button("Đồng ý", "sub:yes"), t.button("Không", "sub:no")))
 
 
@@ -185,10 +188,13 @@ def _line(t: Turn, s: Session, with_topic: bool) -> str:
 def schedule(t: Turn, parse: Parse) -> None:
     visits, mine = _upcoming(t, t.ctx.commune.schedule)
     if not visits:
-        t.say(t._("Hiện chưa có lịch điểm dịch vụ công lưu động. Khi có lịch, xã sẽ báo trên kênh này "
-                  "nếu bạn đăng ký nhận thông báo."), (t.button("Đăng ký nhận thông báo", "intent:subscribe"),))
+        # The commune has published no schedule (brief §6.3: to confirm): say so and give the official ways.
+        t.say(t._("Xã chưa công bố lịch điểm dịch vụ công lưu động. Hỏi Điểm phục vụ hành chính công của xã, "
+                  "hoặc nộp hồ sơ trực tuyến trên dichvucong.hanoi.gov.vn. Đăng ký nhận thông báo để được báo "
+                  "khi xã có lịch."), (t.button("Đăng ký nhận thông báo", "intent:subscribe"),))
         return
-    head = t._("Lịch điểm dịch vụ công lưu động về thôn bạn:") if mine else t._("Lịch điểm dịch vụ công lưu động:")
+    head = (t._("Lịch điểm dịch vụ công lưu động cho thôn của bạn:") if mine
+            else t._("Lịch điểm dịch vụ công lưu động:"))
     lines = [_line(t, v, with_topic=False) for v in visits[:5]]
     rows = [(t.button("Đăng ký nhận thông báo", "intent:subscribe"),)]
     if t.ctx.resident.village is None:
@@ -199,11 +205,12 @@ def schedule(t: Turn, parse: Parse) -> None:
 def classes(t: Turn, parse: Parse) -> None:
     upcoming, _mine = _upcoming(t, t.ctx.commune.classes)
     if not upcoming:
-        t.say(t._("Hiện chưa có lịch lớp “Bình dân học vụ số”. Bạn có thể hỏi tổ công nghệ số của thôn."),
+        t.say(t._("Xã chưa công bố lịch lớp “Bình dân học vụ số”. Hỏi tổ công nghệ số của thôn hoặc Điểm phục vụ "
+                  "hành chính công của xã."),
               (t.button("Gặp người hỗ trợ", HUMAN),))
         return
     lines = [_line(t, c, with_topic=True) for c in upcoming[:5]]
-    t.say(t._("Lớp kỹ năng số “Bình dân học vụ số”, miễn phí cho mọi người:") + "\n" + "\n".join(lines),
+    t.say(t._("Lớp kỹ năng số “Bình dân học vụ số”:") + "\n" + "\n".join(lines),
           (t.button("Liên hệ tổ công nghệ số", "intent:contact_support_team"), t.button("Xem danh mục", MENU)))
 
 
@@ -221,6 +228,12 @@ ANSWERS: dict[str, Callable[[Turn, Parse], None]] = {
     "human_handoff": lambda t, p: handoff(t, None, "asked"), "change_language": change_language,
     "subscribe": subscribe, "unsubscribe": unsubscribe, "contact_support_team": contact_team,
     "mobile_service_schedule": schedule, "digital_skills_class": classes,
+}
+
+# Brief source ids of every answer message above that states a number (checked by `python -m dialogues
+# validate`; commune data such as dates and hours comes from the commune's own files, not from here).
+ANSWER_SOURCES: dict[str, tuple[str, ...]] = {
+    SCAM_WARNING: ("S5", "S32"),
 }
 
 # Answers that differ by village: after "Chọn thôn của tôi" the village is saved and the answer shown again.

@@ -22,3 +22,11 @@ def extract_flows(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
     flow = parse_flow(data, str(name))
     for text in flow.strings():
         yield 0, None, text, [f"flow {flow.id}"]
+
+
+def extract_glossary(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                     options: Any) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """Yield each glossary gloss (dialogues/glossary.yml), which guide texts quote word for word."""
+    data = yaml.safe_load(fileobj.read().decode("utf-8")) or {}
+    for term in data.get("terms") or []:
+        yield 0, None, str(term["gloss"]), [f"glossary {term['id']}"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,10 @@ from typing import Any
 import yaml
 
 END = "end"
+# A choice may lead into another guide: "flow:<id>" (its first step) or "flow:<id>/<step>".
+FLOW_LINK = "flow:"
+# Brief source ids ([S12], [S23b]) or GK (the brief's unconfirmed general knowledge: say so in the text).
+SOURCE_ID = re.compile(r"^(S\d+[a-z]?|GK)$")
 
 
 class FlowError(ValueError):
@@ -31,6 +36,8 @@ class Step:
     troubleshoot: str | None = None
     choices: tuple[Choice, ...] = ()
     next: str | None = None  # default: the following step; "end" finishes the guide
+    # The brief's source ids for the facts in text and troubleshoot (YAML `source: [S2, S4]`).
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,9 @@ class Flow:
     intro: str | None = None
     # Shown at the start of any guide a resident could confuse with a scam.
     scam_warning: bool = False
-    source: str = ""
+    source: str = ""  # the file it was loaded from
+    # The brief's source ids for the facts in title, intro and done (YAML `source:` at the top).
+    sources: tuple[str, ...] = ()
 
     def index(self, step_id: str) -> int:
         for i, step in enumerate(self.steps):
@@ -101,6 +110,28 @@ def _require(data: Mapping[str, Any], key: str, where: str) -> Any:
     return data[key]
 
 
+def split_link(target: str) -> tuple[str, str | None] | None:
+    """("vneid_register", "activate") for "flow:vneid_register/activate"; None for a step of the same guide."""
+    if not target.startswith(FLOW_LINK):
+        return None
+    flow_id, _, step_id = target[len(FLOW_LINK):].partition("/")
+    return flow_id, step_id or None
+
+
+def _sources(raw: Any, where: str) -> tuple[str, ...]:
+    """The `source` field: a list of brief ids (a single id is accepted as a one-item list)."""
+    if raw is None:
+        return ()
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        raise FlowError(f"{where}: 'source' must be a list of brief ids such as [S2, S4]")
+    ids = tuple(str(i).strip() for i in items)
+    bad = [i for i in ids if not SOURCE_ID.match(i)]
+    if bad:
+        raise FlowError(f"{where}: unknown source id(s) {bad}: use the brief's ids (S12, S23b) or GK")
+    return ids
+
+
 def parse_flow(data: Any, source: str) -> Flow:
     if not isinstance(data, dict):
         raise FlowError(f"{source}: a flow file must hold a mapping")
@@ -120,7 +151,8 @@ def parse_flow(data: Any, source: str) -> Flow:
             for c in raw.get("choices") or ())
         steps.append(Step(id=sid, text=str(_require(raw, "text", here)).strip(),
                           troubleshoot=(str(raw["troubleshoot"]).strip() if raw.get("troubleshoot") else None),
-                          choices=choices, next=(str(raw["next"]) if raw.get("next") else None)))
+                          choices=choices, next=(str(raw["next"]) if raw.get("next") else None),
+                          sources=_sources(raw.get("source"), here)))
     ids = [s.id for s in steps]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
@@ -130,12 +162,13 @@ def parse_flow(data: Any, source: str) -> Flow:
     known = set(ids) | {END}
     for s in steps:
         for target in [s.next, *(c.next for c in s.choices)]:
-            if target is not None and target not in known:
+            if target is not None and target not in known and split_link(target) is None:
                 raise FlowError(f"{where}, step '{s.id}': leads to unknown step '{target}'")
     return Flow(id=flow_id, topic=str(_require(data, "topic", where)), title=str(_require(data, "title", where)),
                 steps=tuple(steps), done=str(_require(data, "done", where)).strip(),
                 intro=(str(data["intro"]).strip() if data.get("intro") else None),
-                scam_warning=bool(data.get("scam_warning", False)), source=source)
+                scam_warning=bool(data.get("scam_warning", False)), source=source,
+                sources=_sources(data.get("source"), where))
 
 
 def load_library(flows_dir: Path) -> Library:
@@ -152,6 +185,15 @@ def load_library(flows_dir: Path) -> Library:
         if flow.id in flows:
             raise FlowError(f"{path}: flow '{flow.id}' is already defined in {flows[flow.id].source}")
         flows[flow.id] = flow
+    for flow in flows.values():
+        for step in flow.steps:
+            for target in [step.next, *(c.next for c in step.choices)]:
+                link = split_link(target or "")
+                if link is None:
+                    continue
+                other = flows.get(link[0])
+                if other is None or (link[1] is not None and link[1] not in {s.id for s in other.steps}):
+                    raise FlowError(f"{flow.source}, step '{step.id}': leads to unknown guide step '{target}'")
     menu_path = flows_dir / "menu.yml"
     topics: list[Topic] = []
     if menu_path.exists():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dialogues.flows import END, Flow, Step
+from dialogues.flows import END, Flow, Step, split_link
 from dialogues.turn import (
     CANCEL,
     HUMAN,
@@ -23,13 +23,17 @@ from dialogues.turn import (
 from kernel import effects as fx
 from kernel.messages import Button
 
-SCAM_WARNING = N_("⚠️ Trợ lý không bao giờ hỏi số CCCD, mật khẩu hay mã OTP của bạn. "
-                "Đừng đưa các mã này cho bất kỳ ai.")
+# Names every code the brief (§0.1) says never to give; the glosses are the glossary's (dialogues/glossary.yml).
+SCAM_WARNING = N_("⚠️ Trợ lý không bao giờ hỏi số CCCD, mật khẩu, passcode (mã 6 số của VNeID), "
+                  "mã OTP (mã dùng một lần, gửi qua tin nhắn) hay mã PIN ngân hàng của bạn. "
+                  "Đừng đưa các mã này cho bất kỳ ai.")
 
 
-def start(t: Turn, flow: Flow) -> None:
-    t.state = replace(t.state.at(flow.id, flow.steps[0].id), tried=())
-    t.effects.append(fx.Track("flow_start", flow.id, flow.steps[0].id))
+def start(t: Turn, flow: Flow, step_id: str | None = None) -> None:
+    """Open a guide (at its first step, or at `step_id` when another guide leads into it)."""
+    first = step_id or flow.steps[0].id
+    t.state = replace(t.state.at(flow.id, first), tried=())
+    t.effects.append(fx.Track("flow_start", flow.id, first))
     intro = t._(flow.title)
     if flow.intro:
         intro += "\n" + t._(flow.intro)
@@ -67,6 +71,11 @@ def step_rows(t: Turn, step: Step) -> tuple[tuple[Button, ...], ...]:
 def goto(t: Turn, flow: Flow, target: str) -> None:
     if target == END:
         complete(t, flow)
+        return
+    link = split_link(target)
+    if link is not None:  # the choice opens another guide (checked at load time, so it exists)
+        t.effects.append(fx.Track("complete", flow.id, t.state.step))
+        start(t, t.ctx.library.flows[link[0]], link[1])
         return
     t.state = t.state.at(flow.id, target)
     show_step(t, flow)

@@ -7,22 +7,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
-from dialogues.answers import ANSWERS
-from dialogues.flows import END, Flow, FlowError, Library, load_library
+from dialogues import content
+from dialogues.answers import ANSWER_SOURCES, ANSWERS
+from dialogues.flows import (
+    END,
+    SOURCE_ID,
+    Flow,
+    FlowError,
+    Library,
+    load_library,
+    split_link,
+)
 from dialogues.guide import SCAM_WARNING
 from dialogues.turn import MENU_PAYLOADS
+from nlu.intents import TASKS, VARIANT_TASKS
 
-# INTENTS.md "Task intents": each starts the guide of the same name.
-TASK_INTENTS = (
-    "vneid_install", "vneid_register", "vneid_level2", "vneid_activation_code", "vneid_nfc_problem",
-    "vneid_face_problem", "vneid_forgot_passcode", "vneid_change_device", "vneid_integrate_docs",
-    "portal_login", "portal_submit", "portal_track", "residence_registration", "birth_registration",
-    "judicial_record", "ihanoi_feedback",
-    "epay_setup", "pay_utility_bill", "pay_public_fee", "pay_qr",
-    "report_scam",
-)
+# INTENTS.md "Task intents" and the agreed variants (notes/names.md): each starts the guide of the same name.
+TASK_INTENTS = TASKS + VARIANT_TASKS
 # The frame a step is shown in (see guide.py): its progress label and the troubleshooting heading.
 STEP_FRAME, TROUBLESHOOT_FRAME = "Bước {n}/{total}", "Cách khắc phục:"
 
@@ -58,7 +62,8 @@ def check_transitions(flow: Flow) -> list[Problem]:
     """Every step can be reached from the first, and the end can be reached from every step."""
     problems = []
     # "Xong rồi" (or typing "xong") follows the step's next; a choice button follows the choice.
-    edges = {s.id: {flow.next_step(s.id), *(c.next for c in s.choices)} for s in flow.steps}
+    edges = {s.id: {END if split_link(t) else t for t in (flow.next_step(s.id), *(c.next for c in s.choices))}
+             for s in flow.steps}
     seen, todo = set(), [flow.steps[0].id]
     while todo:
         sid = todo.pop()
@@ -101,6 +106,48 @@ def check_library(library: Library, catalogs: Mapping[str, Mapping[str, str]], m
             if answer not in ANSWERS and answer not in MENU_PAYLOADS:
                 problems.append(Problem("menu.yml", f"topic '{tp.id}' offers unknown answer '{answer}'"))
     problems += _check_strings(library, catalogs, max_chars)
+    problems += check_content(library, catalogs)
+    return problems
+
+
+def check_content(library: Library, catalogs: Mapping[str, Mapping[str, str]],
+                  glossary: tuple[content.Term, ...] | None = None) -> list[Problem]:
+    """In each language: at most three sentences a message, facts with a source id, jargon explained."""
+    problems: list[Problem] = []
+    terms = content.load_glossary() if glossary is None else glossary
+    for flow in library.flows.values():
+        if not flow.sources:
+            problems.append(Problem(flow.source, "no `source:` (the brief's ids behind the guide)"))
+        entries = content.entry_steps(library.flows.values(), flow)
+        for lang, catalog in catalogs.items():
+            def tr(text: str, catalog: Mapping[str, str] = catalog) -> str:
+                return catalog.get(text, text)
+            warning = tr(SCAM_WARNING) if flow.scam_warning else ""
+            found = content.check_plain(flow, lang, tr) + content.check_glossary(flow, entries, terms, lang, tr, warning)
+            problems += [Problem(f"{flow.source}, {where} ({lang})", message) for where, message in found]
+    for lang, catalog in catalogs.items():
+        for t in terms:
+            if t.gloss not in catalog:
+                problems.append(Problem("dialogues/glossary.yml", f"'{t.id}' not translated in the '{lang}' catalog"))
+    problems += check_answer_sources()
+    return problems
+
+
+DIALOGUES_DIR = Path(__file__).resolve().parent
+
+
+def check_answer_sources(root: Path = DIALOGUES_DIR) -> list[Problem]:
+    """A message in the Python answers that states a number has its brief source ids in ANSWER_SOURCES."""
+    problems = []
+    for path in sorted(root.glob("*.py")):
+        for _, msg, _, _ in extract_from_file("python", str(path), keywords={"_": None, "N_": None, "button": (1,)}):
+            for text in (msg if isinstance(msg, tuple) else (msg,)):
+                if not text or not content.has_fact(text):
+                    continue
+                ids = ANSWER_SOURCES.get(text, ())
+                if not ids or not all(SOURCE_ID.match(i) and i in content.BRIEF_IDS for i in ids):
+                    problems.append(Problem(path.name, f"states a number without a source id in ANSWER_SOURCES: "
+                                                       f"{text[:60]!r}"))
     return problems
 
 

@@ -12,4 +12,9 @@ COMMUNITY = ("report_scam", "mobile_service_schedule", "digital_skills_class", "
 
 INTENTS = CONVERSATION + VNEID + SERVICES + PAYMENTS + COMMUNITY
 # A task intent starts the step-by-step guide (flow) of the same name.
+TASKS = VNEID + SERVICES + PAYMENTS + ("report_scam",)
+# Variants of a task agreed for issues 15 and 16 (notes/names.md), each served by its own guide.
+# Not yet in INTENTS: they join it with their training data (nlu/data) and held-out examples.
+VARIANT_TASKS = ("scam_victim", "wrong_transfer", "vneid_child", "no_smartphone", "guest_stay",
+                 "bank_forgot_password")
 ENTITIES = ("village", "service", "bill_type", "language", "phone_number", "id_number", "otp_code")

@@ -3,6 +3,7 @@ own files (schedule, classes, teams) reloaded when the commune edits them."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -42,13 +43,23 @@ async def commune_dir(tmp_path: Path) -> Path:
                 "topic": "Cài và dùng VNeID an toàn", "topic_en": "Installing and using VNeID safely"}]
     (target / "schedule.yml").write_text(yaml.safe_dump({"visits": visits}, allow_unicode=True), encoding="utf-8")
     (target / "classes.yml").write_text(yaml.safe_dump({"classes": classes}, allow_unicode=True), encoding="utf-8")
+    # Hours as a commune would confirm them (the shipped file has none until the commune gives them).
+    teams = yaml.safe_load((target / "teams.yml").read_text(encoding="utf-8"))
+    for team in teams["teams"]:
+        if team["id"] == "dai-cuong":
+            team["hours"] = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "07:00", "end": "20:00"}
+    (target / "teams.yml").write_text(yaml.safe_dump(teams, allow_unicode=True), encoding="utf-8")
     return target
 
 
-def test_the_commune_files_in_the_repository_load() -> None:
+def test_the_commune_files_in_the_repository_load_and_invent_nothing() -> None:
+    """The shipped files hold no dates, hours or phone numbers the commune has not given (issue 15)."""
     commune = load_commune(ROOT / "communes/ung-hoa")
-    assert commune.schedule and commune.classes
-    assert all(v.villages and set(v.villages) <= {x.code for x in commune.villages} for v in commune.schedule)
+    assert commune.villages and commune.teams.teams
+    assert commune.schedule == () and commune.classes == ()
+    for team in commune.teams.teams:
+        assert not team.hours_known and not team.phone, team.id
+        assert not re.search(r"\d", team.contact + team.contact_en + team.place + team.place_en), team.id
 
 
 @pytest_asyncio.fixture
@@ -105,7 +116,8 @@ async def test_subscribing_keeps_village_and_language_only_after_consent(local: 
     replies = await conv.press("intent:subscribe")
     assert "Bạn ở thôn nào?" in texts(replies)
     replies = await conv.press("village:minh-duc")
-    assert "chỉ lưu thôn và ngôn ngữ" in texts(replies)
+    assert "trợ lý lưu thôn và ngôn ngữ của bạn" in texts(replies)
+    assert "kể cả tin nhắn" in texts(replies)  # it says what "Xem thông tin của tôi" will list
     resident = await local.store.find(conv.who)
     assert resident is not None and not resident.subscribed
     await conv.press("sub:no")
@@ -141,7 +153,7 @@ async def test_schedule_for_the_residents_village_and_reloaded_on_edit(local: Se
     assert "ask:mobile_service_schedule" in payloads(replies)
     replies = await conv.press("ask:mobile_service_schedule")
     replies = await conv.press("village:dong-lo")  # the answer again, for that village only
-    assert "về thôn bạn" in texts(replies)
+    assert "cho thôn của bạn" in texts(replies)
     assert "Nhà văn hoá thôn Đông Lỗ" in texts(replies) and "Đại Cường" not in texts(replies)
     day = SOON + timedelta(days=2)
     assert f"{WEEKDAYS_VI[day.weekday()]} {day:%d/%m}, 14:00–17:00" in texts(replies)
@@ -197,8 +209,8 @@ def test_past_days_are_not_shown(settings: Settings, commune_dir: Path) -> None:
     out = advance(ctx, DialogueState(), Pressed("intent:mobile_service_schedule"))
     text = "\n".join(r.text for r in out.replies)
     assert "Đại Cường" not in text  # its visit was the day before
-    assert "Hiện chưa có lịch" not in text and "Kim Đường" in text  # other villages' visits are shown instead
+    assert "Xã chưa công bố lịch" not in text and "Kim Đường" in text  # other villages' visits are shown instead
     later = advance(replace(ctx, today=SOON + timedelta(days=30)), DialogueState(),
                     Pressed("intent:mobile_service_schedule"))
-    assert "Hiện chưa có lịch điểm dịch vụ công lưu động" in later.replies[0].text
+    assert "Xã chưa công bố lịch điểm dịch vụ công lưu động" in later.replies[0].text
     assert out.effects == () and later.effects == ()

@@ -12,7 +12,15 @@ from bot.app import Services
 from dialogues.guide import SCAM_WARNING
 from kernel.i18n import Translator
 from kernel.settings import Settings, replace
-from tests.fakes.driver import NO_GUIDE, Conversation, assistant, payloads, texts
+from tests.fakes.driver import (
+    NO_GUIDE,
+    Conversation,
+    assistant,
+    payloads,
+    presses_to,
+    presses_to_end,
+    texts,
+)
 
 LANGUAGES = ("vi", "en")
 
@@ -35,32 +43,58 @@ async def _resident(services: Services, user: str, language: str, village: str |
 async def test_every_guide_every_step_and_every_troubleshooting(guides: Services, language: str) -> None:
     tr: Translator = guides.catalogs.get(language)
     vi = guides.catalogs.get("vi")
-    assert len(guides.library.flows) == 21
+    assert len(guides.library.flows) == 27
     for flow in guides.library.flows.values():
         conv = await _resident(guides, f"walk-{flow.id}-{language}", language)
-        replies = await conv.press(f"flow:{flow.id}")
-        opening = replies[0].text
-        assert opening.startswith(tr(flow.title))
-        if flow.intro:
-            assert tr(flow.intro) in opening
-        assert (tr(SCAM_WARNING) in opening) == flow.scam_warning
         total = len(flow.steps)
         for n, step in enumerate(flow.steps, 1):
+            # Each step reached from the start of the guide by the buttons a resident would press.
+            replies = await conv.press(f"flow:{flow.id}")
+            opening = replies[0].text
+            assert opening.startswith(tr(flow.title))
+            if flow.intro:
+                assert tr(flow.intro) in opening
+            assert (tr(SCAM_WARNING) in opening) == flow.scam_warning
+            for payload in presses_to(flow, step.id):
+                replies = await conv.press(payload)
             shown = replies[-1]
             assert shown.text == tr("Bước {n}/{total}", n=n, total=total) + ": " + tr(step.text), flow.id
             if language != "vi":
                 assert tr(step.text) != vi(step.text), f"{flow.id}/{step.id} is not translated"
             assert conv.state == (flow.id, n)
-            # Done, stuck, a person and cancel at every step.
-            assert {"done", "stuck", "human", "cancel"} <= set(payloads([shown])), flow.id
+            # Done (or the step's choices), stuck, a person and cancel at every step.
+            moves = {f"go:{c.next}" for c in step.choices} or {"done"}
+            assert moves | {"stuck", "human", "cancel"} <= set(payloads([shown])), flow.id
+            for choice in step.choices:
+                assert tr(choice.label) in [b.label for b in shown.flat_buttons()]
             replies = await conv.press("stuck")
             assert step.troubleshoot, f"{flow.id}/{step.id} has no troubleshooting"
             assert replies[-1].text == tr("Cách khắc phục:") + "\n" + tr(step.troubleshoot)
             assert {"done", "stuck", "human", "cancel"} <= set(payloads(replies))
             assert conv.state == (flow.id, n)  # troubleshooting keeps the resident at the step
-            replies = await conv.press("done")
+            await conv.press("cancel")  # opening the same guide again mid-way would only show the step
+        await conv.press(f"flow:{flow.id}")
+        for payload in presses_to_end(flow):
+            replies = await conv.press(payload)
         assert replies[-1].text == "✅ " + tr(flow.done)
         assert conv.state == NO_GUIDE
+
+
+async def test_a_choice_can_lead_into_another_guide(guides: Services) -> None:
+    """"Tôi đã làm theo" in the scam guide opens the victim's urgent steps at their first step."""
+    conv = await _resident(guides, "link", "vi")
+    await conv.press("flow:report_scam")
+    replies = await conv.press("go:flow:scam_victim")
+    assert conv.state == ("scam_victim", 1)
+    assert replies[0].text.startswith("Đã bị lừa") and replies[-1].text.startswith("Bước 1/6")
+    # A level-2 resident with no account yet continues in the registration guide at its activation step.
+    await conv.press("flow:vneid_level2")
+    for payload in presses_to(guides.library.flows["vneid_level2"], "account"):
+        await conv.press(payload)
+    replies = await conv.press("go:flow:vneid_register/activate")
+    register = guides.library.flows["vneid_register"]
+    assert conv.state == ("vneid_register", register.index("activate") + 1)
+    assert "Kích hoạt tài khoản" in replies[-1].text
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -86,9 +120,9 @@ async def test_cancel_at_any_step_stops_the_guide(guides: Services) -> None:
         conv = await _resident(guides, f"cancel-{flow.id}", "vi")
         await conv.press(f"flow:{flow.id}")
         last = len(flow.steps)
-        for _ in range(last - 1):
-            await conv.press("done")
-        assert (flow.id, last) == conv.state
+        for payload in presses_to(flow, flow.steps[-1].id):
+            await conv.press(payload)
+        assert conv.state == (flow.id, last)
         replies = await conv.press("cancel")
         assert "Đã dừng hướng dẫn" in texts(replies)
         assert conv.state == NO_GUIDE
@@ -102,11 +136,11 @@ async def test_a_side_question_mid_guide_then_back_to_the_same_step(guides: Serv
     await conv.press("done")
     assert conv.state == ("portal_submit", 3)
     replies = await conv.press("intent:mobile_service_schedule")
-    assert "Lịch điểm dịch vụ công lưu động" in texts(replies)
+    assert "Xã chưa công bố lịch điểm dịch vụ công lưu động" in texts(replies)  # the shipped files have none
     assert "Bạn đang làm dở hướng dẫn “Nộp hồ sơ trực tuyến”." in texts(replies)
     assert "resume" in payloads(replies)
     replies = await conv.press("resume")
-    assert replies[-1].text.startswith("Bước 3/5: Điền tờ khai.")
+    assert replies[-1].text.startswith("Bước 3/7: Điền tờ khai.")
     assert conv.state == ("portal_submit", 3)
     # A side answer that first asks for the village still comes back to the guide.
     await conv.press("ask:contact_support_team")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from bot.app import Services, build
 from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
 from kernel.settings import Settings
+from dialogues.flows import END, Flow
 from nlu.types import Parse
 
 # (flow, step) of a resident in no guide; typed so a test may compare after a narrowing assert.
@@ -64,3 +66,35 @@ def payloads(replies: list[Reply]) -> list[str]:
 
 def texts(replies: list[Reply]) -> str:
     return "\n".join(r.text for r in replies)
+
+
+def presses_to(flow: Flow, step_id: str) -> list[str]:
+    """The shortest list of button payloads that leads from a guide's first step to `step_id`
+    ("done" where a step has no choices, the choice's "go:<step>" where it has)."""
+    first = flow.steps[0].id
+    seen, todo = {first: []}, deque([first])
+    while todo:
+        here = todo.popleft()
+        if here == step_id:
+            return seen[here]
+        step = flow.step(here)
+        moves = ([(f"go:{c.next}", c.next) for c in step.choices] if step.choices
+                 else [("done", flow.next_step(here))])
+        for payload, target in moves:
+            if target not in seen and target in {s.id for s in flow.steps}:
+                seen[target] = [*seen[here], payload]
+                todo.append(target)
+    raise AssertionError(f"{flow.id}: step '{step_id}' cannot be reached by buttons")
+
+
+def presses_to_end(flow: Flow) -> list[str]:
+    """The shortest list of payloads that finishes the guide (ends it, not leaving for another guide)."""
+    best: list[str] | None = None
+    for step in flow.steps:
+        path = presses_to(flow, step.id)
+        finish = ([f"go:{c.next}" for c in step.choices if c.next == END] if step.choices
+                  else (["done"] if flow.next_step(step.id) == END else []))
+        if finish and (best is None or len(path) + 1 < len(best)):
+            best = [*path, finish[0]]
+    assert best is not None, f"{flow.id} cannot be finished by buttons"
+    return best
