@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-FAQ_PREFIX = "faq_"
+from nlu.intents import FAQ_PREFIX
+
 MAX_SENTENCES = 3
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _SOURCE = re.compile(r"^S\d+[a-z]?$")
