@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.commune import load_commune  # noqa: E402
-from bot.config import ROOT  # noqa: E402
-from integrations.broadcast import queue  # noqa: E402
-from integrations.broadcast.config import roles  # noqa: E402
+from kernel.commune import load_commune  # noqa: E402
+from kernel.settings import ROOT  # noqa: E402
+from bot.broadcast import queue  # noqa: E402
+from bot.broadcast.config import roles  # noqa: E402
 from tests.broadcast_procs import fast_config, start_worker, worker_env  # noqa: E402
 from tests.broadcast_support import add_residents, open_store  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402

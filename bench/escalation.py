@@ -25,10 +25,10 @@ from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.app import build  # noqa: E402
-from bot.config import load_settings, replace  # noqa: E402
-from bot.types import Incoming, ResidentKey  # noqa: E402
-from integrations.escalation import Staff  # noqa: E402
-from integrations.escalation.telegram_team import TelegramTeamSender  # noqa: E402
+from kernel.settings import load_settings, replace  # noqa: E402
+from kernel.messages import Incoming, ResidentKey  # noqa: E402
+from bot.handoff import Staff  # noqa: E402
+from bot.handoff.telegram_team import TelegramTeamSender  # noqa: E402
 from tests.escalation_support import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
@@ -93,7 +93,7 @@ async def run(db: str, cases: int, messages: int) -> None:
         async with services.store.session() as s:
             from sqlalchemy import select
 
-            from integrations.escalation.models import Case
+            from bot.handoff.models import Case
             ids = list((await s.execute(select(Case.id))).scalars())
         t0 = time.perf_counter()
         await asyncio.gather(*(services.escalation.reply(c, Staff(MEMBER, "Lan"), "Bác thử lại nhé") for c in ids))

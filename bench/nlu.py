@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.commune import load_commune  # noqa: E402
+from kernel.commune import load_commune  # noqa: E402
 from nlu.dataset import load  # noqa: E402
 from nlu.evaluate import read_labelled  # noqa: E402
 from nlu.interpreter import EmbeddedInterpreter  # noqa: E402

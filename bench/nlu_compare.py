@@ -64,7 +64,7 @@ def _latencies(seconds: list[float]) -> dict[str, float]:
 # --- the embedded model, served in a child process ----------------------------------------------
 
 async def _serve_embedded(model: Path, data: Path, commune: Path, messages: Path, repeat: int) -> None:
-    from bot.commune import load_commune
+    from kernel.commune import load_commune
     from nlu.interpreter import EmbeddedInterpreter
 
     villages = [(v.name, list(v.aliases)) for v in load_commune(commune).villages]

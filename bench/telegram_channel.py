@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 from aiohttp import web  # noqa: E402
 
 from bot.app import build  # noqa: E402
-from bot.channels.telegram import TelegramChannel  # noqa: E402
-from bot.config import TelegramSettings, load_settings, replace  # noqa: E402
+from integrations.telegram.channel import TelegramChannel  # noqa: E402
+from kernel.settings import TelegramSettings, load_settings, replace  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -27,7 +27,7 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.pipeline import free_port, peak_rss_mb, pg_schema  # noqa: E402
-from bot.channels.zalo_format import PAYLOAD_MARK  # noqa: E402
+from integrations.zalo.format import PAYLOAD_MARK  # noqa: E402
 from tests.fakes.zalo_api import FakeZalo, Sent  # noqa: E402
 
 SCRIPT = ["xin chào", "cài vneid", PAYLOAD_MARK + "done", PAYLOAD_MARK + "stuck", PAYLOAD_MARK + "done",

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot.config import ConfigError, load_settings
+from kernel.settings import ConfigError, load_settings
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -36,9 +36,9 @@ async def _chat(args: argparse.Namespace) -> int:
 
 async def _stats(args: argparse.Namespace) -> int:
     # Only the database and the guides: the funnel needs no NLU model and no channels.
-    from bot.db import make_engine, migrate
+    from bot.storage.db import make_engine, migrate
     from bot.stats import print_funnel
-    from bot.store import Store
+    from bot.storage.store import Store
     from dialogues.flows import load_library
 
     settings = load_settings(args.config)
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     chat = sub.add_parser("chat", help="talk to the assistant in the terminal")
     chat.add_argument("--user", default="terminal", help="who you are (a new name starts a new conversation)")
     sub.add_parser("stats", help="per guide: how many started, where they got stuck, how many completed")
-    from integrations.broadcast.cli import add_parser as add_broadcast, run as _broadcast
+    from bot.broadcast.cli import add_parser as add_broadcast, run as _broadcast
 
     add_broadcast(sub)
     args, _rest = parser.parse_known_args(argv)

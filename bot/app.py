@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.commune import CommuneSource
-from bot.channels.senders import SenderRegistry
-from bot.config import Settings
-from bot.db import make_engine, migrate
-from bot.i18n import Catalogs
+from kernel.commune import CommuneSource
+from bot.senders import SenderRegistry
+from kernel.ports import Channel, Sender
+from kernel.settings import Settings
+from bot.storage.db import make_engine, migrate
+from kernel.i18n import Catalogs
 from bot.pipeline import Limits, Pipeline
-from bot.store import Store
+from bot.storage.store import Store
 from dialogues.flows import Library, load_library
 from nlu.types import Interpreter
 
@@ -35,7 +36,7 @@ class Services:
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     # Push senders per channel and mailboxes of the web chat (hand-off answers, broadcasts).
     senders: SenderRegistry = field(default_factory=SenderRegistry)
-    # The hand-off to village teams (integrations/escalation) and its delivery worker.
+    # The hand-off to village teams (bot/handoff) and its delivery worker.
     escalation: Any = None
     outbox: Any = None
 
@@ -73,7 +74,32 @@ async def build(settings: Settings, interpreter: Interpreter | None = None) -> S
     limits = Limits(settings.nlu.threshold, settings.nlu.ambiguity_margin, settings.nlu.max_misunderstandings)
     pipeline = Pipeline(store, interpreter, library, catalogs, commune, limits)
     services = Services(settings, engine, store, catalogs, library, commune, interpreter, pipeline, stack)
-    from integrations.escalation import install
+    from bot.handoff import install
 
     services.escalation, services.outbox = install(services)
     return services
+
+
+def configured_channels(services: Services) -> list[Channel]:
+    """The channels enabled by the settings (credentials present in the environment)."""
+    from integrations.zalo.channel import zalo_channel
+
+    channels: list[Channel] = []
+    if services.settings.telegram.token:
+        from integrations.telegram.channel import TelegramChannel
+
+        channels.append(TelegramChannel(services))
+    zalo = zalo_channel(services.pipeline, services.store, services.catalogs, services.settings.zalo)
+    if zalo is not None:
+        channels.append(zalo)
+    return channels
+
+
+def channel_senders(channels: list[Channel]) -> dict[str, Sender]:
+    """The Sender of every channel that has one, by channel name (hand-off answers and broadcasts use them)."""
+    senders: dict[str, Sender] = {}
+    for channel in channels:
+        sender = getattr(channel, "sender", None)
+        if sender is not None:
+            senders[sender.channel] = sender
+    return senders

@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from bot.pipeline import Pipeline
-from bot.types import Incoming, ResidentKey, TurnResult
+from kernel.messages import Incoming, ResidentKey, TurnResult
 
 
 def render(result: TurnResult) -> tuple[str, list[str]]:

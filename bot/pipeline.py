@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.commune import CommuneSource
-from bot.db import Resident, utcnow
-from bot.i18n import Catalogs, Translator
-from bot.safety import screen
-from bot.store import Store
-from bot.types import Button, Incoming, Reply, ResidentKey, TurnResult, TurnState
-from dialogues import effects as fx
+from kernel.commune import CommuneSource
+from bot.storage.db import Resident, utcnow
+from kernel.i18n import Catalogs, Translator
+from kernel.safety import screen
+from bot.storage.store import Store
+from kernel.messages import Button, Incoming, Reply, ResidentKey, TurnResult, TurnState
+from kernel import effects as fx
 from dialogues.engine import Context, Pressed, Said, advance
 from dialogues.engine import Resident as EngineResident
 from dialogues.flows import Library

@@ -5,33 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Protocol
 
 from aiohttp import web
 
-from bot.app import Services
-from bot.web import FloodLimiter, make_web_app
+from bot.app import Services, configured_channels
+from integrations.web.chat import FloodLimiter, make_web_app
 
 log = logging.getLogger(__name__)
-
-
-class Channel(Protocol):
-    """A messaging channel started beside the web chat (it may add routes, e.g. a webhook)."""
-
-    async def start(self, app: web.Application) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-def enabled_channels(services: Services) -> list[Channel]:
-    """The channels whose credentials are present in the environment."""
-    channels: list[Channel] = []
-    try:
-        from bot.channels import configured_channels
-    except ImportError:
-        return channels
-    channels.extend(configured_channels(services))
-    return channels
 
 
 async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
@@ -39,17 +19,17 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     settings = services.settings
     limiter = FloodLimiter(settings.web.rate_limit_messages, settings.web.rate_limit_window_seconds)
     app = make_web_app(services.pipeline, services.store, limiter, services.senders)
-    channels = enabled_channels(services)
+    channels = configured_channels(services)
     for channel in channels:
         await channel.start(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port)
     await site.start()
-    from integrations.escalation import start as start_handoff
+    from bot.handoff import start as start_handoff
 
     await start_handoff(services, channels)  # delivery starts once the channels are up
-    from integrations.broadcast import start as start_broadcasts
+    from bot.broadcast import start as start_broadcasts
 
     broadcasts = await start_broadcasts(services, channels)
     print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)

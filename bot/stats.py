@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from bot.db import AnalyticsEvent
-from bot.store import Store
+from bot.storage.db import AnalyticsEvent
+from bot.storage.store import Store
 from dialogues.flows import Library
 
 FUNNEL_KINDS = ("flow_start", "step", "stuck", "complete", "cancel", "handoff")

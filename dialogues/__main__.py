@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.config import ConfigError, load_settings
+from kernel.settings import ConfigError, load_settings
 from dialogues.validate import validate
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable
 
-from bot.commune import Commune, Session
-from bot.types import Button
-from dialogues import effects as fx
+from kernel.commune import Commune, Session
+from kernel.messages import Button
+from kernel import effects as fx
 from dialogues.flows import Flow
 from dialogues.guide import handoff, offer_resume
 from dialogues.turn import (HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow)

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Callable
 
 from dialogues import answers, guide
-from dialogues import effects as fx
+from kernel import effects as fx
 from dialogues.flows import Flow
 from dialogues.state import DialogueState
 from dialogues.turn import (CANCEL, HUMAN, MENU, RESUME, STEP_DONE, STEP_STUCK, Context, Event, Outcome,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.types import Button
-from dialogues import effects as fx
+from kernel.messages import Button
+from kernel import effects as fx
 from dialogues.flows import END, Flow, Step
 from dialogues.turn import (CANCEL, HUMAN, MENU, N_, RESUME, STEP_DONE, STEP_STUCK, Turn, ask_village,
                             choose_topic, menu, menu_rows, stuck_no_flow)

@@ -1,1 +1,1 @@
-"""Integrations built on the turn pipeline: hand-off to village teams, broadcasts."""
+"""The outside platforms behind the kernel's ports: Telegram, Zalo and the web chat."""

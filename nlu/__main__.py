@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.config import ConfigError, load_settings
+from kernel.settings import ConfigError, load_settings
 from nlu.dataset import DataError, load
 from nlu.evaluate import evaluate, format_report, read_labelled
 from nlu.interpreter import EmbeddedInterpreter, ModelMissing
@@ -19,7 +19,7 @@ from nlu.types import Interpreter
 
 
 def _villages(commune_dir: Path) -> list[tuple[str, list[str]]]:
-    from bot.commune import load_commune
+    from kernel.commune import load_commune
 
     try:
         return [(v.name, list(v.aliases)) for v in load_commune(commune_dir).villages]

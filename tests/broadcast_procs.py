@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.config import ROOT
+from kernel.settings import ROOT
 
 
 def worker_env(database_url: str, api_url: str, token: str, rate: float) -> dict[str, str]:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import insert
 
-from bot.channels import DeliveryError
-from bot.config import ROOT, load_settings
-from bot.db import Resident, make_engine, migrate, utcnow
-from bot.i18n import Catalogs
-from bot.store import Store
-from bot.types import Reply
+from kernel.ports import DeliveryError
+from kernel.settings import ROOT, load_settings
+from bot.storage.db import Resident, make_engine, migrate, utcnow
+from kernel.i18n import Catalogs
+from bot.storage.store import Store
+from kernel.messages import Reply
 
 
 async def open_store(url: str) -> Store:

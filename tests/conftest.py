@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.config import ROOT, Settings, load_settings, replace
+from kernel.settings import ROOT, Settings, load_settings, replace
 from tests.fakes.telegram_api import fake_telegram  # noqa: F401  (fixture)
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -102,7 +102,7 @@ def settings(sqlite_url: str) -> Settings:
 @pytest.fixture(scope="session")
 def interpreter():  # type: ignore[no-untyped-def]
     """The real embedded NLU model (trained by `make test` before the suite runs)."""
-    from bot.commune import load_commune
+    from kernel.commune import load_commune
     from nlu.interpreter import EmbeddedInterpreter
 
     base = load_settings(ROOT / "config.yml", env={})

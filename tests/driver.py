@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from bot.app import Services, build
-from bot.config import Settings
-from bot.types import Incoming, Reply, ResidentKey, TurnResult
+from kernel.settings import Settings
+from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
 from nlu.types import Parse
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import ROOT
+from kernel.settings import ROOT
 
 TEAM_CHAT = -1002  # Đại Cường's team: a forum supergroup
 COMMUNE_CHAT = -1001  # the fallback team (the commune's): a plain group

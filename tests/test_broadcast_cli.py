@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.config import ROOT
+from kernel.settings import ROOT
 
 
 def _bot(url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -8,13 +8,13 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.commune import load_commune
-from bot.config import ROOT, ConfigError, load_settings, replace
-from bot.db import Resident
-from integrations.broadcast import queue
-from integrations.broadcast.config import BroadcastSettings, PlatformLimit, broadcast_settings, roles
-from integrations.broadcast.models import CLAIMED, DONE, Delivery
-from integrations.broadcast.worker import Worker
+from kernel.commune import load_commune
+from kernel.settings import ROOT, ConfigError, load_settings, replace
+from bot.storage.db import Resident
+from bot.broadcast import queue
+from bot.broadcast.config import BroadcastSettings, PlatformLimit, broadcast_settings, roles
+from bot.broadcast.models import CLAIMED, DONE, Delivery
+from bot.broadcast.worker import Worker
 from tests.broadcast_support import RecordingSender, add_residents, catalogs, open_store
 
 COMMUNE = load_commune(ROOT / "communes/ung-hoa")

@@ -19,17 +19,17 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.app import build
-from bot.channels.telegram import TelegramChannel
-from bot.config import ROOT, Settings, TelegramSettings, replace
-from bot.db import Resident
-from bot.store import Store
-from bot.types import ResidentKey
-from integrations.broadcast import queue
-from integrations.broadcast.config import BroadcastSettings, PlatformLimit
-from integrations.broadcast.models import Delivery
-from integrations.broadcast.runtime import telegram_sender
-from integrations.broadcast.telegram import TelegramComposer, parse
-from integrations.broadcast.worker import Worker
+from integrations.telegram.channel import TelegramChannel
+from kernel.settings import ROOT, Settings, TelegramSettings, replace
+from bot.storage.db import Resident
+from bot.storage.store import Store
+from kernel.messages import ResidentKey
+from bot.broadcast import queue
+from bot.broadcast.config import BroadcastSettings, PlatformLimit
+from bot.broadcast.models import Delivery
+from bot.broadcast.runtime import telegram_sender
+from bot.broadcast.telegram import TelegramComposer, parse
+from bot.broadcast.worker import Worker
 from tests.broadcast_procs import fast_config, start_worker, worker_env
 from tests.broadcast_support import add_residents, catalogs, open_store
 from tests.fakes.telegram_api import FakeTelegram

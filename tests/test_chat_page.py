@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.web import FloodLimiter, make_web_app
+from integrations.web.chat import FloodLimiter, make_web_app
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.config import ROOT
+from kernel.settings import ROOT
 
 
 def test_terminal_chat_runs_a_guide(tmp_path: Path) -> None:

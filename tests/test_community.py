@@ -12,8 +12,8 @@ import pytest_asyncio
 import yaml
 
 from bot.app import Services
-from bot.commune import CommuneSource, load_commune
-from bot.config import ROOT, Settings, replace
+from kernel.commune import CommuneSource, load_commune
+from kernel.settings import ROOT, Settings, replace
 from dialogues.engine import Context, Pressed, Resident, advance
 from dialogues.state import DialogueState
 from tests.driver import Conversation, assistant, payloads, texts
@@ -188,7 +188,7 @@ async def test_classes_and_the_village_team(local: Services) -> None:
 
 def test_past_days_are_not_shown(settings: Settings, commune_dir: Path) -> None:
     """advance() is pure: the caller gives the date, and days before it are left out."""
-    from bot.i18n import Catalogs
+    from kernel.i18n import Catalogs
     from dialogues.flows import load_library
 
     ctx = Context(library=load_library(settings.flows_dir),

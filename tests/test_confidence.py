@@ -4,9 +4,9 @@ the last test goes through the real model and pipeline."""
 
 from __future__ import annotations
 
-from bot.commune import load_commune
-from bot.config import Settings
-from bot.i18n import Catalogs
+from kernel.commune import load_commune
+from kernel.settings import Settings
+from kernel.i18n import Catalogs
 from dialogues.engine import Context, Pressed, Resident, Said, advance
 from dialogues.flows import load_library
 from dialogues.state import DialogueState

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ROOT, ConfigError, load_settings
+from kernel.settings import ROOT, ConfigError, load_settings
 
 
 def test_defaults_from_the_project_config() -> None:

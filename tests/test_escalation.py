@@ -10,13 +10,13 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot.app import Services, build
-from bot.commune import load_commune
-from bot.config import Settings, replace
-from bot.db import AnalyticsEvent
-from bot.types import Incoming, ResidentKey
-from integrations.escalation import Staff
-from integrations.escalation.models import Case, CaseMessage, Outbox
-from integrations.escalation.routing import parse_teams
+from kernel.commune import load_commune
+from kernel.settings import Settings, replace
+from bot.storage.db import AnalyticsEvent
+from kernel.messages import Incoming, ResidentKey
+from bot.handoff import Staff
+from bot.handoff.models import Case, CaseMessage, Outbox
+from bot.handoff.routing import parse_teams
 from tests.escalation_support import (COMMUNE_MEMBER, MEMBER, STRANGER, Clock, write_commune)
 
 WHO = ResidentKey("web", "resident-1")
@@ -270,7 +270,7 @@ async def test_web_messages_come_again_until_acknowledged(desk) -> None:  # type
 async def test_web_api_poll_and_post_with_ack(desk) -> None:  # type: ignore[no-untyped-def]
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.web import FloodLimiter, make_web_app
+    from integrations.web.chat import FloodLimiter, make_web_app
 
     services, _ = desk
     case_id = await open_case(services)

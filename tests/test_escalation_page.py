@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.app import build
-from bot.config import Settings, replace
-from bot.types import Incoming, ResidentKey
-from bot.web import FloodLimiter, make_web_app
-from integrations.escalation import Staff
+from kernel.settings import Settings, replace
+from kernel.messages import Incoming, ResidentKey
+from integrations.web.chat import FloodLimiter, make_web_app
+from bot.handoff import Staff
 from tests.escalation_support import MEMBER, write_commune
 from tests.test_chat_page import ARGS, chromium  # noqa: F401  (fixture)
 

@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 from sqlalchemy import select
 
-from bot.config import ROOT
-from bot.db import make_engine
-from integrations.escalation.models import Outbox
+from kernel.settings import ROOT
+from bot.storage.db import make_engine
+from bot.handoff.models import Outbox
 from tests.escalation_support import TEAM_CHAT, write_commune
 from tests.fakes.telegram_api import ApiError, FakeTelegram
 from tests.test_restart import _free_port, _post, _start

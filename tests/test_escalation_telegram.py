@@ -15,12 +15,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import Services, build
-from bot.channels.telegram import TelegramChannel
-from bot.config import Settings, TelegramSettings, replace
-from bot.db import AnalyticsEvent
-from bot.web import FloodLimiter, make_web_app
-from integrations.escalation.models import Case, Outbox
-from integrations.escalation import start as start_handoff
+from integrations.telegram.channel import TelegramChannel
+from kernel.settings import Settings, TelegramSettings, replace
+from bot.storage.db import AnalyticsEvent
+from integrations.web.chat import FloodLimiter, make_web_app
+from bot.handoff.models import Case, Outbox
+from bot.handoff import start as start_handoff
 from tests.escalation_support import (COMMUNE_CHAT, COMMUNE_MEMBER, MEMBER, OTHER_MEMBER, STRANGER, TEAM_CHAT,
                                      write_commune)
 from tests.fakes.telegram_api import FakeTelegram

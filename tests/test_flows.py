@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 
 from bot.app import Services
-from bot.config import Settings, replace
-from bot.i18n import Translator
+from kernel.settings import Settings, replace
+from kernel.i18n import Translator
 from dialogues.guide import SCAM_WARNING
 from tests.driver import Conversation, assistant, payloads, texts
 

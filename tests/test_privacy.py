@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bot.app import build
-from bot.config import Settings, replace
-from bot.types import Incoming, ResidentKey
+from kernel.settings import Settings, replace
+from kernel.messages import Incoming, ResidentKey
 
 ID_NUMBER = "001203004567"
 PHONE = "0912345678"

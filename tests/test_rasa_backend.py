@@ -189,7 +189,7 @@ def test_evaluate_with_rasa_down_says_so_and_fails(tmp_path) -> None:  # type: i
     import subprocess
     import sys
 
-    from bot.config import ROOT
+    from kernel.settings import ROOT
 
     labelled = tmp_path / "few.jsonl"
     labelled.write_text('{"text": "xin chào", "intent": "greet"}\n', encoding="utf-8")

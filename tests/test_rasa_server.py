@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.config import ROOT, Settings, replace
-from bot.types import Incoming, ResidentKey
+from kernel.settings import ROOT, Settings, replace
+from kernel.messages import Incoming, ResidentKey
 from nlu.evaluate import read_labelled
 from nlu.intents import INTENTS
 from nlu.rasa_backend import RasaInterpreter

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.config import ROOT
+from kernel.settings import ROOT
 
 
 def _free_port() -> int:

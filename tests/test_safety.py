@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.safety import screen
+from kernel.safety import screen
 
 
 @pytest.mark.parametrize("text, secret, kind", [

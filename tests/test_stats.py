@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from bot.config import ROOT, Settings, replace
+from kernel.settings import ROOT, Settings, replace
 from bot.stats import funnel_table
 from tests.driver import Conversation, assistant
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.app import build
-from bot.config import Settings, replace
-from bot.db import AnalyticsEvent, Conversation, Message, Resident
-from bot.types import Incoming, ResidentKey
+from kernel.settings import Settings, replace
+from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
+from kernel.messages import Incoming, ResidentKey
 
 
 async def test_turns_persist_across_a_new_process_worth_of_services(settings: Settings, database_url: str,

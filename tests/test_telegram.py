@@ -15,11 +15,11 @@ import pytest_asyncio
 from aiohttp import web
 
 from bot.app import Services, build
-from bot.channels import configured_channels
-from bot.channels.telegram import TelegramChannel
-from bot.config import Settings, TelegramSettings, replace
+from bot.app import configured_channels
+from integrations.telegram.channel import TelegramChannel
+from kernel.settings import Settings, TelegramSettings, replace
 from bot.server import serve
-from bot.types import ResidentKey
+from kernel.messages import ResidentKey
 from tests.fakes.telegram_api import FakeTelegram
 
 GUIDE = "Cài ứng dụng VNeID chính thức"
@@ -232,7 +232,7 @@ async def test_burst_of_200_residents_within_telegram_limits(services: Services)
 
 
 async def test_webhook_mode_without_a_url_is_refused_clearly(services: Services) -> None:
-    from bot.config import ConfigError
+    from kernel.settings import ConfigError
 
     services.settings = replace(services.settings, telegram=replace(TelegramSettings(), token="1:x", mode="webhook"))
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_URL"):

@@ -12,10 +12,10 @@ from telegram import Bot
 from telegram.ext import ExtBot
 
 from bot.app import Services
-from bot.channels import DeliveryError
-from bot.channels.telegram_limiter import TelegramRateLimiter
-from bot.channels.telegram_sender import TelegramSender, callback_data, split_text
-from bot.types import Button, Incoming, Reply, ResidentKey
+from kernel.ports import DeliveryError
+from integrations.telegram.limiter import TelegramRateLimiter
+from integrations.telegram.sender import TelegramSender, callback_data, split_text
+from kernel.messages import Button, Incoming, Reply, ResidentKey
 from tests.fakes.telegram_api import FakeTelegram
 
 
@@ -68,7 +68,7 @@ async def test_blocked_resident_is_marked_and_not_retried(services: Services, bo
     async with services.store.session() as s:
         from sqlalchemy import select
 
-        from bot.db import Resident
+        from bot.storage.db import Resident
         assert (await s.execute(select(Resident.blocked).where(Resident.platform_id == "1001"))).scalar_one()
 
 

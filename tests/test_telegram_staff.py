@@ -10,10 +10,10 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.app import Services
-from bot.channels.telegram import StaffEvent, TelegramChannel
-from bot.config import TelegramSettings, replace
-from bot.db import Resident
-from bot.types import Button, Reply, ResidentKey
+from integrations.telegram.channel import StaffEvent, TelegramChannel
+from kernel.settings import TelegramSettings, replace
+from bot.storage.db import Resident
+from kernel.messages import Button, Reply, ResidentKey
 from tests.fakes.telegram_api import FakeTelegram
 
 STAFF = -1001234

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot.config import ROOT
-from bot.i18n import compile_catalogs
+from kernel.settings import ROOT
+from kernel.i18n import compile_catalogs
 from dialogues.validate import validate
 
 

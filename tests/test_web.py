@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import Message, Resident
-from bot.web import FloodLimiter, make_web_app
+from bot.storage.db import Message, Resident
+from integrations.web.chat import FloodLimiter, make_web_app
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.app import Services, build
-from bot.channels import DeliveryError
-from bot.channels.zalo import ZaloChannel, ZaloSender
-from bot.channels.zalo_format import PAYLOAD_MARK
-from bot.channels.zalo_store import ZaloChoice, ZaloToken
-from bot.config import ROOT, ZaloSettings, load_settings
-from bot.db import AnalyticsEvent, Conversation, Message, Resident
-from bot.types import Button, Reply, ResidentKey
+from kernel.ports import DeliveryError
+from integrations.zalo.channel import ZaloChannel, ZaloSender
+from integrations.zalo.format import PAYLOAD_MARK
+from bot.storage.zalo import ZaloChoice, ZaloToken
+from kernel.settings import ROOT, ZaloSettings, load_settings
+from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
+from kernel.messages import Button, Reply, ResidentKey
 from tests.fakes.zalo_api import FakeZalo
 
 WEBHOOK = "/zalo/webhook"
@@ -340,7 +340,7 @@ async def test_forgetting_leaves_nothing_behind(harness: Harness, services: Serv
 
 
 async def test_the_channel_is_enabled_from_the_environment(services: Services, fake: FakeZalo) -> None:
-    from bot.channels import channel_senders, configured_channels
+    from bot.app import channel_senders, configured_channels
 
     assert configured_channels(services) == []
     services.settings = replace(services.settings, zalo=oa_settings(fake))

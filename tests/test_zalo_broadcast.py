@@ -10,9 +10,9 @@ from collections.abc import Callable
 from aiohttp import ClientSession
 
 from bot.app import build
-from bot.config import Settings, replace
-from bot.types import ResidentKey
-from integrations.broadcast import queue
+from kernel.settings import Settings, replace
+from kernel.messages import ResidentKey
+from bot.broadcast import queue
 from tests.broadcast_support import add_residents
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_broadcast_queue import ROLES, VILLAGES

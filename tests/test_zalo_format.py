@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.zalo_format import (MAX_TEXT, PAYLOAD_MARK, button_payload, buttons_fit, chosen_number, render,
+from integrations.zalo.format import (MAX_TEXT, PAYLOAD_MARK, button_payload, buttons_fit, chosen_number, render,
                                       split_text)
-from bot.config import ROOT, ConfigError, load_settings
-from bot.types import Button, Reply
+from kernel.settings import ROOT, ConfigError, load_settings
+from kernel.messages import Button, Reply
 
 
 def test_short_text_is_one_piece_and_long_text_is_cut_at_breaks() -> None:

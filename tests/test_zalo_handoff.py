@@ -14,12 +14,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import Services, build
-from bot.channels.telegram import TelegramChannel
-from bot.channels.zalo import ZaloChannel
-from bot.config import Settings, TelegramSettings, replace
-from bot.web import FloodLimiter, make_web_app
-from integrations.escalation import start as start_handoff
-from integrations.escalation.models import Case
+from integrations.telegram.channel import TelegramChannel
+from integrations.zalo.channel import ZaloChannel
+from kernel.settings import Settings, TelegramSettings, replace
+from integrations.web.chat import FloodLimiter, make_web_app
+from bot.handoff import start as start_handoff
+from bot.handoff.models import Case
 from tests.escalation_support import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo

@@ -1,0 +1,230 @@
+"""Delivering the hand-off outbox: team messages to Telegram groups, resident messages to their channel.
+
+Guarantee. A row is written in the same transaction as the decision (turn, claim, reply), so
+nothing accepted is lost. A worker takes a due row by moving its due time one lease ahead
+(committed), sends it, and marks it delivered with the platform's message id in a second
+transaction. A worker killed before sending leaves the row to come due again after the lease: it
+is sent once. Only a crash in the instant between the platform accepting the message and our
+commit (or a timeout after the platform accepted it) can send it twice; we prefer that to losing
+it, since the platform offers no idempotency key. Rows for one case and audience go out in order:
+a row waits while an earlier one is undelivered. Web chat rows are not pushed: the resident's page
+takes them (`take`): marked delivered once the page acknowledges them (or as they are read, for a
+client that sends no acknowledgement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import aliased
+
+from kernel.ports import DeliveryError
+from bot.senders import SenderRegistry
+from bot.storage.db import utcnow
+from bot.storage.store import Store
+from kernel.messages import Button, Reply
+from bot.handoff.card import buttons_of
+from bot.handoff.cases import Escalation
+from bot.handoff.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
+
+log = logging.getLogger(__name__)
+PULL_CHANNELS = ("web",)
+
+
+class TeamSender(Protocol):
+    """Posts into a team's Telegram group (implemented on python-telegram-bot in telegram_team.py)."""
+
+    async def open_topic(self, chat_id: int, title: str) -> int | None:
+        """A new forum topic's thread id, or None when the group is not a forum."""
+        ...
+
+    async def post(self, chat_id: int, text: str, buttons: Sequence[Sequence[Button]], topic_id: int | None,
+                   reply_to: int | None) -> int:
+        """Send and return the message id, or raise DeliveryError."""
+        ...
+
+
+class OutboxWorker:
+    """Delivers due outbox rows after commit; woken by `kick()`, polling the database as a safety net."""
+
+    def __init__(self, store: Store, escalation: Escalation, senders: SenderRegistry,
+                 team_sender: TeamSender | None = None, clock: Callable[[], datetime] = utcnow,
+                 lease: timedelta = timedelta(seconds=60), poll_seconds: float = 5.0,
+                 tick_seconds: float = 30.0, concurrency: int = 16) -> None:
+        self.store = store
+        self.escalation = escalation
+        self.senders = senders
+        self.team_sender = team_sender
+        self.clock = clock
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.tick_seconds = tick_seconds
+        self._wake = asyncio.Event()
+        self._concurrency = asyncio.Semaphore(concurrency)
+        self._task: asyncio.Task[None] | None = None
+        escalation.kick = self.kick
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def _push_channels(self) -> list[str]:
+        return [c for c in self.senders.channels() if c not in PULL_CHANNELS]
+
+    async def claim(self, limit: int = 50) -> list[Outbox]:
+        """Take the due rows (each the first undelivered one of its case and audience) for one lease."""
+        now = self.clock()
+        earlier = aliased(Outbox)
+        blocked = (select(earlier.id).where(earlier.case_id == Outbox.case_id, earlier.audience == Outbox.audience,
+                                            earlier.team.is_not_distinct_from(Outbox.team),
+                                            earlier.status == PENDING, earlier.id < Outbox.id).exists())
+        audiences = [Outbox.channel.in_(self._push_channels()) & (Outbox.audience == "resident")]
+        if self.team_sender is not None:
+            audiences.append(Outbox.audience == "team")
+        stmt = (select(Outbox).where(Outbox.status == PENDING, Outbox.next_attempt_at <= now, or_(*audiences),
+                                     ~blocked).order_by(Outbox.id).limit(limit))
+        async with self.store.writing() as s:
+            if self.store.engine.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True, of=Outbox)
+            rows = list((await s.execute(stmt)).scalars())
+            for row in rows:
+                row.next_attempt_at = now + self.lease
+                row.attempts += 1
+        return rows
+
+    async def run_once(self) -> int:
+        """Deliver what is due now; returns how many rows were delivered."""
+        delivered = 0
+        while True:
+            rows = await self.claim()
+            if not rows:
+                return delivered
+            # Each claimed row is the first undelivered one of its case and audience, so the rows of a
+            # batch are independent: send them concurrently (the platform's rate limiter paces them).
+            results = await asyncio.gather(*(self._deliver_limited(row) for row in rows))
+            delivered += sum(results)
+            if not any(results):
+                return delivered
+
+    async def _deliver_limited(self, row: Outbox) -> bool:
+        async with self._concurrency:
+            return await self._deliver(row)
+
+    async def _deliver(self, row: Outbox) -> bool:
+        try:
+            if row.audience == "team":
+                message_id = await self._post_to_team(row)
+            else:
+                sender = self.senders.get(row.channel)
+                if sender is None:
+                    raise DeliveryError(f"no sender for channel {row.channel}")
+                await sender.send(row.chat_id, [Reply(row.text, buttons_of(row.buttons))])
+                message_id = None
+        except DeliveryError as exc:
+            await self._failed(row, exc)
+            return False
+        async with self.store.writing() as s:
+            await s.execute(update(Outbox).where(Outbox.id == row.id).values(
+                status=DELIVERED, delivered_at=self.clock(),
+                platform_message_id=str(message_id) if message_id is not None else None))
+        return True
+
+    async def _failed(self, row: Outbox, exc: DeliveryError) -> None:
+        backoff = min(300.0, 2.0 ** min(row.attempts, 8))
+        wait = max(backoff, exc.retry_after or 0.0)
+        log.warning("outbox row %s (case %s, %s) not delivered (attempt %s): %s", row.id, row.case_id,
+                    row.audience, row.attempts, exc)
+        async with self.store.writing() as s:
+            values: dict[str, object] = {"error": str(exc)[:250]}
+            if exc.permanent or row.attempts >= 20:
+                values["status"] = FAILED
+            else:
+                values["next_attempt_at"] = self.clock() + timedelta(seconds=wait)
+            await s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
+
+    async def _post_to_team(self, row: Outbox) -> int:
+        assert self.team_sender is not None
+        chat_id = int(row.chat_id)
+        async with self.store.session() as s:
+            thread = (await s.execute(select(CaseThread).where(CaseThread.case_id == row.case_id,
+                                                               CaseThread.team == row.team))).scalar_one_or_none()
+        if thread is None:
+            # The first message of a case in this group (its card): open a topic if the group is a forum.
+            # (A crash between creating the topic and saving it leaves an empty topic; the card goes once.)
+            topic = await self.team_sender.open_topic(chat_id, self.escalation.tr(
+                "Yêu cầu {case}", case=row.case_id))
+            async with self.store.writing() as s:
+                thread = CaseThread(case_id=row.case_id, team=row.team or "", chat_id=chat_id, topic_id=topic)
+                s.add(thread)
+        reply_to = thread.card_message_id if thread.topic_id is None else None
+        message_id = await self.team_sender.post(chat_id, row.text, buttons_of(row.buttons), thread.topic_id,
+                                                 reply_to)
+        if thread.card_message_id is None and row.kind == "card":
+            async with self.store.writing() as s:
+                await s.execute(update(CaseThread).where(CaseThread.id == thread.id).values(
+                    card_message_id=message_id))
+        return message_id
+
+    # --- the web chat's mailbox ---------------------------------------------
+
+    name = "handoff"
+
+    async def take(self, channel: str, user_id: str, after: int | None) -> tuple[list[Reply], int | None]:
+        """Messages waiting for a web chat resident, oldest first (see bot.senders.Mailbox)."""
+        if channel not in PULL_CHANNELS:
+            return [], after
+        mine = (Outbox.audience == "resident", Outbox.channel == channel, Outbox.chat_id == user_id,
+                Outbox.status == PENDING)
+        async with self.store.session() as s:  # almost always nothing waits: answer without the write lock
+            if (await s.execute(select(Outbox.id).where(*mine).limit(1))).first() is None:
+                return [], after
+        async with self.store.writing() as s:
+            if after is not None:
+                await s.execute(update(Outbox).where(*mine, Outbox.id <= after).values(
+                    status=DELIVERED, delivered_at=self.clock()))
+            rows = list((await s.execute(select(Outbox).where(*mine, Outbox.id > (after or 0))
+                                         .order_by(Outbox.id))).scalars())
+            if after is None:
+                for row in rows:
+                    row.status, row.delivered_at, row.attempts = DELIVERED, self.clock(), row.attempts + 1
+        position = max((r.id for r in rows), default=after) if after is not None else None
+        return [Reply(r.text, buttons_of(r.buttons)) for r in rows], position
+
+    # --- running ------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Deliver and raise reminders until cancelled."""
+        last_tick = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            try:
+                if loop.time() - last_tick >= self.tick_seconds:
+                    last_tick = loop.time()
+                    await self.escalation.tick()
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be briefly unreachable; keep the worker alive
+                log.exception("hand-off outbox worker failed; retrying")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except asyncio.TimeoutError:
+                pass
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="handoff-outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None

@@ -1,0 +1,145 @@
+"""Database schema (SQLAlchemy 2 declarative) and the engine factory; migrations live in bot/storage/migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, event)
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_resident_channel_platform"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    platform_id: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(8))  # explicit choice only
+    village: Mapped[str | None] = mapped_column(String(64))
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)  # the resident blocked the bot
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(Text, default="{}")
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Message(Base):
+    """The redacted message log: what residents typed (after the safety filter) and what we answered."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("resident_id", "platform_message_id", name="uq_message_platform_id"),
+        Index("ix_messages_resident_created", "resident_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[str | None] = mapped_column(String(128))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnalyticsEvent(Base):
+    """Funnel events; never message text."""
+
+    __tablename__ = "analytics_events"
+    __table_args__ = (Index("ix_events_flow_kind", "flow", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(32))
+    flow: Mapped[str | None] = mapped_column(String(64))
+    step: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    # Let SQLAlchemy, not the driver, open transactions (see _sqlite_begin).
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
+    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+READ_ONLY = {"sqlite_read_only": True}  # execution options of an engine used only for reading
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Take the write lock at the start of every transaction that may write. With a deferred
+    # BEGIN, a transaction that read first and writes later fails at once ("database is
+    # locked") when another connection wrote in between; IMMEDIATE waits for the lock
+    # (busy_timeout) instead, and savepoints work as SQLAlchemy expects. Readers (engines
+    # with READ_ONLY options) begin deferred: in WAL mode they never wait for a writer.
+    read_only = conn.get_execution_options().get("sqlite_read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An async engine for the URL; a SQLite file's folder is created, WAL mode is on."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
+    # A `search_path` query parameter (used by tests to isolate runs in schemas) becomes a server setting.
+    parsed = make_url(url)
+    connect_args: dict[str, object] = {}
+    if "search_path" in parsed.query:
+        connect_args["server_settings"] = {"search_path": parsed.query["search_path"]}
+        parsed = parsed.difference_update_query(["search_path"])
+    return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                               connect_args=connect_args)
+
+
+def _upgrade(connection: Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "heads")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema up to date (every Alembic head)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)
+
+
+__all__ = ["Base", "Resident", "Conversation", "Message", "AnalyticsEvent", "make_engine", "migrate", "utcnow",
+           "asyncio"]

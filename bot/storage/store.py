@@ -1,0 +1,171 @@
+"""Storage of residents, conversation state, the redacted message log and analytics (one transaction a turn)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.storage.db import READ_ONLY, AnalyticsEvent, Conversation, Message, Resident, utcnow
+from kernel.messages import ResidentKey
+
+
+@dataclass(frozen=True)
+class ResidentView:
+    """A resident as the rest of the app sees them (a snapshot, not a live row)."""
+
+    id: int
+    channel: str
+    platform_id: str
+    language: str | None
+    village: str | None
+    subscribed: bool
+    consent_at: datetime | None
+
+
+def view(row: Resident) -> ResidentView:
+    return ResidentView(row.id, row.channel, row.platform_id, row.language, row.village, bool(row.subscribed),
+                        row.consent_at)
+
+
+class Store:
+    """Typed access to the database for the turn pipeline and the tools around it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        # `session()` is for reading (on SQLite its transactions never wait for a writer);
+        # every write goes through `writing()`.
+        self.session = async_sessionmaker(engine.execution_options(**READ_ONLY), expire_on_commit=False)
+        self._writer = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite has a single writer: queue this process's write transactions here rather than
+        # in SQLite's busy handler. PostgreSQL needs no such lock.
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction, committed on success (serialised on SQLite)."""
+        if self._write_lock is None:
+            async with self._writer() as s, s.begin():
+                yield s
+            return
+        async with self._write_lock:
+            async with self._writer() as s, s.begin():
+                yield s
+
+    async def load_turn(self, s: AsyncSession, who: ResidentKey) -> tuple[Resident, Conversation]:
+        """The resident's row and conversation in this session (one query), created on first contact."""
+        found = (await s.execute(
+            select(Resident, Conversation).outerjoin(Conversation, Conversation.resident_id == Resident.id)
+            .where(Resident.channel == who.channel, Resident.platform_id == who.user_id))).first()
+        if found is None:
+            resident = await self.resident_for_update(s, who)
+            return resident, await self.conversation(s, resident.id)
+        resident, conv = found
+        return resident, conv if conv is not None else await self.conversation(s, resident.id)
+
+    async def resident_for_update(self, s: AsyncSession, who: ResidentKey) -> Resident:
+        """The resident's row in this session, created on first contact."""
+        stmt = select(Resident).where(Resident.channel == who.channel, Resident.platform_id == who.user_id)
+        row = (await s.execute(stmt)).scalar_one_or_none()
+        if row is not None:
+            return row
+        try:
+            async with s.begin_nested():
+                row = Resident(channel=who.channel, platform_id=who.user_id, subscribed=False, blocked=False,
+                               created_at=utcnow())
+                s.add(row)
+                await s.flush()
+        except IntegrityError:
+            # Another process created the same resident a moment ago.
+            row = (await s.execute(stmt)).scalar_one()
+        return row
+
+    @staticmethod
+    async def seen(s: AsyncSession, resident_id: int, platform_message_id: str) -> bool:
+        stmt = select(Message.id).where(Message.resident_id == resident_id,
+                                        Message.platform_message_id == platform_message_id)
+        return (await s.execute(stmt)).first() is not None
+
+    @staticmethod
+    async def conversation(s: AsyncSession, resident_id: int) -> Conversation:
+        row = await s.get(Conversation, resident_id)
+        if row is None:
+            row = Conversation(resident_id=resident_id, state="{}", turns=0, updated_at=utcnow())
+            s.add(row)
+        return row
+
+    @staticmethod
+    def log(s: AsyncSession, resident_id: int, direction: str, text: str | None, payload: str | None = None,
+            intent: str | None = None, platform_message_id: str | None = None) -> None:
+        s.add(Message(resident_id=resident_id, direction=direction, text=text, payload=payload, intent=intent,
+                      platform_message_id=platform_message_id, created_at=utcnow()))
+
+    @staticmethod
+    async def append_messages(s: AsyncSession, resident_id: int,
+                              rows: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
+        """Log (direction, text, payload, intent, platform_message_id) rows in one statement."""
+        now = utcnow()
+        await s.execute(insert(Message.__table__), [
+            {"resident_id": resident_id, "direction": d, "text": t, "payload": p, "intent": i,
+             "platform_message_id": m, "created_at": now} for d, t, p, i, m in rows])
+
+    @staticmethod
+    def track(s: AsyncSession, resident_id: int | None, kind: str, flow: str | None = None,
+              step: str | None = None, data: dict[str, object] | None = None) -> None:
+        s.add(AnalyticsEvent(resident_id=resident_id, kind=kind, flow=flow, step=step, data=data,
+                             created_at=utcnow()))
+
+    async def find(self, who: ResidentKey) -> ResidentView | None:
+        async with self.session() as s:
+            stmt = select(Resident).where(Resident.channel == who.channel, Resident.platform_id == who.user_id)
+            row = (await s.execute(stmt)).scalar_one_or_none()
+            return view(row) if row else None
+
+    async def state_of(self, who: ResidentKey) -> str | None:
+        async with self.session() as s:
+            stmt = (select(Conversation.state).join(Resident, Resident.id == Conversation.resident_id)
+                    .where(Resident.channel == who.channel, Resident.platform_id == who.user_id))
+            return (await s.execute(stmt)).scalar_one_or_none()
+
+    async def recent_messages(self, resident_id: int, limit: int = 10) -> list[tuple[str, str | None]]:
+        """The last messages both ways (redacted), oldest first: (direction, text or payload)."""
+        async with self.session() as s:
+            stmt = (select(Message.direction, Message.text, Message.payload)
+                    .where(Message.resident_id == resident_id).order_by(Message.id.desc()).limit(limit))
+            rows = (await s.execute(stmt)).all()
+        return [(d, t if t is not None else f"[{p}]") for d, t, p in reversed(rows)]
+
+    async def forget(self, s: AsyncSession, resident_id: int) -> None:
+        """Delete everything stored about a resident (messages, state, analytics links, the row)."""
+        await s.execute(delete(Message).where(Message.resident_id == resident_id))
+        await s.execute(delete(Conversation).where(Conversation.resident_id == resident_id))
+        await s.execute(delete(AnalyticsEvent).where(AnalyticsEvent.resident_id == resident_id))
+        await s.execute(delete(Resident).where(Resident.id == resident_id))
+
+    async def funnel(self) -> list[tuple[str, str, str | None, int]]:
+        """(flow, kind, step, distinct residents) for every analytics event kind."""
+        async with self.session() as s:
+            stmt = (select(AnalyticsEvent.flow, AnalyticsEvent.kind, AnalyticsEvent.step,
+                           func.count(func.distinct(AnalyticsEvent.resident_id)))
+                    .where(AnalyticsEvent.flow.is_not(None))
+                    .group_by(AnalyticsEvent.flow, AnalyticsEvent.kind, AnalyticsEvent.step))
+            return [(f, k, st, n) for f, k, st, n in (await s.execute(stmt)).all()]
+
+    async def ping(self) -> bool:
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+        return True
+
+
+def count_by(rows: Iterable[tuple[str, str, str | None, int]], kind: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for flow, k, _step, n in rows:
+        if k == kind:
+            out[flow] = out.get(flow, 0) + n
+    return out

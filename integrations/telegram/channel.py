@@ -1,0 +1,324 @@
+"""The Telegram channel on python-telegram-bot: updates in as Incoming, replies out, polling or webhook.
+
+Residents talk to the bot in private chats only; in groups the bot serves staff commands and
+ignores everything else. Staff groups are `telegram.staff_chat_ids` in config.yml plus every
+`telegram_chat_id` in the commune's teams.yml (read on each update, so edits apply at once).
+
+Hooks for integrations (hand-off, broadcasts), registered before or after start():
+
+    channel = TelegramChannel(services)                 # or find it in configured_channels(services)
+    channel.add_staff_command("claim", on_claim)        # "/claim 12" in a staff group
+    channel.add_staff_callback("case", on_case_button)  # a button with callback_data "case:..." pressed there
+    channel.add_staff_message_handler(on_topic_reply)   # any other text in a staff group (e.g. a topic)
+    channel.sender                                      # TelegramSender: send(user_id, replies), send_to_chat()
+    channel.bot                                         # the PTB ExtBot (rate limited): create_forum_topic() ...
+
+Each staff handler is `async def handler(event: StaffEvent) -> Sequence[Reply] | None`; the
+replies it returns are posted in the same chat and topic (None = not mine: the next message
+handler is tried). A button handler may call `await event.answer("notice")`; presses are
+answered silently otherwise. Residents' own buttons with an integration prefix go through the
+pipeline's `payload_hooks`, not here. Staff text reaches handlers as typed: a handler that stores
+or forwards it runs kernel.safety.screen() first. A handler that raises gets the same update again
+(see below), so it should commit its own changes only when it succeeds.
+
+At most once: each update becomes a turn with message_id "tg:<update_id>", which the pipeline
+records, so a redelivered update is dropped. Polling confirms an update to Telegram (moves the
+offset) only after its turn is saved; a webhook request is answered 200 only then, otherwise 500
+so Telegram sends it again. A handler error makes an update come again up to `MAX_ATTEMPTS` times,
+and the same chat's later updates wait for it, so a chat is always served in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+import warnings
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, TelegramError
+from telegram.ext import (Application, ApplicationBuilder, CallbackContext, CallbackQueryHandler,
+                          ChatMemberHandler, CommandHandler, MessageHandler, filters)
+
+from integrations.telegram.limiter import TelegramRateLimiter
+from integrations.telegram.sender import CHANNEL, TelegramSender
+from kernel.settings import ConfigError, TelegramSettings
+from kernel.messages import Incoming, Reply, ResidentKey
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+# An update whose handling fails (database down, a bug) is tried this many times, with growing
+# pauses (0.5 s, 1 s, 2 s, 4 s: about 8 s in all in polling mode), before it is given up and logged.
+MAX_ATTEMPTS = 5
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    """An update that could not be read: only its id is known (so the offset can move past it)."""
+
+    update_id: int
+
+
+@dataclass
+class StaffEvent:
+    """Something a staff member did in a staff group: a command, a button press or a message."""
+
+    chat_id: int
+    thread_id: int | None  # the forum topic, if any
+    user_id: int
+    user_name: str
+    text: str  # command arguments, message text, or the button's callback data
+    args: tuple[str, ...]  # command arguments split on spaces
+    message_id: int | None
+    reply_to_message_id: int | None
+    update: Update  # the raw PTB update, for anything else
+    answered: bool = False
+    handled: bool = False
+
+    async def answer(self, notice: str | None = None, alert: bool = False) -> None:
+        """Answer a button press with a short notice (up to 200 characters) shown over the chat.
+        Presses not answered by the handler are answered silently afterwards."""
+        from integrations.telegram.handlers import answer_query
+
+        if self.update.callback_query is not None and not self.answered:
+            self.answered = True
+            await answer_query(self.update, notice, alert)
+
+
+StaffHandler = Callable[[StaffEvent], Awaitable[Sequence[Reply] | None]]
+
+
+class TelegramChannel:
+    """Serves residents and staff on Telegram (the Channel protocol of bot.server)."""
+
+    def __init__(self, services: "Services", settings: TelegramSettings | None = None) -> None:
+        self.services = services
+        self.settings = settings or services.settings.telegram
+        if not self.settings.token:
+            raise ConfigError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
+        if self.settings.mode == "webhook" and not self.settings.webhook_url:
+            raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL Telegram "
+                              "posts to, ending in telegram.webhook_path)")
+        self.limiter = TelegramRateLimiter(self.settings.rate_per_second)
+        self.app: Application[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder().token(self.settings.token).base_url(self.settings.api_url)
+            .rate_limiter(self.limiter).updater(None).connection_pool_size(64).pool_timeout(30.0)
+            .get_updates_connection_pool_size(2).build())
+        self.bot = self.app.bot
+        self.sender = TelegramSender(self.bot, services.store)
+        self.webhook_secret = self.settings.webhook_secret or secrets.token_urlsafe(32)
+        self._staff_commands: dict[str, StaffHandler] = {}
+        self._staff_callbacks: dict[str, StaffHandler] = {}
+        self._staff_messages: list[StaffHandler] = []
+        self._failed: dict[int, int] = defaultdict(int)  # update_id -> handler errors
+        self._failed_now: set[int] = set()
+        self._done: set[int] = set()  # handled update ids Telegram may still send (not yet confirmed)
+        self._poller: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._install_handlers()
+
+    # --- hooks for integrations ------------------------------------------------
+
+    def add_staff_command(self, name: str, handler: StaffHandler) -> None:
+        """Serve `/name args` in staff groups."""
+        self._staff_commands[name.lower()] = handler
+
+    def add_staff_callback(self, prefix: str, handler: StaffHandler) -> None:
+        """Serve presses of buttons whose callback data is `prefix:...` in staff groups."""
+        self._staff_callbacks[prefix] = handler
+
+    def add_staff_message_handler(self, handler: StaffHandler) -> None:
+        """Serve other text messages in staff groups (handlers are tried in order until one returns
+        something other than None)."""
+        self._staff_messages.append(handler)
+
+    def staff_chat_ids(self) -> set[int]:
+        ids = set(self.settings.staff_chat_ids)
+        for team in (self.services.commune.current().teams or {}).get("teams") or []:
+            chat_id = team.get("telegram_chat_id") if isinstance(team, dict) else None
+            if chat_id is not None:
+                try:
+                    ids.add(int(chat_id))
+                except (TypeError, ValueError):
+                    log.warning("teams.yml: telegram_chat_id %r is not a number", chat_id)
+        return ids
+
+    # --- lifecycle (Channel protocol) ----------------------------------------------
+
+    async def start(self, app: web.Application) -> None:
+        """Connect to the Bot API and start receiving: a webhook route on `app`, or a polling task."""
+        await self.app.initialize()
+        if self.settings.mode == "webhook":
+            app.router.add_post(self.settings.webhook_path, self.webhook)
+            await self.bot.set_webhook(self.settings.webhook_url, secret_token=self.webhook_secret,
+                                       allowed_updates=ALLOWED_UPDATES)
+            log.info("telegram: webhook set to %s", self.settings.webhook_url)
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
+            log.info("telegram: polling as @%s", self.bot.username)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            try:
+                await self._poller
+            except asyncio.CancelledError:
+                pass
+        await self.app.shutdown()
+
+    # --- receiving -------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        """Long-poll getUpdates; confirm updates (the next offset) only once they are processed."""
+        offset: int | None = None
+        delay = 1.0
+        while not self._stopping.is_set():
+            try:
+                updates = await self._fetch(offset)
+            except InvalidToken:
+                log.error("telegram: the bot token was refused; polling stopped")
+                return
+            except Conflict as exc:
+                log.error("telegram: %s (another instance polling, or a webhook set); retrying", exc.message)
+                await asyncio.sleep(5)
+                continue
+            except Exception as exc:  # noqa: BLE001 -- polling must outlive any single failure
+                log.warning("telegram: getUpdates failed (%s); retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            delay = 1.0
+            if not updates:
+                continue
+            last = max(u.update_id for u in updates)
+            good = [u for u in updates if isinstance(u, Update)]
+            failed = await self.process(good) if good else []
+            retry = [u for u in failed if self._failed[u] < MAX_ATTEMPTS]
+            if retry:
+                offset = min(retry)  # later updates come again too; their turns are already recorded
+                await asyncio.sleep(0.5 * 2 ** (max(self._failed[u] for u in retry) - 1))
+            else:
+                offset = last + 1
+            for u in [u for u in self._failed if u < offset]:
+                if self._failed.pop(u) >= MAX_ATTEMPTS:
+                    log.error("telegram: update %s failed %d times; dropped", u, MAX_ATTEMPTS)
+            self._done = {u for u in self._done if u >= offset}
+
+    async def _fetch(self, offset: int | None) -> list[Any]:
+        """The next updates. If PTB cannot parse a batch (an update it does not know how to read),
+        fetch it raw and parse update by update, so one bad update cannot stop the bot."""
+        try:
+            return list(await self.bot.get_updates(offset=offset, timeout=self.settings.poll_timeout,
+                                                   allowed_updates=ALLOWED_UPDATES,
+                                                   read_timeout=self.settings.poll_timeout + 10))
+        except TelegramError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("telegram: a batch of updates could not be read; reading them one by one")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PTB suggests get_updates, which is what just failed
+            raw = await self.bot.do_api_request("getUpdates", api_kwargs={
+                "offset": offset, "timeout": 0, "allowed_updates": ALLOWED_UPDATES})
+        parsed: list[Any] = []
+        for data in raw or []:
+            try:
+                parsed.append(Update.de_json(data, self.bot))
+            except Exception:  # noqa: BLE001
+                log.error("telegram: update %s cannot be read and is skipped", data.get("update_id"))
+                parsed.append(_Skipped(int(data["update_id"])))
+        return parsed
+
+    async def process(self, updates: Sequence[Update]) -> list[int]:
+        """Handle updates: chats in parallel, each chat's updates in order. Returns the failed update ids;
+        a chat's updates after a failed one wait for the retry, so a chat never sees them out of order."""
+        by_chat: dict[int, list[Update]] = defaultdict(list)
+        for update in updates:
+            if update.update_id in self._done:
+                continue  # handled already, came again only because an earlier one failed
+            chat = update.effective_chat
+            by_chat[chat.id if chat else 0].append(update)
+        failed: list[int] = []
+
+        async def run(chat_updates: list[Update]) -> None:
+            for update in chat_updates:
+                await self.app.process_update(update)
+                if update.update_id in self._failed_now:
+                    self._failed_now.discard(update.update_id)
+                    failed.append(update.update_id)
+                    return
+                self._done.add(update.update_id)
+
+        await asyncio.gather(*(run(us) for us in by_chat.values()))
+        return failed
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST from Telegram: refuse without the right secret header; 200 once the update is handled."""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            log.warning("telegram webhook: request without the right secret token refused (%s)", request.remote)
+            return web.json_response({"error": "forbidden"}, status=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except Exception:  # noqa: BLE001 -- any malformed body is the sender's problem, not ours
+            return web.json_response({"error": "not a Telegram update"}, status=400)
+        failed = await self.process([update])
+        self._done.discard(update.update_id)  # answered 200, Telegram will not send it again
+        if failed and self._failed[update.update_id] < MAX_ATTEMPTS:
+            return web.json_response({"error": "try again"}, status=500)
+        if self._failed.pop(update.update_id, 0) >= MAX_ATTEMPTS:
+            log.error("telegram: update %s failed %d times; dropped", update.update_id, MAX_ATTEMPTS)
+        return web.json_response({})
+
+    async def _on_error(self, update: object, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        if isinstance(update, Update):
+            self._failed[update.update_id] += 1
+            self._failed_now.add(update.update_id)
+        log.error("telegram: error handling update %s", getattr(update, "update_id", update),
+                  exc_info=context.error)
+
+    # --- handlers ----------------------------------------------------------------------
+
+    def _install_handlers(self) -> None:
+        from integrations.telegram import handlers as h
+
+        private = filters.ChatType.PRIVATE
+        a = self.app
+        a.add_handler(CommandHandler("start", h.on_start(self), filters=private))
+        a.add_handler(CommandHandler("help", h.command_payload(self, "intent:help"), filters=private))
+        a.add_handler(CommandHandler("menu", h.command_payload(self, "menu"), filters=private))
+        a.add_handler(CommandHandler("lang", h.on_lang(self), filters=private))
+        a.add_handler(CommandHandler("stop", h.command_payload(self, "cancel"), filters=private))
+        a.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, h.on_text(self)))
+        a.add_handler(MessageHandler(private & filters.COMMAND, h.command_payload(self, "intent:help")))
+        a.add_handler(MessageHandler(private & (filters.CONTACT | filters.LOCATION | filters.VENUE),
+                                     h.on_declined(self, "contact")))
+        a.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, h.on_declined(self, "other")))
+        a.add_handler(CallbackQueryHandler(h.on_button(self)))
+        a.add_handler(ChatMemberHandler(h.on_member(self), ChatMemberHandler.MY_CHAT_MEMBER))
+        a.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT, h.on_staff_message(self)))
+        a.add_error_handler(self._on_error)
+
+    def resident(self, user_id: int) -> ResidentKey:
+        return ResidentKey(CHANNEL, str(user_id))
+
+    async def turn(self, update: Update, incoming: Incoming) -> None:
+        """One resident turn: the pipeline, then the replies to the private chat."""
+        result = await self.services.pipeline.handle(incoming)
+        if result.replies and update.effective_chat is not None:
+            await self.sender.send_to_chat(update.effective_chat.id, result.replies)
+
+
+__all__ = ["TelegramChannel", "StaffEvent", "StaffHandler", "MAX_ATTEMPTS"]

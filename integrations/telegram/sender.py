@@ -1,0 +1,140 @@
+"""Sending replies to Telegram: text split under 4,096 characters, inline keyboards, errors as DeliveryError."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+
+from kernel.ports import DeliveryError
+from integrations.telegram.limiter import retry_after_seconds
+from bot.storage.db import Resident
+from bot.storage.store import Store
+from kernel.messages import Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
+MAX_DATA = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # 64 bytes
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut text into pieces of at most `limit` characters, at a paragraph, line or word break if any."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        # The last paragraph break in the second half of the window, else line break, else space;
+        # failing all, cut mid-word rather than make tiny pieces.
+        cut = next((c for c in (window.rfind(sep) for sep in ("\n\n", "\n", " ")) if c >= limit // 2), limit)
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def callback_data(payload: str) -> str:
+    """The payload as Telegram callback data (1..64 bytes). Our payloads are short; a longer one is a bug,
+    logged and cut at a character boundary (the engine then answers it as an outdated button)."""
+    raw = payload.encode("utf-8")
+    if len(raw) <= MAX_DATA and raw:
+        return payload
+    log.error("button payload longer than %d bytes cut: %r", MAX_DATA, payload)
+    return raw[:MAX_DATA].decode("utf-8", errors="ignore") or "menu"
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=callback_data(b.payload)) for b in row]
+                                 for row in reply.buttons if row])
+
+
+def _is_chat_gone(exc: BadRequest) -> bool:
+    text = exc.message.lower()
+    return any(s in text for s in ("chat not found", "user not found", "peer_id_invalid", "chat_write_forbidden",
+                                   "have no rights", "not enough rights"))
+
+
+class TelegramSender:
+    """Delivers replies to a Telegram chat in order (the Sender protocol of bot.channels).
+
+    Rate limits are kept by the bot's rate limiter (which also waits out 429s); network errors
+    are retried with back-off; a resident who blocked the bot is marked `blocked` in the database
+    and gets DeliveryError(permanent=True), so broadcasts and hand-offs stop trying.
+    """
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot, store: Store | None = None, network_attempts: int = 4,
+                 backoff: float = 0.5) -> None:
+        self.bot = bot
+        self.store = store
+        self.network_attempts = network_attempts
+        self.backoff = backoff
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+        """Deliver in order or raise DeliveryError (user_id is the Telegram chat id, as a string)."""
+        try:
+            chat_id = int(user_id)
+        except ValueError:
+            raise DeliveryError(f"{user_id!r} is not a Telegram chat id", permanent=True) from None
+        await self.send_to_chat(chat_id, replies)
+
+    async def send_to_chat(self, chat_id: int, replies: Sequence[Reply], thread_id: int | None = None) -> list[int]:
+        """Send replies to any chat (a resident's, or a staff group's topic); return the message ids."""
+        ids: list[int] = []
+        for reply in replies:
+            pieces = split_text(reply.text) or ["…"]
+            for i, piece in enumerate(pieces):
+                markup = keyboard(reply) if i == len(pieces) - 1 else None
+                ids.append(await self._send_one(chat_id, piece, markup, thread_id))
+        return ids
+
+    async def _send_one(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
+                        thread_id: int | None) -> int:
+        for attempt in range(1, self.network_attempts + 1):
+            try:
+                message = await self.bot.send_message(chat_id, text, reply_markup=markup,
+                                                      message_thread_id=thread_id)
+                return message.message_id
+            except Forbidden as exc:
+                await self.mark_blocked(chat_id, True)
+                raise DeliveryError(f"telegram chat {chat_id}: {exc.message}", permanent=True) from exc
+            except BadRequest as exc:
+                if _is_chat_gone(exc):
+                    await self.mark_blocked(chat_id, True)
+                # Telegram will refuse the same request every time: retrying cannot help.
+                raise DeliveryError(f"telegram chat {chat_id}: {exc.message}", permanent=True) from exc
+            except ChatMigrated as exc:
+                raise DeliveryError(f"telegram chat {chat_id} is now {exc.new_chat_id}", permanent=True) from exc
+            except RetryAfter as exc:  # the limiter already waited and retried
+                raise DeliveryError(f"telegram chat {chat_id}: flood limit",
+                                    retry_after=retry_after_seconds(exc)) from exc
+            except InvalidToken as exc:
+                raise DeliveryError(f"telegram: the bot token was refused ({exc.message})") from exc
+            except (TimedOut, NetworkError) as exc:
+                # TimedOut may mean Telegram got it; a rare duplicate beats a lost message.
+                if attempt == self.network_attempts:
+                    raise DeliveryError(f"telegram chat {chat_id}: {exc.message}") from exc
+                log.warning("telegram send to %s failed (%s), retry %d", chat_id, exc.message, attempt)
+                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    async def mark_blocked(self, chat_id: int, blocked: bool) -> None:
+        """Record that a resident blocked (or unblocked) the bot; groups are not residents."""
+        if self.store is None or chat_id < 0:
+            return
+        async with self.store.writing() as s:
+            await s.execute(update(Resident)
+                            .where(Resident.channel == CHANNEL, Resident.platform_id == str(chat_id),
+                                   Resident.blocked.is_not(blocked))
+                            .values(blocked=blocked))
+        log.info("telegram resident %s %s the bot", chat_id, "blocked" if blocked else "unblocked")

@@ -1,0 +1,404 @@
+"""The Zalo channel: signed webhook events in, customer-service messages (or Bot API messages) out.
+
+Two Zalo products serve residents the same way, chosen by `zalo.mode`:
+- "oa": a Zalo Official Account (OA Open API v3). Events are signed with
+  X-ZEvent-Signature: mac=sha256(app_id + body + timestamp + oa_secret_key); replies go to
+  /v3.0/oa/message/cs with buttons; the access token is refreshed and kept in the database.
+- "bot": the Zalo Bot API (Telegram-like bot token). Events carry X-Bot-Api-Secret-Token;
+  replies go to sendMessage as text, buttons as a numbered list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select
+
+from kernel.ports import DeliveryError
+from integrations.zalo.api import BotClient, OAClient, TokenKeeper
+from integrations.zalo.format import button_payload, chosen_number, render
+from bot.storage.zalo import ZaloStore
+from kernel.settings import ZaloSettings
+from bot.storage.db import Resident
+from kernel.i18n import Catalogs
+from bot.pipeline import Pipeline
+from kernel.safety import screen
+from bot.storage.store import Store
+from kernel.messages import Incoming, Reply, ResidentKey
+
+log = logging.getLogger(__name__)
+CHANNEL = "zalo"
+MAX_TEXT = 4096
+DELIVERY_ATTEMPTS = 3
+STOP_GRACE_SECONDS = 10.0
+# OA events that are a resident sending something other than text.
+_OA_MEDIA = {"user_send_image", "user_send_gif", "user_send_sticker", "user_send_audio", "user_send_video",
+             "user_send_file", "user_send_location", "user_send_link", "user_send_business_card"}
+
+
+@dataclass(frozen=True)
+class Event:
+    """A verified Zalo event reduced to what the assistant acts on."""
+
+    kind: str  # "text" | "follow" | "unfollow" | "media" | "ignored"
+    user_id: str
+    text: str | None = None
+    message_id: str | None = None
+
+
+class ZaloSender:
+    """Pushes replies to a Zalo resident (Sender protocol): the channel's replies, hand-off answers
+    and broadcasts all go through here."""
+
+    channel = CHANNEL
+
+    def __init__(self, settings: ZaloSettings, store: Store, catalogs: Catalogs) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalogs = catalogs
+        self.zstore = ZaloStore(store)
+        self.http: aiohttp.ClientSession | None = None
+        self.tokens: TokenKeeper | None = None
+        self.client: OAClient | BotClient | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._starting = asyncio.Lock()
+        self._offered: set[str] = set()  # residents with a numbered list stored in zalo_choices
+
+    async def start(self) -> None:
+        """Open the HTTP client and load the OA's tokens (once; later calls return at once)."""
+        async with self._starting:
+            if self.client is not None:
+                return
+            self._offered = await self.zstore.offered_users()
+            http = aiohttp.ClientSession()
+            if self.settings.mode == "bot":
+                self.http, self.client = http, BotClient(self.settings, http)
+                return
+            tokens = TokenKeeper(self.settings, self.zstore, http)
+            try:
+                await tokens.start()
+            except BaseException:
+                await http.close()
+                raise
+            self.http, self.tokens, self.client = http, tokens, OAClient(self.settings, http, tokens)
+            self._refresher = asyncio.create_task(tokens.keep_fresh(), name="zalo-token-refresh")
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            try:
+                await self._refresher
+            except asyncio.CancelledError:
+                pass
+            self._refresher = None
+        if self.http is not None:
+            await self.http.close()
+            self.http = None
+            self.client = None
+
+    def _lock(self, user_id: str) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
+
+    async def forget(self, user_id: str) -> None:
+        """Drop the numbers offered to a resident who asked to be forgotten."""
+        await self.zstore.forget(user_id)
+        self._offered.discard(user_id)
+
+    async def language_of(self, user_id: str) -> str:
+        """The language the resident chose, else the default."""
+        resident = await self.store.find(ResidentKey(CHANNEL, user_id))
+        return self.catalogs.negotiate(resident.language if resident else None)
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+        """Deliver in order or raise DeliveryError."""
+        if self.client is None:
+            await self.start()
+        assert self.client is not None
+        rendered = render(list(replies), buttons_allowed=self.settings.mode == "oa")
+        if rendered.numbered:
+            _ = self.catalogs.get(await self.language_of(user_id))
+            rendered.add_hint(_("Trả lời bằng số để chọn (ví dụ: 1)."))
+        async with self._lock(user_id):
+            # Remember the numbers first: the resident may answer before the last message is out.
+            # (Most replies offer none; the database is touched only to replace or clear a list.)
+            if rendered.numbered or user_id in self._offered:
+                await self.zstore.offer(user_id, rendered.numbered)
+                if rendered.numbered:
+                    self._offered.add(user_id)
+                else:
+                    self._offered.discard(user_id)
+            for message in rendered.messages:
+                await self.client.send(user_id, message)
+
+
+class ZaloChannel:
+    """The webhook on the shared aiohttp app, and delivery of each turn's replies."""
+
+    def __init__(self, settings: ZaloSettings, pipeline: Pipeline, store: Store, catalogs: Catalogs,
+                 sender: ZaloSender | None = None) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.store = store
+        self.catalogs = catalogs
+        self.sender = sender or ZaloSender(settings, store, catalogs)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self, app: web.Application) -> None:
+        await self.sender.start()
+        if self.settings.mode == "bot" and not self.settings.webhook_url:
+            # No public URL: ask Zalo for updates instead (the webhook route is not served at all).
+            assert isinstance(self.sender.client, BotClient)
+            await self.sender.client.call("deleteWebhook", {})
+            self._poller = asyncio.create_task(self._poll(self.sender.client), name="zalo-bot-polling")
+            log.info("Zalo channel (bot) polling for updates")
+            return
+        app.router.add_post(self.settings.webhook_path, self.webhook)
+        if self.settings.mode == "bot":
+            assert isinstance(self.sender.client, BotClient) and self.settings.webhook_secret
+            await self.sender.client.set_webhook(self.settings.webhook_url, self.settings.webhook_secret)
+        log.info("Zalo channel (%s) listening on %s", self.settings.mode, self.settings.webhook_path)
+
+    async def _poll(self, client: BotClient) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                update = await client.next_update()
+            except DeliveryError as exc:
+                log.warning("Zalo Bot API polling failed: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 1.0
+            if update is None or not isinstance(update.get("message"), dict):
+                continue
+            event = parse_bot_event(update)
+            try:
+                await self._handle(event)
+            except Exception:
+                # Zalo hands out each update once; the resident gets no answer to this message.
+                log.exception("Zalo Bot API update from %s could not be handled", event.user_id)
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+        if self._tasks:
+            # Let replies in flight go out, but do not hold a shutdown for long retries.
+            _, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_SECONDS)
+            if pending:
+                log.warning("stopping with %d Zalo replies still undelivered", len(pending))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.sender.close()
+
+    async def drain(self) -> None:
+        """Wait until every reply scheduled so far has been delivered (or given up)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # --- incoming ---------------------------------------------------------
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        event = self._verify_oa(request, raw) if self.settings.mode == "oa" else self._verify_bot(request, raw)
+        if isinstance(event, web.Response):
+            return event
+        try:
+            await self._handle(event)
+        except Exception:
+            # Not acknowledged: Zalo delivers the event again later, so nothing is lost.
+            log.exception("Zalo event from %s could not be handled", event.user_id)
+            return web.json_response({"error": "temporarily unavailable"}, status=503)
+        return web.json_response({"ok": True})
+
+    def _verify_oa(self, request: web.Request, raw: bytes) -> Event | web.Response:
+        header = request.headers.get("X-ZEvent-Signature", "").strip()
+        given = header[4:] if header.lower().startswith("mac=") else header
+        try:
+            text = raw.decode("utf-8")
+            body = json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _refuse(400, "the body is not JSON")
+        if not isinstance(body, dict):
+            return _refuse(400, "the body is not a JSON object")
+        timestamp = str(body.get("timestamp") or "")
+        secret = self.settings.oa_secret_key or ""
+        expected = hashlib.sha256(f"{self.settings.app_id}{text}{timestamp}{secret}".encode()).hexdigest()
+        if not given or not hmac.compare_digest(given.lower(), expected):
+            log.warning("Zalo event refused: wrong signature")
+            return _refuse(401, "wrong signature")
+        if not self._fresh(timestamp):
+            log.warning("Zalo event refused: timestamp %r is too old or in the future", timestamp)
+            return _refuse(401, "stale timestamp")
+        return parse_oa_event(body)
+
+    def _verify_bot(self, request: web.Request, raw: bytes) -> Event | web.Response:
+        given = request.headers.get("X-Bot-Api-Secret-Token", "")
+        if not self.settings.webhook_secret or not hmac.compare_digest(given.encode(), (self.settings.webhook_secret or "").encode()):
+            log.warning("Zalo Bot API event refused: wrong secret token")
+            return _refuse(401, "wrong secret token")
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _refuse(400, "the body is not JSON")
+        if isinstance(body, dict) and body.get("ok") is True and isinstance(body.get("result"), dict):
+            body = body["result"]
+        if not isinstance(body, dict) or not isinstance(body.get("message"), dict):
+            return _refuse(400, "not a Zalo Bot API update")
+        if not self._fresh(str(body["message"].get("date") or "")):
+            return _refuse(401, "stale timestamp")
+        return parse_bot_event(body)
+
+    def _fresh(self, timestamp: str) -> bool:
+        try:
+            value = float(timestamp)
+        except ValueError:
+            return False
+        seconds = value / 1000 if value > 1e11 else value  # Zalo sends milliseconds
+        return abs(time.time() - seconds) <= self.settings.max_event_age_seconds
+
+    async def _handle(self, event: Event) -> None:
+        if event.kind == "ignored" or not event.user_id:
+            return
+        who = ResidentKey(CHANNEL, event.user_id)
+        if event.kind == "unfollow":
+            await self._unfollow(who)
+            return
+        if event.kind == "media":
+            _ = self.catalogs.get(await self.sender.language_of(event.user_id))
+            self._deliver(event.user_id, [Reply(_("Xin lỗi, tôi chỉ đọc được tin nhắn chữ. "
+                                                   "Bạn hãy gõ câu hỏi, hoặc chọn chủ đề."))])
+            return
+        incoming = await self._incoming(who, event)
+        if incoming is None:
+            return
+        result = await self.pipeline.handle(incoming)
+        if incoming.payload == "forget:yes":
+            await self.sender.forget(event.user_id)  # nothing about the resident stays behind
+        if result.replies and not result.duplicate:
+            self._deliver(event.user_id, list(result.replies))
+
+    async def _incoming(self, who: ResidentKey, event: Event) -> Incoming | None:
+        if event.kind == "follow":
+            # Following greets the resident and offers the menu, through the normal pipeline.
+            return Incoming(who=who, payload="intent:greet", message_id=event.message_id)
+        text = (event.text or "").strip()
+        if not text:
+            return None
+        payload = button_payload(text)
+        if payload is not None and screen(payload).found:
+            payload = None  # typed by hand and holding a phone or ID number: treat it as text, redacted
+        if payload is None and (number := chosen_number(text)) is not None:
+            payload = await self.sender.zstore.choice(who.user_id, number)
+        if payload is not None:
+            return Incoming(who=who, payload=payload[:128], message_id=event.message_id)
+        return Incoming(who=who, text=text[:MAX_TEXT], message_id=event.message_id)
+
+    async def _unfollow(self, who: ResidentKey) -> None:
+        """Unfollowing ends announcements for the resident (their other data stays until they ask)."""
+        async with self.store.writing() as s:
+            row = (await s.execute(select(Resident).where(Resident.channel == who.channel,
+                                                          Resident.platform_id == who.user_id))).scalar_one_or_none()
+            if row is None:
+                return
+            if row.subscribed:
+                self.store.track(s, row.id, "unsubscribe", data={"via": "zalo_unfollow"})
+            row.subscribed = False
+            row.consent_at = None
+        log.info("Zalo resident %s unfollowed: unsubscribed", who.user_id)
+
+    # --- outgoing ---------------------------------------------------------
+
+    def _deliver(self, user_id: str, replies: list[Reply]) -> None:
+        # Zalo wants the webhook answered within seconds; replies go out after the answer.
+        task = asyncio.create_task(self._deliver_now(user_id, replies))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver_now(self, user_id: str, replies: list[Reply]) -> None:
+        for attempt in range(1, DELIVERY_ATTEMPTS + 1):
+            try:
+                await self.sender.send(user_id, replies)
+                return
+            except DeliveryError as exc:
+                if exc.permanent or attempt == DELIVERY_ATTEMPTS:
+                    log.warning("reply to Zalo resident %s not delivered: %s", user_id, exc)
+                    return
+                await asyncio.sleep(min(exc.retry_after or 2.0 ** attempt, 30.0))
+            except Exception:
+                log.exception("reply to Zalo resident %s not delivered", user_id)
+                return
+
+
+def _refuse(status: int, why: str) -> web.Response:
+    return web.json_response({"error": why}, status=status)
+
+
+def _str(value: object) -> str:
+    return str(value) if value is not None else ""
+
+
+def parse_oa_event(body: dict[str, object]) -> Event:
+    """An OA webhook body (user_send_text, follow, unfollow, user_send_image, ...) as an Event."""
+    name = _str(body.get("event_name"))
+    sender = body.get("sender") if isinstance(body.get("sender"), dict) else {}
+    follower = body.get("follower") if isinstance(body.get("follower"), dict) else {}
+    message = body.get("message") if isinstance(body.get("message"), dict) else {}
+    user = _str(sender.get("id")) or _str(follower.get("id")) or _str(body.get("user_id_by_app"))  # type: ignore[union-attr]
+    msg_id = _str(message.get("msg_id") or message.get("mid")) or None  # type: ignore[union-attr]
+    timestamp = _str(body.get("timestamp"))
+    if name in ("user_send_text", "user_click_button"):
+        return Event("text", user, _str(message.get("text")), msg_id)  # type: ignore[union-attr]
+    if name == "follow":
+        return Event("follow", user, message_id=f"follow:{timestamp}")
+    if name == "unfollow":
+        return Event("unfollow", user)
+    if name in _OA_MEDIA:
+        return Event("media", user, message_id=msg_id)
+    return Event("ignored", user)
+
+
+def parse_bot_event(body: dict[str, object]) -> Event:
+    """A Zalo Bot API update (message.text.received, message.image.received, ...) as an Event."""
+    name = _str(body.get("event_name"))
+    message = body.get("message") if isinstance(body.get("message"), dict) else {}
+    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}  # type: ignore[union-attr]
+    sender = message.get("from") if isinstance(message.get("from"), dict) else {}  # type: ignore[union-attr]
+    user = _str(chat.get("id")) or _str(sender.get("id"))  # type: ignore[union-attr]
+    msg_id = _str(message.get("message_id")) or None  # type: ignore[union-attr]
+    if name == "message.text.received":
+        return Event("text", user, _str(message.get("text")), msg_id)  # type: ignore[union-attr]
+    if name.startswith("message.") and name.endswith(".received"):
+        return Event("media", user, message_id=msg_id)
+    return Event("ignored", user)
+
+
+def zalo_channel(pipeline: Pipeline, store: Store, catalogs: Catalogs, settings: ZaloSettings) -> ZaloChannel | None:
+    """The Zalo channel when its credentials are in the environment, else None."""
+    if not settings.enabled:
+        return None
+    return ZaloChannel(settings, pipeline, store, catalogs)
+
+
+def zalo_sender(settings: ZaloSettings, store: Store, catalogs: Catalogs) -> ZaloSender | None:
+    """A sender for a process without the webhook (e.g. a broadcast worker), when Zalo is configured.
+    It shares the OA's tokens with the server through the database; call close() when done."""
+    return ZaloSender(settings, store, catalogs) if settings.enabled else None

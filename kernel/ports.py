@@ -1,0 +1,75 @@
+"""Ports: what the assistant needs from the outside world, implemented by integrations/ (and tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from kernel.messages import Reply
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered. `permanent` means retrying will never help
+    (the resident blocked the bot, the chat does not exist); `retry_after` is the
+    platform's requested wait in seconds, when it gave one."""
+
+    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    """Pushes replies to a resident of one channel outside a request (hand-off answers, broadcasts)."""
+
+    channel: str
+
+    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+        """Deliver in order or raise DeliveryError."""
+        ...
+
+
+class Mailbox(Protocol):
+    """Messages kept for a resident of a pull channel (the web chat) until they are collected."""
+
+    name: str
+
+    async def take(self, channel: str, user_id: str, after: int | None) -> tuple[list[Reply], int | None]:
+        """The waiting messages, oldest first, and the position after them.
+
+        With `after` None each message is marked delivered as it is returned (returned once). With a
+        position, messages up to it are acknowledged (delivered) and the later ones are returned, again
+        and again until acknowledged, so a response lost on the way loses nothing."""
+        ...
+
+
+class Channel(Protocol):
+    """A messaging channel started beside the web chat (it may add routes to the web app, e.g. a webhook)."""
+
+    async def start(self, app: Any) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class StaffDesk(Protocol):
+    """Where a team works on cases and staff compose announcements: a Telegram group, the web desk.
+
+    The features talk to "a staff desk" only; each desk implements posting and routes what staff do
+    there (StaffAction) to the features' staff handlers it was given at start-up."""
+
+    name: str
+
+    async def open_thread(self, place: str, title: str) -> str | None:
+        """A thread for one case at `place` (a forum topic), or None where the place has none."""
+        ...
+
+    async def post(self, place: str, text: str, buttons: Sequence[Sequence[Any]] = (), thread: str | None = None,
+                   reply_to: str | None = None) -> str:
+        """Post a message (with rows of kernel.messages.Button); returns its id at the desk.
+        Raises DeliveryError."""
+        ...
+
+    def serve(self, router: Any) -> None:
+        """Route what staff do at this desk to the features (a kernel.feature.StaffRouter); called once,
+        before the desk receives anything."""
+        ...
