@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ROOT
+from kernel.settings import ROOT
 from dialogues.extract import extract_knowledge
 from dialogues.knowledge import KnowledgeError, load_knowledge, sentences
 from dialogues.validate import load_catalogs, validate
