@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from kernel.text import fold, prepare
 
 # Digits possibly grouped by spaces, dots or dashes ("0912 345 678", "001.203.004.567").
 _NUMBER = re.compile(r"(?<![\w])\+?\d(?:[\d]|[ .\-](?=\d)){3,}(?![\w])")
@@ -30,11 +31,6 @@ class Screened:
         return bool(self.found & {"otp_code", "secret"})
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFD", text.lower()).replace("đ", "d")
-    return "".join(c for c in text if unicodedata.category(c) != "Mn")
-
-
 def _classify(digits: str, raw: str, context: str) -> str | None:
     n = len(digits)
     if n == 12:
@@ -53,9 +49,9 @@ def _classify(digits: str, raw: str, context: str) -> str | None:
 
 def screen(text: str) -> Screened:
     """Redact private numbers and secrets from what a resident typed."""
-    text = unicodedata.normalize("NFC", text)
+    text = prepare(text)
     found: set[str] = set()
-    folded = _fold(text)
+    folded = fold(text)  # one character per character: the context of a match is at its own offsets
 
     def secret(m: re.Match[str]) -> str:
         value = m.group(3)
@@ -68,7 +64,7 @@ def screen(text: str) -> Screened:
         raw = m.group(0)
         digits = re.sub(r"\D", "", raw)
         start = max(0, m.start() - 30)
-        kind = _classify(digits, raw, folded[start:m.start()] if len(folded) == len(text) else folded)
+        kind = _classify(digits, raw, folded[start:m.start()])
         if kind is None:
             return raw
         found.add(kind)

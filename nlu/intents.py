@@ -13,7 +13,6 @@ COMMUNITY = ("report_scam", "mobile_service_schedule", "digital_skills_class", "
 # The contract's intents: the held-out set (nlu/eval/heldout.jsonl) labels exactly these.
 INTENTS = CONVERSATION + VNEID + SERVICES + PAYMENTS + COMMUNITY
 # A task intent starts the step-by-step guide (flow) of the same name.
-TASKS = VNEID + SERVICES + PAYMENTS + ("report_scam",)
 ENTITIES = ("village", "service", "bill_type", "language", "phone_number", "id_number", "otp_code")
 
 # Added for issue 16 (../notes/names.md): situations with their own guide or answer, resuming a paused
