@@ -1,4 +1,5 @@
-"""`python -m dialogues validate`: check every guide (transitions, menu, both catalogs, step length)."""
+"""`python -m dialogues validate`: check every guide (transitions, menu, both catalogs, step length) and the
+knowledge base (sources, length, one faq_ intent per entry)."""
 
 from __future__ import annotations
 
@@ -26,14 +27,16 @@ def main(argv: list[str] | None = None) -> int:
     except CommuneError as exc:
         print(f"error: commune data in {settings.commune_dir}: {exc}", file=sys.stderr)
         return 2
-    problems = validate(settings.flows_dir, settings.locales_dir, settings.languages, settings.max_step_chars)
+    knowledge_dir = settings.flows_dir.parent / "knowledge"  # the knowledge base lives beside the guides
+    problems = validate(settings.flows_dir, settings.locales_dir, settings.languages, settings.max_step_chars,
+                        knowledge_dir, settings.nlu.data_dir)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
     print(f"all guides valid: {settings.flows_dir} in {', '.join(settings.languages)}, "
-          f"steps within {settings.max_step_chars} characters")
+          f"steps within {settings.max_step_chars} characters; knowledge base valid: {knowledge_dir}")
     return 0
 
 

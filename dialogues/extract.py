@@ -1,4 +1,4 @@
-"""Babel extractor for the flow YAML files, so guide texts go through the catalogs too."""
+"""Babel extractors for the flow and knowledge-base YAML files, so their texts go through the catalogs too."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import IO, Any
 import yaml
 
 from dialogues.flows import parse_flow
+from dialogues.knowledge import parse_entries
 
 
 def extract_flows(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
@@ -30,3 +31,10 @@ def extract_glossary(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
     data = yaml.safe_load(fileobj.read().decode("utf-8")) or {}
     for term in data.get("terms") or []:
         yield 0, None, str(term["gloss"]), [f"glossary {term['id']}"]
+
+def extract_knowledge(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                      options: Any) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """Yield the answer of every knowledge-base entry of a file."""
+    data = yaml.safe_load(fileobj.read().decode("utf-8")) or []
+    for entry in parse_entries(data, str(getattr(fileobj, "name", "knowledge"))):
+        yield 0, None, entry.answer, [f"knowledge {entry.id}"]

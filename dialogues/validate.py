@@ -22,8 +22,11 @@ from dialogues.flows import (
     split_link,
 )
 from dialogues.guide import SCAM_WARNING
+from dialogues.knowledge import Knowledge, KnowledgeError, load_knowledge
 from dialogues.turn import MENU_PAYLOADS
-from nlu.intents import TASKS, VARIANT_TASKS
+from nlu.dataset import DataError
+from nlu.dataset import load as load_training_data
+from nlu.intents import FAQ_PREFIX, TASKS, VARIANT_TASKS
 
 # INTENTS.md "Task intents" and the agreed variants (notes/names.md): each starts the guide of the same name.
 TASK_INTENTS = TASKS + VARIANT_TASKS
@@ -193,9 +196,40 @@ def _check_lengths(library: Library, lang: str, catalog: Mapping[str, str], max_
     return problems
 
 
-def validate(flows_dir: Path, locales_dir: Path, languages: Iterable[str], max_chars: int) -> list[Problem]:
+def check_knowledge(knowledge: Knowledge, library: Library, faq_intents: set[str],
+                    catalogs: Mapping[str, Mapping[str, str]]) -> list[Problem]:
+    """Each entry has its faq_ intent in the NLU data and vice versa, real guides, and every translation."""
+    problems = []
+    for entry in knowledge.entries.values():
+        where = f"dialogues/knowledge/{entry.file}, entry {entry.id}"
+        if entry.intent not in faq_intents:
+            problems.append(Problem(where, f"no NLU examples for the intent '{entry.intent}' (nlu/data/faq.yml)"))
+        for flow in entry.flows:
+            if library.get(flow) is None:
+                problems.append(Problem(where, f"names the unknown guide '{flow}'"))
+        for lang, catalog in catalogs.items():
+            if entry.answer not in catalog:
+                problems.append(Problem(where, f"not translated in the '{lang}' catalog: {entry.answer[:60]!r}"))
+    for intent in sorted(faq_intents - knowledge.intents):
+        problems.append(Problem("nlu/data", f"intent '{intent}' has no knowledge-base entry '{intent[len(FAQ_PREFIX):]}'"))
+    return problems
+
+
+def validate(flows_dir: Path, locales_dir: Path, languages: Iterable[str], max_chars: int,
+             knowledge_dir: Path | None = None, nlu_data_dir: Path | None = None) -> list[Problem]:
+    """Every problem of the guides and, given its directory and the NLU data, of the knowledge base."""
     try:
         library = load_library(flows_dir)
     except FlowError as exc:
         return [Problem(str(flows_dir), str(exc))]
-    return check_library(library, load_catalogs(locales_dir, languages), max_chars)
+    catalogs = load_catalogs(locales_dir, languages)
+    problems = check_library(library, catalogs, max_chars)
+    if knowledge_dir is None:
+        return problems
+    try:
+        knowledge = load_knowledge(knowledge_dir)
+        faq = {e.intent for e in load_training_data(nlu_data_dir).examples if e.intent.startswith(FAQ_PREFIX)} \
+            if nlu_data_dir else set(knowledge.intents)
+    except (KnowledgeError, DataError) as exc:
+        return problems + [Problem(str(knowledge_dir), str(exc))]
+    return problems + check_knowledge(knowledge, library, faq, catalogs)
