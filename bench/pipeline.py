@@ -1,7 +1,7 @@
 """Benchmark: N concurrent residents drive a real `python -m bot run` over HTTP (SQLite and PostgreSQL).
 
 Prints turns per second, p50/p99 latency and the server's peak memory for each database.
-Usage: .venv/bin/python bench/pipeline.py [--residents 100] [--turns 20] [--db sqlite,postgresql]
+Usage: .venv/bin/python bench/pipeline.py [--residents 100] [--turns 20] [--db sqlite,postgresql] [--limits off]
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import time
 import uuid
 from pathlib import Path
 
-import aiohttp
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.fakes.web_client import WebChat, client_session  # noqa: E402
+
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 # One resident's conversation: a question, then buttons through the guide, a detour and a restart.
 SCRIPT = [("text", "làm sao cài ứng dụng VNeID"), ("payload", "done"), ("payload", "stuck"),
@@ -41,35 +42,32 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def resident(http: aiohttp.ClientSession, url: str, user: str, turns: int, latencies: list[float],
-                   errors: list[int]) -> None:
+async def resident(web: WebChat, user: str, turns: int, latencies: list[float], errors: list[int]) -> None:
     for i in range(turns):
         kind, value = SCRIPT[i % len(SCRIPT)]
         t0 = time.perf_counter()
-        async with http.post(url, json={"user": user, kind: value}) as r:
-            await r.read()
-            if r.status != 200:
-                errors.append(r.status)
+        status, _ = await web.post(user, **{kind: value, "id": f"{user}-{i}"})
+        if status != 200:
+            errors.append(status)
         latencies.append(time.perf_counter() - t0)
 
 
 async def drive(port: int, residents: int, turns: int) -> tuple[float, list[float], list[int]]:
-    url = f"http://127.0.0.1:{port}/api/chat"
     latencies: list[float] = []
     errors: list[int] = []
-    conn = aiohttp.TCPConnector(limit=residents)
-    async with aiohttp.ClientSession(connector=conn) as http:
-        # Warm-up: first contact creates the residents.
-        await asyncio.gather(*(resident(http, url, f"warm-{i}", 1, [], errors) for i in range(residents)))
+    async with client_session(limit=residents) as http:
+        web = WebChat(http, f"http://127.0.0.1:{port}")
+        # Warm-up: first contact creates the residents (each gets its session token).
+        await asyncio.gather(*(resident(web, f"warm-{i}", 1, [], errors) for i in range(residents)))
         t0 = time.perf_counter()
-        await asyncio.gather(*(resident(http, url, f"bench-{uuid.uuid4().hex[:8]}", turns, latencies, errors)
+        await asyncio.gather(*(resident(web, f"bench-{uuid.uuid4().hex[:8]}", turns, latencies, errors)
                                for _ in range(residents)))
         elapsed = time.perf_counter() - t0
     return elapsed, latencies, errors
 
 
-def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "BOT_RATE_LIMIT_MESSAGES": "100000"}
+def start_server(database_url: str, port: int, limits: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "BOT_RATE_LIMITS": limits}
     env.pop("TELEGRAM_BOT_TOKEN", None)
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -98,6 +96,9 @@ def main() -> None:
     ap.add_argument("--residents", type=int, default=100)
     ap.add_argument("--turns", type=int, default=20)
     ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--limits", choices=("on", "off"), default="off",
+                    help="BOT_RATE_LIMITS of the server: off (default) measures the pipeline; on measures it "
+                         "under the web chat's limits (all residents come from one address, so expect 429s)")
     args = ap.parse_args()
     print(f"{'database':<11} {'turns':>6} {'turns/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'peak MB':>8} {'errors':>6}")
     for db in args.db.split(","):
@@ -109,7 +110,7 @@ def main() -> None:
             asyncio.run(pg_schema(True, schema))
             url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/test?search_path={schema}"
         port = free_port()
-        proc = start_server(url, port)
+        proc = start_server(url, port, args.limits)
         try:
             elapsed, lat, errors = asyncio.run(drive(port, args.residents, args.turns))
             peak = peak_rss_mb(proc.pid)

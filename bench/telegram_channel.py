@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
-from bot.app import build  # noqa: E402
-from integrations.telegram.channel import TelegramChannel  # noqa: E402
+from bot.app import build, telegram_channel  # noqa: E402
 from kernel.settings import TelegramSettings, load_settings, replace  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
@@ -68,7 +67,7 @@ async def run(residents: int, db: str, limits: bool) -> None:
         await fake.start()
         tg = replace(TelegramSettings(), token=fake.token, api_url=fake.base_url, poll_timeout=1,
                      rate_per_second=25 if limits else 30)
-        channel = TelegramChannel(services, tg)
+        channel = telegram_channel(services, tg)
         if not limits:  # measure the adapter, not the pacing
             channel.limiter._private_interval = channel.limiter._group_interval = 0
             channel.limiter._overall = None

@@ -5,20 +5,25 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kernel.commune import CommuneSource
 from bot.senders import SenderRegistry
 from kernel.ports import Channel, Sender
-from kernel.settings import Settings
+from kernel.settings import Settings, TelegramSettings, ZaloSettings
 from bot.storage.db import make_engine, migrate
 from kernel.i18n import Catalogs
 from bot.pipeline import Limits, Pipeline
+from bot.storage.residents import Residents
 from bot.storage.store import Store
 from dialogues.flows import Library, load_library
 from nlu.types import Interpreter
+
+if TYPE_CHECKING:
+    from integrations.telegram.channel import TelegramChannel
+    from integrations.zalo.channel import ZaloChannel, ZaloSender
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +85,38 @@ async def build(settings: Settings, interpreter: Interpreter | None = None) -> S
     return services
 
 
+def telegram_channel(services: Services, settings: TelegramSettings | None = None) -> "TelegramChannel":
+    """The Telegram channel on the core's ports (settings: services.settings.telegram unless given)."""
+    from integrations.telegram.channel import TelegramChannel
+
+    return TelegramChannel(settings or services.settings.telegram, services.pipeline, Residents(services.store),
+                           services.catalogs, services.commune)
+
+
+def zalo_sender(services: Services, settings: ZaloSettings | None = None) -> "ZaloSender":
+    """A Zalo sender keeping its tokens and numbered choices in the database (shared between processes)."""
+    from bot.storage.zalo import ZaloStore
+    from integrations.zalo.channel import ZaloSender
+
+    return ZaloSender(settings or services.settings.zalo, ZaloStore(services.store), Residents(services.store),
+                      services.catalogs)
+
+
+def zalo_channel(services: Services, settings: ZaloSettings | None = None) -> "ZaloChannel":
+    """The Zalo channel on the core's ports, with a sender of its own."""
+    from integrations.zalo.channel import ZaloChannel
+
+    settings = settings or services.settings.zalo
+    return ZaloChannel(settings, services.pipeline, Residents(services.store), zalo_sender(services, settings))
+
+
 def configured_channels(services: Services) -> list[Channel]:
     """The channels enabled by the settings (credentials present in the environment)."""
-    from integrations.zalo.channel import zalo_channel
-
     channels: list[Channel] = []
     if services.settings.telegram.token:
-        from integrations.telegram.channel import TelegramChannel
-
-        channels.append(TelegramChannel(services))
-    zalo = zalo_channel(services.pipeline, services.store, services.catalogs, services.settings.zalo)
-    if zalo is not None:
-        channels.append(zalo)
+        channels.append(telegram_channel(services))
+    if services.settings.zalo.enabled:
+        channels.append(zalo_channel(services))
     return channels
 
 

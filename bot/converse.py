@@ -156,8 +156,8 @@ def check(expect: Expect, body: dict[str, Any], where: str) -> list[str]:
     """What does not hold after one turn (or at the end, where `body` joins every reply)."""
     problems: list[str] = []
     state = body.get("state") or {}
-    text = "\n".join(r.get("text", "") for r in body.get("replies", []))
-    said = squash(text)
+    text = "\n".join([*(r.get("text", "") for r in body.get("replies", [])), *(b["label"] for b in _buttons(body))])
+    said = squash(text)  # replies and button labels: "Tiếp tục Bước 2/4" on a button counts as said
     if expect.flow is not _UNSET:
         wanted = expect.flow if isinstance(expect.flow, list) else [expect.flow]
         if state.get("flow") not in wanted:

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from bot.app import Services, build
 from bot.converse import Outcome, Post, Scenario, Stored, Summary, failing_ids, load_scenarios, play
 from bot.storage.db import Conversation, Message
-from integrations.web.chat import FloodLimiter, make_web_app
+from bot.storage.residents import Residents
+from integrations.web.chat import WebLimits, make_web_app
 from kernel.settings import Settings, load_settings, replace
 from nlu.types import Interpreter
 
@@ -49,8 +50,9 @@ def stored_texts(services: Services) -> Stored:
 
 @asynccontextmanager
 async def web_chat(services: Services) -> AsyncIterator[TestClient]:
-    """The web chat's real HTTP app on a loopback test server (no flood limit: scenarios are scripted)."""
-    app = make_web_app(services.pipeline, services.store, FloodLimiter(10_000, 60), services.senders)
+    """The web chat's real HTTP app on a loopback test server (no flood limits: scenarios are scripted)."""
+    app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.off(),
+                       services.senders)
     async with TestClient(TestServer(app)) as client:
         yield client
 

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kernel.commune import CommuneSource
+from bot.attachments import answer_attachment
 from bot.storage.db import Resident, utcnow
+from bot.storage.residents import Residents
 from kernel.i18n import Catalogs, Translator
 from kernel.safety import screen
 from bot.storage.store import Store
@@ -67,6 +69,7 @@ class Pipeline:
         self.catalogs = catalogs
         self.commune = commune
         self.limits = limits
+        self.residents = Residents(store)
         self._locks: weakref.WeakValueDictionary[ResidentKey, Lock] = weakref.WeakValueDictionary()
         self.handlers: dict[type, EffectHandler] = {
             fx.SetLanguage: self._set_language, fx.SetVillage: self._set_village, fx.Subscribe: self._subscribe,
@@ -90,6 +93,8 @@ class Pipeline:
         return lock
 
     async def handle(self, msg: Incoming) -> TurnResult:
+        if msg.attachment is not None:
+            return await answer_attachment(msg, self.residents, self.catalogs)
         screened = screen(msg.text) if msg.text is not None else None
         parse: Parse | None = None
         if screened is not None:
@@ -147,7 +152,7 @@ class Pipeline:
                     conv.updated_at = utcnow()
             for job in scope.after_commit:
                 await job()
-        return TurnResult(tuple(replies), self._turn_state(parse, new_state, language))
+        return TurnResult(tuple(replies), self._turn_state(parse, new_state, language), forgotten=scope.forgotten)
 
     def _translator(self, resident: Resident, msg: Incoming) -> Translator:
         return self.catalogs.get(self.catalogs.negotiate(resident.language, msg.platform_language))

@@ -2,13 +2,14 @@
 
 Channels that can push (Telegram, Zalo) register a `Sender`. The web chat cannot push: its
 messages wait in mailboxes (e.g. the hand-off outbox) and the page collects them with
-`GET /api/chat/poll?user=...` or with its next `POST /api/chat`.
+`GET /api/chat/poll?session=...` or with its next `POST /api/chat`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kernel.edge import ascii_int
 from kernel.ports import Mailbox, Sender
 from kernel.messages import Reply
 
@@ -41,8 +42,9 @@ class SenderRegistry:
         positions: dict[str, int] = {}
         for part in (ack or "").split(";"):
             name, _, value = part.partition("=")
-            if value.isdigit():
-                positions[name] = int(value)
+            number = ascii_int(value)  # "²".isdigit() is true, int("²") raises
+            if number is not None:
+                positions[name] = number
         out: list[Reply] = []
         cursor: list[str] = []
         for mailbox in self._mailboxes:

@@ -9,7 +9,8 @@ import signal
 from aiohttp import web
 
 from bot.app import Services, configured_channels
-from integrations.web.chat import FloodLimiter, make_web_app
+from bot.storage.residents import Residents
+from integrations.web.chat import WebLimits, make_web_app
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +18,8 @@ log = logging.getLogger(__name__)
 async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or SIGINT/SIGTERM)."""
     settings = services.settings
-    limiter = FloodLimiter(settings.web.rate_limit_messages, settings.web.rate_limit_window_seconds)
-    app = make_web_app(services.pipeline, services.store, limiter, services.senders)
+    app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.of(settings.web),
+                       services.senders)
     channels = configured_channels(services)
     for channel in channels:
         await channel.start(app)

@@ -16,13 +16,21 @@ class ResidentKey:
         return f"{self.channel}:{self.user_id}"
 
 
+# What a resident may send besides text and buttons: a contact card, a location (or venue),
+# and any other media (photo, sticker, voice, file, ...).
+ATTACHMENTS = frozenset({"contact", "location", "media"})
+
+
 @dataclass(frozen=True)
 class Incoming:
-    """One thing a resident did: typed text or pressed a button (exactly one of the two)."""
+    """One thing a resident did: typed text, pressed a button or sent an attachment (exactly one).
+
+    An attachment is named by its kind only (ATTACHMENTS); what it held is never passed on."""
 
     who: ResidentKey
     text: str | None = None
     payload: str | None = None
+    attachment: str | None = None
     # The language the resident chose explicitly in this request (web chat `lang`).
     language: str | None = None
     # The platform's language code for the user (Telegram's `language_code`), a hint only.
@@ -31,8 +39,10 @@ class Incoming:
     message_id: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.text is None) == (self.payload is None):
-            raise ValueError("an incoming message has either text or a payload")
+        if sum(x is not None for x in (self.text, self.payload, self.attachment)) != 1:
+            raise ValueError("an incoming message has exactly one of text, a payload or an attachment")
+        if self.attachment is not None and self.attachment not in ATTACHMENTS:
+            raise ValueError(f"unknown attachment kind {self.attachment!r}")
 
 
 @dataclass(frozen=True)
@@ -81,4 +91,6 @@ class TurnResult:
     replies: tuple[Reply, ...]
     state: TurnState
     duplicate: bool = False
+    # The resident asked to be forgotten in this turn: a channel drops what it keeps about them too.
+    forgotten: bool = False
     notices: tuple[str, ...] = field(default_factory=tuple)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from kernel.messages import Reply
+from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
 
 
 class DeliveryError(Exception):
@@ -17,6 +17,51 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class Turns(Protocol):
+    """The core's side of a conversation (bot.pipeline.Pipeline): a resident's message in, the answer out."""
+
+    async def handle(self, incoming: Incoming) -> TurnResult:
+        """Process one incoming message (at most once per message_id) and return what to answer."""
+        ...
+
+
+class ResidentDirectory(Protocol):
+    """What a channel may read about residents and report about them; storage alone writes the rows."""
+
+    async def language(self, who: ResidentKey) -> str | None:
+        """The language the resident chose, or None (unknown resident, or no choice yet)."""
+        ...
+
+    async def known(self, who: ResidentKey) -> bool:
+        """True when the resident exists (has talked to the assistant and was not forgotten)."""
+        ...
+
+    async def set_blocked(self, who: ResidentKey, blocked: bool) -> None:
+        """The resident blocked (or unblocked) the assistant on the platform; nothing is sent to the blocked."""
+        ...
+
+    async def unsubscribe(self, who: ResidentKey, via: str) -> None:
+        """The resident left the channel (e.g. unfollowed the Zalo OA): announcements stop; `via` names
+        the reason in the analytics event. Their other data stays until they ask to be forgotten."""
+        ...
+
+
+class Mailboxes(Protocol):
+    """Every mailbox of a pull channel at once (bot.senders.SenderRegistry)."""
+
+    async def collect(self, channel: str, user_id: str, ack: str | None = None) -> tuple[list[Reply], str | None]:
+        """What waits for the resident and the cursor to acknowledge it with (see Mailbox.take)."""
+        ...
+
+
+class HealthCheck(Protocol):
+    """The database behind the assistant, as a health endpoint sees it."""
+
+    async def ping(self) -> bool:
+        """True when the database answers; raises otherwise."""
+        ...
 
 
 class Sender(Protocol):

@@ -22,6 +22,13 @@ class WebSettings:
     port: int = 8080
     rate_limit_messages: int = 20
     rate_limit_window_seconds: float = 10.0
+    # Messages and polls from one client address (IPv6: its /64) per window; new residents per minute
+    # from one address and from all of them together.
+    rate_limit_address_messages: int = 120
+    new_residents_per_minute: int = 20
+    new_residents_per_minute_total: int = 600
+    # BOT_RATE_LIMITS=off turns every limit off (benchmarks and acceptance runs on loopback).
+    rate_limits: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,18 @@ def load_settings(path: str | os.PathLike[str] | None = None,
         raise ConfigError(f"{cfg_path}: {exc}") from exc
 
 
+def _switch(value: object, name: str) -> bool:
+    """An on/off setting: YAML booleans or the words on/off, true/false, yes/no, 1/0."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("on", "true", "yes", "1"):
+        return True
+    if word in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"{name} must be on or off, not {str(value)[:40]!r}")
+
+
 def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
     web_raw = raw.get("web") or {}
     web = WebSettings(
@@ -149,6 +168,10 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
         port=int(env.get("BOT_PORT", web_raw.get("port", 8080))),
         rate_limit_messages=int(env.get("BOT_RATE_LIMIT_MESSAGES", web_raw.get("rate_limit_messages", 20))),
         rate_limit_window_seconds=float(web_raw.get("rate_limit_window_seconds", 10)),
+        rate_limit_address_messages=int(web_raw.get("rate_limit_address_messages", 120)),
+        new_residents_per_minute=int(web_raw.get("new_residents_per_minute", 20)),
+        new_residents_per_minute_total=int(web_raw.get("new_residents_per_minute_total", 600)),
+        rate_limits=_switch(env.get("BOT_RATE_LIMITS", web_raw.get("rate_limits", "on")), "BOT_RATE_LIMITS"),
     )
     n = raw.get("nlu") or {}
     nlu = NluSettings(

@@ -18,8 +18,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.app import build
-from integrations.telegram.channel import TelegramChannel
+from bot.app import build, telegram_channel
 from kernel.settings import ROOT, Settings, TelegramSettings, replace
 from bot.storage.db import Resident
 from bot.storage.store import Store
@@ -236,7 +235,7 @@ async def test_staff_compose_in_telegram_confirm_and_a_resident_unsubscribes(
     fake = FakeTelegram(global_per_second=30, per_chat_per_second=1)
     await fake.start()
     services = await build(replace(settings, commune_dir=commune), interpreter=interpreter)
-    channel = TelegramChannel(services, replace(TelegramSettings(), token=fake.token, api_url=fake.base_url,
+    channel = telegram_channel(services, replace(TelegramSettings(), token=fake.token, api_url=fake.base_url,
                                                 poll_timeout=1, staff_chat_ids=(STAFF_GROUP,)))
     try:
         fake.add_group(STAFF_GROUP, "Văn phòng xã")

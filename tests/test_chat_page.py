@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from integrations.web.chat import FloodLimiter, make_web_app
+from bot.storage.residents import Residents
+from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -30,7 +31,8 @@ async def test_a_resident_follows_a_guide_on_the_page(aiohttp_server, services, 
                                                       tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
-    server = await aiohttp_server(make_web_app(services.pipeline, services.store, FloodLimiter(50, 10)))
+    server = await aiohttp_server(make_web_app(services.pipeline, services.store, Residents(services.store),
+                                                WebLimits(resident=FloodLimiter(50, 10))))
     url = f"http://127.0.0.1:{server.port}/"
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=ARGS)

@@ -14,12 +14,14 @@ from kernel.commune import load_commune
 from kernel.settings import Settings, replace
 from bot.storage.db import AnalyticsEvent
 from kernel.messages import Incoming, ResidentKey
+from integrations.web.chat import resident_of
 from bot.handoff import Staff
 from bot.handoff.models import Case, CaseMessage, Outbox
 from bot.handoff.routing import parse_teams
 from tests.escalation_support import (COMMUNE_MEMBER, MEMBER, STRANGER, Clock, write_commune)
 
-WHO = ResidentKey("web", "resident-1")
+SESSION = "s" * 43  # the web chat session token of WHO
+WHO = ResidentKey("web", resident_of(SESSION))
 
 
 async def start(settings: Settings, database_url: str, interpreter, commune: Path,  # type: ignore[no-untyped-def]
@@ -270,26 +272,29 @@ async def test_web_messages_come_again_until_acknowledged(desk) -> None:  # type
 async def test_web_api_poll_and_post_with_ack(desk) -> None:  # type: ignore[no-untyped-def]
     from aiohttp.test_utils import TestClient, TestServer
 
-    from integrations.web.chat import FloodLimiter, make_web_app
+    from bot.storage.residents import Residents
+    from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
 
     services, _ = desk
     case_id = await open_case(services)
     assert (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "Bác thử lại nhé")).ok
-    async with TestClient(TestServer(make_web_app(services.pipeline, services.store, FloodLimiter(50, 10),
-                                                  services.senders))) as web:
-        r = await web.get("/api/chat/poll", params={"user": WHO.user_id, "ack": ""})
+    async with TestClient(TestServer(make_web_app(services.pipeline, services.store, Residents(services.store),
+                                                  WebLimits(resident=FloodLimiter(50, 10)), services.senders))) as web:
+        r = await web.get("/api/chat/poll", params={"session": SESSION, "ack": ""})
         body = await r.json()
         assert r.status == 200 and len(body["replies"]) == 2 and body["ack"].startswith("handoff=")
-        r = await web.post("/api/chat", json={"user": WHO.user_id, "text": "vâng", "ack": 5})
+        r = await web.post("/api/chat", json={"session": SESSION, "text": "vâng", "ack": 5})
         assert r.status == 400 and "ack" in (await r.json())["error"]
         # Not acknowledged yet: the next POST brings them again, before its own reply.
-        r = await web.post("/api/chat", json={"user": WHO.user_id, "text": "vâng", "ack": ""})
+        r = await web.post("/api/chat", json={"session": SESSION, "text": "vâng", "ack": ""})
         body = await r.json()
         waiting, _ = await services.senders.collect("web", WHO.user_id, "")
         assert [x["text"] for x in body["replies"][:2]] == [w.text for w in waiting]
-        r = await web.get("/api/chat/poll", params={"user": WHO.user_id, "ack": body["ack"]})
+        r = await web.get("/api/chat/poll", params={"session": SESSION, "ack": body["ack"]})
         assert (await r.json())["replies"] == []
-        r = await web.get("/api/chat/poll", params={"user": ""})
+        r = await web.get("/api/chat/poll", params={"session": ""})
+        assert r.status == 400
+        r = await web.get("/api/chat/poll", params={"session": SESSION, "ack": "handoff=²"})
         assert r.status == 400
 
 

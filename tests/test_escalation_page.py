@@ -10,7 +10,8 @@ import pytest
 from bot.app import build
 from kernel.settings import Settings, replace
 from kernel.messages import Incoming, ResidentKey
-from integrations.web.chat import FloodLimiter, make_web_app
+from bot.storage.residents import Residents
+from integrations.web.chat import COOKIE, FloodLimiter, WebLimits, make_web_app, resident_of
 from bot.handoff import Staff
 from tests.escalation_support import MEMBER, write_commune
 from tests.test_chat_page import ARGS, chromium  # noqa: F401  (fixture)
@@ -24,15 +25,17 @@ async def test_the_page_receives_the_teams_answer(aiohttp_server, settings: Sett
 
     services = await build(replace(settings, commune_dir=write_commune(tmp_path / "commune")), interpreter=interpreter)
     try:
-        server = await aiohttp_server(make_web_app(services.pipeline, services.store, FloodLimiter(50, 10),
-                                                   services.senders))
+        server = await aiohttp_server(make_web_app(services.pipeline, services.store, Residents(services.store),
+                                                   WebLimits(resident=FloodLimiter(50, 10)), services.senders))
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=chromium, args=ARGS)
             page = await browser.new_page(viewport={"width": 360, "height": 740})
             await page.goto(f"http://127.0.0.1:{server.port}/")
             await page.wait_for_selector(".msg.bot")
-            user = await page.evaluate("localStorage.getItem('trolyso-user')")
-            who = ResidentKey("web", user)
+            # The page cannot read its HttpOnly session cookie; the browser can.
+            (token,) = [c["value"] for c in await page.context.cookies() if c["name"] == COOKIE]
+            assert await page.evaluate("document.cookie") == ""
+            who = ResidentKey("web", resident_of(token))
             await services.pipeline.handle(Incoming(who, payload="human"))
             result = await services.pipeline.handle(Incoming(who, payload="village:dai-cuong"))
             case_id = int(re.search(r"yêu cầu số (\d+)", result.replies[-1].text).group(1))  # type: ignore[union-attr]

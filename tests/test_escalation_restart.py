@@ -63,12 +63,13 @@ async def test_killed_before_delivery_to_the_team_delivered_once_after_restart(t
            "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, "TELEGRAM_MODE": "polling"}
     first = await asyncio.to_thread(_start, env, ["--config", str(config)])  # the fake must keep answering
     text = "Bác vẫn không vào được ứng dụng"
+    sessions: dict[str, str] = {}
     try:
-        await _post(port, {"user": "bac-tam", "payload": "human"})
-        await _post(port, {"user": "bac-tam", "payload": "village:dai-cuong"})
+        await _post(port, {"user": "bac-tam", "payload": "human"}, sessions)
+        await _post(port, {"user": "bac-tam", "payload": "village:dai-cuong"}, sessions)
         await fake.wait_for(TEAM_CHAT, 1, timeout=20)  # the card
         fake.gate.clear()
-        body = await _post(port, {"user": "bac-tam", "text": text})
+        body = await _post(port, {"user": "bac-tam", "text": text}, sessions)
         assert body["replies"], "the resident is told the message is on its way"
         await fake.wait_until(lambda: fake.held == 1, timeout=20)
     finally:

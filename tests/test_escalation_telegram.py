@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +14,17 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.app import Services, build
-from integrations.telegram.channel import TelegramChannel
+from bot.app import Services, build, telegram_channel
 from kernel.settings import Settings, TelegramSettings, replace
 from bot.storage.db import AnalyticsEvent
-from integrations.web.chat import FloodLimiter, make_web_app
+from bot.storage.residents import Residents
+from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
 from bot.handoff.models import Case, Outbox
 from bot.handoff import start as start_handoff
 from tests.escalation_support import (COMMUNE_CHAT, COMMUNE_MEMBER, MEMBER, OTHER_MEMBER, STRANGER, TEAM_CHAT,
                                      write_commune)
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.web_client import WebChat
 
 
 @dataclass
@@ -32,15 +33,18 @@ class World:
     fake: FakeTelegram
     web: TestClient
 
+    residents: WebChat = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.residents = WebChat(self.web)
+
     async def chat(self, user: str, **body: str) -> dict[str, Any]:
-        r = await self.web.post("/api/chat", json={"user": user, **body})
-        assert r.status == 200
-        return await r.json()  # type: ignore[no-any-return]
+        return await self.residents.chat(user, **body)
 
     async def poll(self, user: str) -> list[dict[str, Any]]:
-        r = await self.web.get("/api/chat/poll", params={"user": user})
-        assert r.status == 200
-        return (await r.json())["replies"]  # type: ignore[no-any-return]
+        status, body = await self.residents.poll(user)
+        assert status == 200
+        return body["replies"]  # type: ignore[no-any-return]
 
     async def answers(self, user: str, count: int, timeout: float = 10) -> list[dict[str, Any]]:
         """Poll like the chat page until `count` messages arrived."""
@@ -80,9 +84,10 @@ async def world(settings: Settings, database_url: str, interpreter, tmp_path: Pa
     fake.add_group(COMMUNE_CHAT, "Tổ CNS xã Ứng Hòa")
     services = await build(replace(settings, database_url=database_url, commune_dir=write_commune(tmp_path / "c")),
                            interpreter=interpreter)
-    channel = TelegramChannel(services, replace(TelegramSettings(), token=fake.token, api_url=fake.base_url,
+    channel = telegram_channel(services, replace(TelegramSettings(), token=fake.token, api_url=fake.base_url,
                                                 poll_timeout=1))
-    web_app = make_web_app(services.pipeline, services.store, FloodLimiter(100, 1), services.senders)
+    web_app = make_web_app(services.pipeline, services.store, Residents(services.store),
+                           WebLimits(resident=FloodLimiter(100, 1)), services.senders)
     await channel.start(web_app)
     services.outbox.poll_seconds = 0.2
     await start_handoff(services, [channel])

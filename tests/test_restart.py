@@ -38,11 +38,15 @@ def _start(env: dict[str, str], args: list[str] | None = None) -> subprocess.Pop
     raise AssertionError("server did not start within 60 s")
 
 
-async def _post(port: int, body: dict[str, str]) -> dict:  # type: ignore[type-arg]
+async def _post(port: int, body: dict[str, str], sessions: dict[str, str]) -> dict:  # type: ignore[type-arg]
+    """POST as the resident labelled body["user"], with the session token the server gave that label."""
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"http://127.0.0.1:{port}/api/chat", json=body) as r:
+        async with http.post(f"http://127.0.0.1:{port}/api/chat",
+                             json={"session": sessions.get(body["user"], ""), **body}) as r:
             assert r.status == 200
-            return await r.json()  # type: ignore[no-any-return]
+            answer = await r.json()
+    sessions[body["user"]] = answer["session"]
+    return answer  # type: ignore[no-any-return]
 
 
 async def test_killed_mid_guide_a_new_process_continues(tmp_path: Path, database_url: str) -> None:
@@ -50,22 +54,23 @@ async def test_killed_mid_guide_a_new_process_continues(tmp_path: Path, database
     env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "BOT_HOST": "127.0.0.1"}
     env.pop("TELEGRAM_BOT_TOKEN", None)
     first = _start(env)
+    sessions: dict[str, str] = {}
     try:
-        body = await _post(port, {"user": "restart", "text": "hướng dẫn tôi cài VNeID"})
+        body = await _post(port, {"user": "restart", "text": "hướng dẫn tôi cài VNeID"}, sessions)
         assert body["state"]["flow"] == "vneid_install"
-        body = await _post(port, {"user": "restart", "payload": "done"})
+        body = await _post(port, {"user": "restart", "payload": "done"}, sessions)
         assert body["state"]["step"] == 2
-        body = await _post(port, {"user": "restart", "payload": "done"})
+        body = await _post(port, {"user": "restart", "payload": "done"}, sessions)
         assert body["state"]["step"] == 3
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     second = _start(env)
     try:
-        body = await _post(port, {"user": "restart", "payload": "resume"})
+        body = await _post(port, {"user": "restart", "payload": "resume"}, sessions)
         assert (body["state"]["flow"], body["state"]["step"]) == ("vneid_install", 3)
         assert body["replies"][-1]["text"].startswith("Bước 3/")
-        body = await _post(port, {"user": "restart", "payload": "done"})
+        body = await _post(port, {"user": "restart", "payload": "done"}, sessions)
         assert body["state"]["step"] == 4
     finally:
         second.terminate()

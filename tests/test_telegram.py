@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from bot.app import Services, build
+from bot.app import Services, build, telegram_channel
 from bot.app import configured_channels
 from integrations.telegram.channel import TelegramChannel
 from kernel.settings import Settings, TelegramSettings, replace
@@ -40,7 +40,7 @@ async def db_services(settings: Settings, database_url: str, interpreter: Any) -
 
 @pytest_asyncio.fixture
 async def polling(db_services: Services, fake_telegram: FakeTelegram) -> AsyncIterator[TelegramChannel]:
-    channel = TelegramChannel(db_services, tg_settings(fake_telegram))
+    channel = telegram_channel(db_services, tg_settings(fake_telegram))
     await channel.start(web.Application())
     yield channel
     await channel.stop()
@@ -126,7 +126,7 @@ async def test_contact_and_location_are_declined_and_never_stored(
 async def test_duplicate_update_after_restart_gets_no_second_reply(
         db_services: Services, fake_telegram: FakeTelegram) -> None:
     fake_telegram.add_user(1004)
-    channel = TelegramChannel(db_services, tg_settings(fake_telegram))
+    channel = telegram_channel(db_services, tg_settings(fake_telegram))
     await channel.start(web.Application())
     uid = fake_telegram.inject_message(1004, "/start")
     await fake_telegram.wait_for(1004, 1)
@@ -134,7 +134,7 @@ async def test_duplicate_update_after_restart_gets_no_second_reply(
     # Telegram never got the confirmation (the process died): after the restart it sends the update again.
     fake_telegram.inject_message(1004, "/start", update_id=uid)
     later = fake_telegram.inject_message(1004, "/help")
-    again = TelegramChannel(db_services, tg_settings(fake_telegram))
+    again = telegram_channel(db_services, tg_settings(fake_telegram))
     await again.start(web.Application())
     try:
         await fake_telegram.wait_until(lambda: fake_telegram.pending_updates == 0
@@ -202,7 +202,7 @@ async def test_burst_of_200_residents_within_telegram_limits(services: Services)
     """Telegram's published limits enforced by the fake: 30 messages/s overall, 1/s a chat, 20/min a group."""
     fake = FakeTelegram(global_per_second=30, per_chat_per_second=1, group_per_minute=20)
     await fake.start()
-    channel = TelegramChannel(services, tg_settings(fake))
+    channel = telegram_channel(services, tg_settings(fake))
     await channel.start(web.Application())
     residents = range(5000, 5200)
     try:

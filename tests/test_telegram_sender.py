@@ -12,6 +12,7 @@ from telegram import Bot
 from telegram.ext import ExtBot
 
 from bot.app import Services
+from bot.storage.residents import Residents
 from kernel.ports import DeliveryError
 from integrations.telegram.limiter import TelegramRateLimiter
 from integrations.telegram.sender import TelegramSender, callback_data, split_text
@@ -60,7 +61,7 @@ async def test_blocked_resident_is_marked_and_not_retried(services: Services, bo
     await services.pipeline.handle(Incoming(who, payload="menu"))
     fake_telegram.add_user(1001)
     fake_telegram.block(1001)
-    sender = TelegramSender(bot, services.store)
+    sender = TelegramSender(bot, Residents(services.store))
     with pytest.raises(DeliveryError) as err:
         await sender.send("1001", [Reply("Thông báo"), Reply("Thông báo 2")])
     assert err.value.permanent

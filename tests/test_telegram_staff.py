@@ -9,7 +9,7 @@ import pytest_asyncio
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.app import Services
+from bot.app import Services, telegram_channel
 from integrations.telegram.channel import StaffEvent, TelegramChannel
 from kernel.settings import TelegramSettings, replace
 from bot.storage.db import Resident
@@ -28,7 +28,7 @@ async def channel(services: Services, fake_telegram: FakeTelegram) -> AsyncItera
     fake_telegram.add_group(STAFF, "Tổ công nghệ số", forum=True)
     fake_telegram.add_group(OTHER, "Hội phụ huynh")
     fake_telegram.add_user(MEMBER, "Minh")
-    ch = TelegramChannel(services, settings)
+    ch = telegram_channel(services, settings)
     await ch.start(web.Application())
     yield ch
     await ch.stop()
@@ -156,7 +156,7 @@ async def test_webhook_answers_500_when_handling_fails_so_telegram_sends_again(
                        mode="webhook", webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
                        staff_chat_ids=(STAFF,))
     fake_telegram.add_group(STAFF, "Tổ công nghệ số")
-    ch = TelegramChannel(services, settings)
+    ch = telegram_channel(services, settings)
     attempts: list[str] = []
 
     async def flaky(event: StaffEvent) -> Sequence[Reply]:

@@ -13,7 +13,7 @@ import pytest_asyncio
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.app import Services, build
+from bot.app import Services, build, zalo_channel, zalo_sender
 from kernel.ports import DeliveryError
 from integrations.zalo.channel import ZaloChannel, ZaloSender
 from integrations.zalo.format import PAYLOAD_MARK
@@ -75,7 +75,7 @@ class Harness:
 @pytest_asyncio.fixture
 async def harness(services: Services, fake: FakeZalo, aiohttp_client) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
     app = web.Application()
-    channel = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    channel = zalo_channel(services, oa_settings(fake))
     await channel.start(app)
     client = await aiohttp_client(app)
     yield Harness(fake, channel, client)
@@ -184,14 +184,14 @@ async def test_an_expired_token_is_refreshed_and_the_message_delivered_once(
 
 async def test_refreshed_tokens_survive_a_restart(services: Services, fake: FakeZalo) -> None:
     settings = oa_settings(fake)
-    first = ZaloSender(settings, services.store, services.catalogs)
+    first = zalo_sender(services, settings)
     await first.start()
     fake.expire_access_tokens()
     await first.send("8100000004", [Reply("một")])
     await first.close()
     assert fake.oauth_calls == 1 and fake.refresh_token != "rt-0"
     # Restarted with the same (now spent) tokens in the environment: the saved ones are used.
-    second = ZaloSender(settings, services.store, services.catalogs)
+    second = zalo_sender(services, settings)
     await second.start()
     await second.send("8100000004", [Reply("hai")])
     await second.close()
@@ -200,12 +200,11 @@ async def test_refreshed_tokens_survive_a_restart(services: Services, fake: Fake
 
 
 async def test_new_tokens_in_the_environment_replace_the_saved_ones(services: Services, fake: FakeZalo) -> None:
-    first = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    first = zalo_sender(services, oa_settings(fake))
     await first.start()
     await first.close()
     fake.valid_access = {"at-new"}
-    second = ZaloSender(oa_settings(fake, access_token="at-new", refresh_token="rt-new"), services.store,
-                        services.catalogs)
+    second = zalo_sender(services, oa_settings(fake, access_token="at-new", refresh_token="rt-new"))
     await second.start()
     await second.send("8100000005", [Reply("xin chào")])
     await second.close()
@@ -213,7 +212,7 @@ async def test_new_tokens_in_the_environment_replace_the_saved_ones(services: Se
 
 
 async def test_a_token_near_expiry_is_refreshed_before_sending(services: Services, fake: FakeZalo) -> None:
-    sender = ZaloSender(oa_settings(fake, refresh_margin_seconds=30 * 3600), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake, refresh_margin_seconds=30 * 3600))
     await sender.start()
     await sender.send("8100000006", [Reply("xin chào")])
     await sender.close()
@@ -222,7 +221,7 @@ async def test_a_token_near_expiry_is_refreshed_before_sending(services: Service
 
 async def test_a_spent_refresh_token_is_a_delivery_error_not_a_crash(services: Services, fake: FakeZalo) -> None:
     fake.refresh_token = "rt-someone-else"
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     fake.expire_access_tokens()
     with pytest.raises(DeliveryError) as err:
@@ -236,7 +235,7 @@ async def test_a_spent_refresh_token_is_a_delivery_error_not_a_crash(services: S
                                                           (-230, True, None)])
 async def test_quota_and_window_errors(services: Services, fake: FakeZalo, code: int, permanent: bool,
                                        retry_after: float | None) -> None:
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     fake.forced_errors = [code]
     with pytest.raises(DeliveryError) as err:
@@ -247,7 +246,7 @@ async def test_quota_and_window_errors(services: Services, fake: FakeZalo, code:
 
 
 async def test_the_sender_keeps_zalo_limits(services: Services, fake: FakeZalo) -> None:
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     long_text = ("Đoạn văn dài. " * 200).strip()  # about 2,800 characters
     await sender.send("8100000009", [Reply(long_text, ((Button("Xong rồi", "done"),),))])
@@ -284,7 +283,7 @@ async def test_the_bot_api_mode(services: Services, fake: FakeZalo, aiohttp_clie
     settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, webhook_secret=fake.bot_secret,
                             api_url=fake.url, webhook_url="https://assistant.example/zalo/webhook")  # type: ignore[attr-defined]
     app = web.Application()
-    channel = ZaloChannel(settings, services.pipeline, services.store, services.catalogs)
+    channel = zalo_channel(services, settings)
     await channel.start(app)
     client = await aiohttp_client(app)
     url = str(client.make_url(WEBHOOK))
@@ -361,7 +360,7 @@ async def test_a_hand_typed_payload_with_a_phone_number_is_redacted(harness: Har
 async def test_concurrent_senders_refresh_once(services: Services, fake: FakeZalo) -> None:
     import asyncio
 
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     fake.expire_access_tokens()
     users = [f"82000000{i:02d}" for i in range(8)]
@@ -377,7 +376,7 @@ async def test_the_bot_api_by_long_polling(services: Services, fake: FakeZalo, a
     fake.webhook = {"url": "https://old.example/hook"}  # left over from an earlier setup
     settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, api_url=fake.url)  # type: ignore[attr-defined]
     app = web.Application()
-    channel = ZaloChannel(settings, services.pipeline, services.store, services.catalogs)
+    channel = zalo_channel(services, settings)
     await channel.start(app)
     client = await aiohttp_client(app)
     try:
@@ -397,7 +396,7 @@ async def test_the_bot_api_by_long_polling(services: Services, fake: FakeZalo, a
 
 async def test_a_refused_refresh_is_not_retried_for_every_waiting_message(services: Services, fake: FakeZalo) -> None:
     fake.refresh_token = "rt-someone-else"
-    sender = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    sender = zalo_sender(services, oa_settings(fake))
     await sender.start()
     fake.expire_access_tokens()
     for user in ("8300000001", "8300000002", "8300000003"):
@@ -412,8 +411,8 @@ async def test_two_processes_sharing_the_tokens_both_keep_sending(services: Serv
     expires both may try the single-use refresh token; the loser takes the winner's saved tokens."""
     import asyncio
 
-    server = ZaloSender(oa_settings(fake), services.store, services.catalogs)
-    worker = ZaloSender(oa_settings(fake), services.store, services.catalogs)
+    server = zalo_sender(services, oa_settings(fake))
+    worker = zalo_sender(services, oa_settings(fake))
     await server.start()
     await worker.start()
     fake.expire_access_tokens()
@@ -443,14 +442,14 @@ async def test_numbers_offered_long_ago_are_read_as_text(harness: Harness, servi
 
 async def test_numbers_survive_a_restart(services: Services, fake: FakeZalo, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
     app = web.Application()
-    first = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    first = zalo_channel(services, oa_settings(fake))
     await first.start(app)
     client = await aiohttp_client(app)
     harness = Harness(fake, first, client)
     await harness.say("8100000016", "tôi muốn gặp người hỗ trợ")
     await first.stop()
     app2 = web.Application()
-    second = ZaloChannel(oa_settings(fake), services.pipeline, services.store, services.catalogs)
+    second = zalo_channel(services, oa_settings(fake))
     await second.start(app2)
     harness2 = Harness(fake, second, await aiohttp_client(app2))
     try:

@@ -13,11 +13,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.app import Services, build
-from integrations.telegram.channel import TelegramChannel
-from integrations.zalo.channel import ZaloChannel
+from bot.app import Services, build, telegram_channel, zalo_channel
 from kernel.settings import Settings, TelegramSettings, replace
-from integrations.web.chat import FloodLimiter, make_web_app
+from bot.storage.residents import Residents
+from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
 from bot.handoff import start as start_handoff
 from bot.handoff.models import Case
 from tests.escalation_support import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune
@@ -49,10 +48,11 @@ async def world(settings: Settings, database_url: str, interpreter, tmp_path: Pa
     fake_zalo.url = str(zalo_server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
     services = await build(replace(settings, database_url=database_url, commune_dir=write_commune(tmp_path / "c")),
                            interpreter=interpreter)
-    telegram = TelegramChannel(services, replace(TelegramSettings(), token=fake_telegram.token,
+    telegram = telegram_channel(services, replace(TelegramSettings(), token=fake_telegram.token,
                                                  api_url=fake_telegram.base_url, poll_timeout=1))
-    zalo = ZaloChannel(oa_settings(fake_zalo), services.pipeline, services.store, services.catalogs)
-    app: web.Application = make_web_app(services.pipeline, services.store, FloodLimiter(100, 1), services.senders)
+    zalo = zalo_channel(services, oa_settings(fake_zalo))
+    app: web.Application = make_web_app(services.pipeline, services.store, Residents(services.store),
+                                            WebLimits(resident=FloodLimiter(100, 1)), services.senders)
     await telegram.start(app)
     await zalo.start(app)
     services.outbox.poll_seconds = 0.2

@@ -67,10 +67,11 @@ async def telegram_sender(token: str, api_url: str, store: Store, in_flight: int
     from telegram import Bot
     from telegram.request import HTTPXRequest
 
+    from bot.storage.residents import Residents
     from integrations.telegram.sender import TelegramSender
 
     bot = Bot(token, base_url=api_url, request=HTTPXRequest(connection_pool_size=in_flight + 4, pool_timeout=30.0))
     await bot.initialize()
     stack.push_async_callback(bot.shutdown)
     # One try per claim: a network error goes back to the queue, which retries with backoff.
-    return TelegramSender(bot, store, network_attempts=1)
+    return TelegramSender(bot, Residents(store), network_attempts=1)

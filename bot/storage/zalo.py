@@ -1,10 +1,10 @@
-"""What the Zalo channel keeps in the database: the OA's tokens and the numbered choices last offered."""
+"""What the Zalo channel keeps in the database (its port integrations.zalo.memory.ZaloMemory): the OA's
+tokens and the numbered choices last offered."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import DateTime, String, Text, delete, select, update
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.db import Base, utcnow
 from bot.storage.store import Store
+from integrations.zalo.memory import Tokens
 
 ACCOUNT = "oa"
 # Zalo documents an OA access token as valid for about 25 hours. A token pasted from the
@@ -42,13 +43,6 @@ class ZaloChoice(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-@dataclass(frozen=True)
-class Tokens:
-    access_token: str | None
-    refresh_token: str | None
-    expires_at: datetime | None
-
-
 def _digest(access: str | None, refresh: str | None) -> str:
     return hashlib.sha256(f"{access or ''}\0{refresh or ''}".encode()).hexdigest()
 
@@ -61,7 +55,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 class ZaloStore:
-    """Typed access to the Zalo tables, through the assistant's Store (its write serialisation)."""
+    """The Zalo tables (the ZaloMemory port), through the assistant's Store (its write serialisation)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store

@@ -6,7 +6,7 @@ ignores everything else. Staff groups are `telegram.staff_chat_ids` in config.ym
 
 Hooks for integrations (hand-off, broadcasts), registered before or after start():
 
-    channel = TelegramChannel(services)                 # or find it in configured_channels(services)
+    channel = TelegramChannel(settings, turns, residents, catalogs, commune)  # bot/app.py builds it
     channel.add_staff_command("claim", on_claim)        # "/claim 12" in a staff group
     channel.add_staff_callback("case", on_case_button)  # a button with callback_data "case:..." pressed there
     channel.add_staff_message_handler(on_topic_reply)   # any other text in a staff group (e.g. a topic)
@@ -38,7 +38,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from telegram import Update
@@ -48,11 +48,11 @@ from telegram.ext import (Application, ApplicationBuilder, CallbackContext, Call
 
 from integrations.telegram.limiter import TelegramRateLimiter
 from integrations.telegram.sender import CHANNEL, TelegramSender
-from kernel.settings import ConfigError, TelegramSettings
+from kernel.commune import CommuneSource
+from kernel.i18n import Catalogs
 from kernel.messages import Incoming, Reply, ResidentKey
-
-if TYPE_CHECKING:
-    from bot.app import Services
+from kernel.ports import ResidentDirectory, Turns
+from kernel.settings import ConfigError, TelegramSettings
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +99,18 @@ StaffHandler = Callable[[StaffEvent], Awaitable[Sequence[Reply] | None]]
 
 
 class TelegramChannel:
-    """Serves residents and staff on Telegram (the Channel protocol of bot.server)."""
+    """Serves residents and staff on Telegram (the Channel protocol of kernel.ports).
 
-    def __init__(self, services: "Services", settings: TelegramSettings | None = None) -> None:
-        self.services = services
-        self.settings = settings or services.settings.telegram
+    It gets the core as ports: `turns` answers residents, `residents` hears who blocked the bot;
+    `catalogs` reads /lang's argument, `commune` knows the villages (deep links) and the teams' groups."""
+
+    def __init__(self, settings: TelegramSettings, turns: Turns, residents: ResidentDirectory, catalogs: Catalogs,
+                 commune: CommuneSource) -> None:
+        self.settings = settings
+        self.turns = turns
+        self.residents = residents
+        self.catalogs = catalogs
+        self.commune = commune
         if not self.settings.token:
             raise ConfigError("the Telegram channel needs TELEGRAM_BOT_TOKEN")
         if self.settings.mode == "webhook" and not self.settings.webhook_url:
@@ -115,7 +122,7 @@ class TelegramChannel:
             .rate_limiter(self.limiter).updater(None).connection_pool_size(64).pool_timeout(30.0)
             .get_updates_connection_pool_size(2).build())
         self.bot = self.app.bot
-        self.sender = TelegramSender(self.bot, services.store)
+        self.sender = TelegramSender(self.bot, residents)
         self.webhook_secret = self.settings.webhook_secret or secrets.token_urlsafe(32)
         self._staff_commands: dict[str, StaffHandler] = {}
         self._staff_callbacks: dict[str, StaffHandler] = {}
@@ -144,7 +151,7 @@ class TelegramChannel:
 
     def staff_chat_ids(self) -> set[int]:
         ids = set(self.settings.staff_chat_ids)
-        for team in (self.services.commune.current().teams or {}).get("teams") or []:
+        for team in (self.commune.current().teams or {}).get("teams") or []:
             chat_id = team.get("telegram_chat_id") if isinstance(team, dict) else None
             if chat_id is not None:
                 try:
@@ -303,9 +310,8 @@ class TelegramChannel:
         a.add_handler(CommandHandler("stop", h.command_payload(self, "cancel"), filters=private))
         a.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, h.on_text(self)))
         a.add_handler(MessageHandler(private & filters.COMMAND, h.command_payload(self, "intent:help")))
-        a.add_handler(MessageHandler(private & (filters.CONTACT | filters.LOCATION | filters.VENUE),
-                                     h.on_declined(self, "contact")))
-        a.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, h.on_declined(self, "other")))
+        # Anything else a resident sends (contact, location, photo, sticker, ...) is an attachment.
+        a.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, h.on_attachment(self)))
         a.add_handler(CallbackQueryHandler(h.on_button(self)))
         a.add_handler(ChatMemberHandler(h.on_member(self), ChatMemberHandler.MY_CHAT_MEMBER))
         a.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.TEXT, h.on_staff_message(self)))
@@ -316,7 +322,7 @@ class TelegramChannel:
 
     async def turn(self, update: Update, incoming: Incoming) -> None:
         """One resident turn: the pipeline, then the replies to the private chat."""
-        result = await self.services.pipeline.handle(incoming)
+        result = await self.turns.handle(incoming)
         if result.replies and update.effective_chat is not None:
             await self.sender.send_to_chat(update.effective_chat.id, result.replies)
 

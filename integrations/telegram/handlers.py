@@ -34,12 +34,12 @@ def _language(update: Update) -> str | None:
 
 
 async def _turn(channel: "TelegramChannel", update: Update, *, text: str | None = None,
-                payload: str | None = None, suffix: str = "") -> None:
+                payload: str | None = None, attachment: str | None = None, suffix: str = "") -> None:
     user = update.effective_user
     if user is None:
         return
-    incoming = Incoming(channel.resident(user.id), text=text, payload=payload, message_id=_message_id(update, suffix),
-                        platform_language=_language(update))
+    incoming = Incoming(channel.resident(user.id), text=text, payload=payload, attachment=attachment,
+                        message_id=_message_id(update, suffix), platform_language=_language(update))
     try:
         await channel.turn(update, incoming)
     except DeliveryError as exc:
@@ -81,7 +81,7 @@ def on_start(channel: "TelegramChannel") -> Callback:
             # After unblocking, Telegram's "Restart" sends /start: the resident can be written to again.
             await channel.sender.mark_blocked(user.id, False)
         code = context.args[0] if context.args else ""
-        if _DEEP_LINK.match(code) and channel.services.commune.current().village(code):
+        if _DEEP_LINK.match(code) and channel.commune.current().village(code):
             await _turn(channel, update, payload=f"village:{code}", suffix=":village")
         await _turn(channel, update, payload="intent:greet")
     return handle
@@ -90,7 +90,7 @@ def on_start(channel: "TelegramChannel") -> Callback:
 def on_lang(channel: "TelegramChannel") -> Callback:
     """/lang shows the language choice; /lang en switches at once."""
     async def handle(update: Update, context: Context) -> None:
-        wanted = channel.services.catalogs.parse(context.args[0]) if context.args else None
+        wanted = channel.catalogs.parse(context.args[0]) if context.args else None
         await _turn(channel, update, payload=f"lang:{wanted}" if wanted else "intent:change_language")
     return handle
 
@@ -119,24 +119,16 @@ def on_button(channel: "TelegramChannel") -> Callback:
     return handle
 
 
-def on_declined(channel: "TelegramChannel", kind: str) -> Callback:
-    """Contact cards and locations are declined (and never stored); other media get a plain-text hint."""
+def on_attachment(channel: "TelegramChannel") -> Callback:
+    """A contact card, location or other media: only its kind goes to the core, which answers it
+    (what it held is never passed on, so never stored)."""
     async def handle(update: Update, context: Context) -> None:
-        user, chat = update.effective_user, update.effective_chat
-        if user is None or chat is None:
+        message = update.effective_message
+        if message is None:
             return
-        view = await channel.services.store.find(channel.resident(user.id))
-        catalogs = channel.services.catalogs
-        tr = catalogs.get(catalogs.negotiate(view.language if view else None, _language(update)))
-        if kind == "contact":
-            text = tr.gettext("Cảm ơn bạn. Trợ lý không cần số điện thoại hay vị trí của bạn và không lưu lại. "
-                      "Bạn cứ nhắn câu hỏi bằng chữ nhé.")
-        else:
-            text = tr.gettext("Trợ lý chỉ đọc được tin nhắn chữ. Bạn nhắn câu hỏi bằng chữ hoặc chọn chủ đề nhé.")
-        try:
-            await channel.sender.send_to_chat(chat.id, [Reply(text)])
-        except DeliveryError as exc:
-            log.warning("telegram: reply to %s not delivered: %s", user.id, exc)
+        kind = ("contact" if message.contact is not None
+                else "location" if message.location is not None or message.venue is not None else "media")
+        await _turn(channel, update, attachment=kind)
     return handle
 
 

@@ -6,16 +6,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import update
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
-from kernel.ports import DeliveryError
 from integrations.telegram.limiter import retry_after_seconds
-from bot.storage.db import Resident
-from bot.storage.store import Store
-from kernel.messages import Reply
+from kernel.messages import Reply, ResidentKey
+from kernel.ports import DeliveryError, ResidentDirectory
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +61,19 @@ def _is_chat_gone(exc: BadRequest) -> bool:
 
 
 class TelegramSender:
-    """Delivers replies to a Telegram chat in order (the Sender protocol of bot.channels).
+    """Delivers replies to a Telegram chat in order (the Sender protocol of kernel.ports).
 
     Rate limits are kept by the bot's rate limiter (which also waits out 429s); network errors
-    are retried with back-off; a resident who blocked the bot is marked `blocked` in the database
-    and gets DeliveryError(permanent=True), so broadcasts and hand-offs stop trying.
+    are retried with back-off; a resident who blocked the bot is reported to the residents port
+    (marked `blocked`) and gets DeliveryError(permanent=True), so broadcasts and hand-offs stop trying.
     """
 
     channel = CHANNEL
 
-    def __init__(self, bot: Bot, store: Store | None = None, network_attempts: int = 4,
+    def __init__(self, bot: Bot, residents: ResidentDirectory | None = None, network_attempts: int = 4,
                  backoff: float = 0.5) -> None:
         self.bot = bot
-        self.store = store
+        self.residents = residents
         self.network_attempts = network_attempts
         self.backoff = backoff
 
@@ -130,11 +127,6 @@ class TelegramSender:
 
     async def mark_blocked(self, chat_id: int, blocked: bool) -> None:
         """Record that a resident blocked (or unblocked) the bot; groups are not residents."""
-        if self.store is None or chat_id < 0:
+        if self.residents is None or chat_id < 0:
             return
-        async with self.store.writing() as s:
-            await s.execute(update(Resident)
-                            .where(Resident.channel == CHANNEL, Resident.platform_id == str(chat_id),
-                                   Resident.blocked.is_not(blocked))
-                            .values(blocked=blocked))
-        log.info("telegram resident %s %s the bot", chat_id, "blocked" if blocked else "unblocked")
+        await self.residents.set_blocked(ResidentKey(CHANNEL, str(chat_id)), blocked)

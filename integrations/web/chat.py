@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import logging
-import time
-from collections import deque
+import re
+import secrets
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from bot.senders import SenderRegistry
-from bot.pipeline import Pipeline
-from bot.storage.store import Store
+from integrations.web.guard import HEALTH, harden
+from integrations.web.limits import FloodLimiter, WebLimits, address_key
+from kernel.edge import Refused, clean_text, parse_json, token
 from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
+from kernel.ports import HealthCheck, Mailboxes, Turns
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -22,60 +27,107 @@ MAX_TEXT = 4096
 MAX_USER = 128
 MAX_PAYLOAD = 128
 MAX_ACK = 256
-PIPELINE = web.AppKey("pipeline", Pipeline)
-STORE = web.AppKey("store", Store)
-LIMITER = web.AppKey("limiter", "FloodLimiter")
-SENDERS = web.AppKey("senders", SenderRegistry)
+MAX_ID = 64  # a client message id is stored as the message's platform id (64 characters)
+COOKIE = "chat_session"
+COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
+_SESSION = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+TURNS = web.AppKey("turns", Turns)
+LIMITS = web.AppKey("limits", WebLimits)
+MAILBOXES = web.AppKey("mailboxes", Mailboxes)
+RESIDENTS = web.AppKey("residents", "KnownResidents")
+REPLAYS = web.AppKey("replays", "Replays")
+
+__all__ = ["FloodLimiter", "WebLimits", "make_web_app", "new_session", "resident_of", "COOKIE"]
 
 
-class FloodLimiter:
-    """At most `limit` messages per resident in any `window` seconds (a sliding window)."""
+class KnownResidents(Protocol):
+    """Whether a resident exists (kernel.ports.ResidentDirectory.known, bot.storage.residents)."""
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit = limit
-        self.window = window
-        self._seen: dict[str, deque[float]] = {}
+    async def known(self, who: ResidentKey) -> bool: ...
 
-    def allow(self, user: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        times = self._seen.setdefault(user, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        if len(times) >= self.limit:
-            return False
-        times.append(now)
-        if len(self._seen) > 100_000:  # forget idle residents so memory stays bounded
-            for key in [k for k, v in self._seen.items() if not v or now - v[-1] > self.window]:
-                del self._seen[key]
-        return True
+
+def new_session() -> str:
+    """A fresh session token: 256 random bits, given only to the client that started the resident."""
+    return secrets.token_urlsafe(32)
+
+
+def resident_of(session: str) -> str:
+    """The resident's id behind a session token. Only a hash is stored, so reading the database (or a
+    hand-off card naming the resident) gives no one a token to act as the resident."""
+    return hashlib.sha256(f"web-session:{session}".encode()).hexdigest()[:40]
+
+
+class Replays:
+    """Answers by (resident, client message id), so a retried POST gets the first answer again, also
+    while the first is still running. Bounded: the oldest answers are forgotten first (the pipeline
+    still applies a turn at most once per id after that, answering with no replies)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._answers: OrderedDict[tuple[str, str], asyncio.Future[dict[str, Any]]] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> asyncio.Future[dict[str, Any]] | None:
+        return self._answers.get(key)
+
+    def start(self, key: tuple[str, str]) -> asyncio.Future[dict[str, Any]]:
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._answers[key] = future
+        while len(self._answers) > self.size:
+            self._answers.popitem(last=False)
+        return future
+
+    def fail(self, key: tuple[str, str], exc: BaseException) -> None:
+        future = self._answers.pop(key, None)
+        if future is not None and not future.done():
+            future.set_exception(exc)
+            future.exception()  # retrieved: a retry that is not waiting must not log "never retrieved"
 
 
 def _bad(message: str) -> web.Response:
     return web.json_response({"error": message}, status=400)
 
 
-def parse_chat_request(body: object) -> Incoming | str:
-    """The Incoming of a valid /api/chat body, or a plain explanation of what is wrong."""
+def _json(answer: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(answer, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _too_many(wait: float) -> web.Response:
+    return web.json_response({"error": "Too many messages. Please wait a few seconds and try again."},
+                             status=429, headers={"Retry-After": str(int(wait))})
+
+
+def parse_chat_request(body: object) -> dict[str, Any]:
+    """The checked fields of a /api/chat body (text cleaned at the edge); raises Refused with a plain
+    explanation of what is wrong."""
     if not isinstance(body, dict):
-        return "The body must be a JSON object."
+        raise Refused("The body must be a JSON object.")
     user = body.get("user")
-    if not isinstance(user, str) or not user.strip():
-        return "'user' is required: a non-empty string that identifies the resident."
-    if len(user) > MAX_USER:
-        return f"'user' must be at most {MAX_USER} characters."
+    if user is not None and (not isinstance(user, str) or len(user) > MAX_USER):
+        raise Refused(f"'user' (a label for a new resident) must be a string of at most {MAX_USER} characters.")
     text, payload = body.get("text"), body.get("payload")
     if (text is None) == (payload is None):
-        return "Send exactly one of 'text' (what the resident typed) or 'payload' (a button pressed)."
+        raise Refused("Send exactly one of 'text' (what the resident typed) or 'payload' (a button pressed).")
     if text is not None and not isinstance(text, str):
-        return "'text' must be a string."
-    if payload is not None and (not isinstance(payload, str) or not payload or len(payload) > MAX_PAYLOAD):
-        return f"'payload' must be a non-empty string of at most {MAX_PAYLOAD} characters."
+        raise Refused("'text' must be a string.")
     if isinstance(text, str) and len(text) > MAX_TEXT:
-        return f"'text' is too long: at most {MAX_TEXT} characters."
+        raise Refused(f"'text' is too long: at most {MAX_TEXT} characters.")
+    if payload is not None:
+        token(payload, "payload", MAX_PAYLOAD)
     lang = body.get("lang")
     if lang is not None and lang not in ("vi", "en"):
-        return "'lang' must be \"vi\" or \"en\"."
-    return Incoming(who=ResidentKey("web", user), text=text, payload=payload, language=lang)
+        raise Refused("'lang' must be \"vi\" or \"en\".")
+    session = body.get("session")
+    if session is not None and (not isinstance(session, str) or len(session) > MAX_USER):
+        raise Refused("'session' must be the string a previous answer gave.")
+    ack, message_id = body.get("ack"), body.get("id")
+    if ack is not None and (not isinstance(ack, str) or len(ack) > MAX_ACK):
+        raise Refused(f"'ack' must be the string a previous answer gave (at most {MAX_ACK} characters).")
+    if ack:
+        token(ack, "ack", MAX_ACK)
+    if message_id is not None:
+        token(message_id, "id", MAX_ID)
+    return {"text": clean_text(text) if isinstance(text, str) else None, "payload": payload, "lang": lang,
+            "session": session, "ack": ack, "id": message_id}
 
 
 def replies_json(replies: Iterable[Reply]) -> list[dict[str, object]]:
@@ -88,42 +140,85 @@ def result_json(result: TurnResult, waiting: Iterable[Reply] = ()) -> dict[str, 
     return {"replies": replies_json([*waiting, *result.replies]), "state": result.state.as_dict()}
 
 
+async def _resident(request: web.Request, session: str | None) -> tuple[str, bool]:
+    """The session token to answer with and whether it starts a new resident: a token the server
+    does not know (never issued, or its resident asked to be forgotten) starts a new one."""
+    if session and _SESSION.fullmatch(session):
+        if await request.app[RESIDENTS].known(ResidentKey("web", resident_of(session))):
+            return session, False
+    return new_session(), True
+
+
+def _with_cookie(response: web.Response, request: web.Request, session: str) -> web.Response:
+    if request.cookies.get(COOKIE) != session:
+        response.set_cookie(COOKIE, session, max_age=COOKIE_AGE, path="/", httponly=True, samesite="Strict",
+                            secure=request.secure)
+    return response
+
+
 async def chat(request: web.Request) -> web.Response:
     try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _bad("The body is not valid JSON.")
-    incoming = parse_chat_request(body)
-    if isinstance(incoming, str):
-        return _bad(incoming)
-    ack = body.get("ack")
-    if ack is not None and (not isinstance(ack, str) or len(ack) > MAX_ACK):
-        return _bad(f"'ack' must be the string a previous answer gave (at most {MAX_ACK} characters).")
-    if not request.app[LIMITER].allow(incoming.who.user_id):
-        return web.json_response({"error": "Too many messages. Please wait a few seconds and try again."},
-                                 status=429, headers={"Retry-After": str(int(request.app[LIMITER].window))})
-    result = await request.app[PIPELINE].handle(incoming)
-    waiting, cursor = await request.app[SENDERS].collect("web", incoming.who.user_id, ack)
-    answer = result_json(result, waiting)
+        fields = parse_chat_request(parse_json(await request.read(), request.charset))
+    except Refused as exc:
+        return _bad(str(exc))
+    limits, address = request.app[LIMITS], address_key(request.remote)
+    wait = limits.refuse_address(address)
+    if wait is not None:
+        return _too_many(wait)
+    # The field, when sent, wins over the cookie ("" asks for a new resident).
+    asked = fields["session"] if fields["session"] is not None else request.cookies.get(COOKIE)
+    session, new = await _resident(request, asked)
+    user_id = resident_of(session)
+    wait = limits.refuse_resident(address, user_id, new)
+    if wait is not None:
+        return _too_many(wait)
+    key = (user_id, fields["id"]) if fields["id"] else None
+    replays: Replays = request.app[REPLAYS]
+    earlier = replays.get(key) if key else None
+    if earlier is not None:
+        return _with_cookie(_json(await asyncio.shield(earlier)), request, session)
+    future = replays.start(key) if key else None
+    try:
+        incoming = Incoming(who=ResidentKey("web", user_id), text=fields["text"], payload=fields["payload"],
+                            language=fields["lang"], message_id=fields["id"])
+        result = await request.app[TURNS].handle(incoming)
+        waiting, cursor = await request.app[MAILBOXES].collect("web", user_id, fields["ack"])
+    except BaseException as exc:
+        if key:
+            replays.fail(key, exc)
+        raise
+    answer: dict[str, Any] = {"session": session, **result_json(result, waiting)}
     if cursor is not None:
         answer["ack"] = cursor
-    return web.json_response(answer, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    if future is not None:
+        future.set_result(answer)
+    return _with_cookie(_json(answer), request, session)
 
 
 async def poll(request: web.Request) -> web.Response:
     """Messages that arrived for the resident (a team member's answer). With `ack` (the cursor of the last
     answer, "" at first) they come again until acknowledged; without it each comes once."""
-    user = request.query.get("user", "")
-    if not user.strip() or len(user) > MAX_USER:
-        return _bad(f"'user' is required: a non-empty string of at most {MAX_USER} characters.")
+    session = request.query["session"] if "session" in request.query else request.cookies.get(COOKIE)
+    if not session:
+        return _bad("'session' is required: the token an answer of POST /api/chat gave (or its cookie).")
     ack = request.query.get("ack")
-    if ack is not None and len(ack) > MAX_ACK:
-        return _bad(f"'ack' must be the string a previous answer gave (at most {MAX_ACK} characters).")
-    replies, cursor = await request.app[SENDERS].collect("web", user, ack)
+    if ack:
+        try:
+            token(ack, "ack", MAX_ACK)
+        except Refused as exc:
+            return _bad(str(exc))
+    limits = request.app[LIMITS]
+    wait = limits.refuse_address(address_key(request.remote))
+    if wait is not None:
+        return _too_many(wait)
+    if not _SESSION.fullmatch(session) or not await request.app[RESIDENTS].known(
+            ResidentKey("web", resident_of(session))):
+        return _json({"replies": []})  # nothing waits for a resident that does not exist
+    replies, cursor = await request.app[MAILBOXES].collect("web", resident_of(session), ack)
     answer: dict[str, object] = {"replies": replies_json(replies)}
     if cursor is not None:
         answer["ack"] = cursor
-    return web.json_response(answer, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return _json(answer)
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -132,20 +227,32 @@ async def index(request: web.Request) -> web.FileResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     try:
-        await request.app[STORE].ping()
+        await request.app[HEALTH].ping()
     except Exception as exc:  # any database failure means "not healthy"
-        log.warning("health check failed: %s", exc)
+        log.warning("health check failed: %s", type(exc).__name__)
         return web.json_response({"status": "error", "error": "database unreachable"}, status=503)
     return web.json_response({"status": "ok"})
 
 
-def make_web_app(pipeline: Pipeline, store: Store, limiter: FloodLimiter,
-                 senders: SenderRegistry | None = None) -> web.Application:
+class NoMailboxes:
+    """Mailboxes when no feature keeps messages for the web chat: nothing ever waits."""
+
+    async def collect(self, channel: str, user_id: str, ack: str | None = None) -> tuple[list[Reply], str | None]:
+        return [], (None if ack is None else "")
+
+
+def make_web_app(turns: Turns, health: HealthCheck, residents: KnownResidents, limits: WebLimits,
+                 mailboxes: Mailboxes | None = None) -> web.Application:
+    """The web chat on its ports: `turns` answers, `health` is the database for /healthz and outages,
+    `residents` tells whether a session's resident exists, `mailboxes` hold what waits for a resident
+    (a team's answer)."""
     app = web.Application(client_max_size=256 * 1024)
-    app[PIPELINE] = pipeline
-    app[SENDERS] = senders if senders is not None else SenderRegistry()
-    app[STORE] = store
-    app[LIMITER] = limiter
+    harden(app, health)
+    app[TURNS] = turns
+    app[MAILBOXES] = mailboxes if mailboxes is not None else NoMailboxes()
+    app[RESIDENTS] = residents
+    app[LIMITS] = limits
+    app[REPLAYS] = Replays()
     app.router.add_post("/api/chat", chat)
     app.router.add_get("/api/chat/poll", poll)
     app.router.add_get("/", index)

@@ -20,9 +20,8 @@ import aiohttp
 
 from kernel.ports import DeliveryError
 from integrations.zalo.format import PAYLOAD_MARK, Outgoing
-from bot.storage.zalo import Tokens, ZaloStore
+from integrations.zalo.memory import Tokens, ZaloMemory, utcnow
 from kernel.settings import ZaloSettings
-from bot.storage.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,7 @@ class TokenKeeper:
     """The OA access token: saved in the database, refreshed before it expires (or when Zalo
     says it is invalid), one refresh at a time because each refresh token works only once."""
 
-    def __init__(self, settings: ZaloSettings, zstore: ZaloStore, http: aiohttp.ClientSession) -> None:
+    def __init__(self, settings: ZaloSettings, zstore: ZaloMemory, http: aiohttp.ClientSession) -> None:
         self.settings = settings
         self.zstore = zstore
         self.http = http

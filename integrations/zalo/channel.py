@@ -22,37 +22,34 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import select
 
-from kernel.ports import DeliveryError
 from integrations.zalo.api import BotClient, OAClient, TokenKeeper
 from integrations.zalo.format import button_payload, chosen_number, render
-from bot.storage.zalo import ZaloStore
-from kernel.settings import ZaloSettings
-from bot.storage.db import Resident
+from integrations.zalo.memory import ZaloMemory
 from kernel.i18n import Catalogs
-from bot.pipeline import Pipeline
-from kernel.safety import screen
-from bot.storage.store import Store
 from kernel.messages import Incoming, Reply, ResidentKey
+from kernel.ports import DeliveryError, ResidentDirectory, Turns
+from kernel.safety import screen
+from kernel.settings import ZaloSettings
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo"
 MAX_TEXT = 4096
 DELIVERY_ATTEMPTS = 3
 STOP_GRACE_SECONDS = 10.0
-# OA events that are a resident sending something other than text.
-_OA_MEDIA = {"user_send_image", "user_send_gif", "user_send_sticker", "user_send_audio", "user_send_video",
-             "user_send_file", "user_send_location", "user_send_link", "user_send_business_card"}
+# OA events that are a resident sending something other than text, and the attachment kind of each.
+_OA_MEDIA = {"user_send_image": "media", "user_send_gif": "media", "user_send_sticker": "media",
+             "user_send_audio": "media", "user_send_video": "media", "user_send_file": "media",
+             "user_send_location": "location", "user_send_link": "media", "user_send_business_card": "contact"}
 
 
 @dataclass(frozen=True)
 class Event:
     """A verified Zalo event reduced to what the assistant acts on."""
 
-    kind: str  # "text" | "follow" | "unfollow" | "media" | "ignored"
+    kind: str  # "text" | "follow" | "unfollow" | "attachment" | "ignored"
     user_id: str
-    text: str | None = None
+    text: str | None = None  # the text, or the attachment's kind (kernel.messages.ATTACHMENTS)
     message_id: str | None = None
 
 
@@ -62,11 +59,12 @@ class ZaloSender:
 
     channel = CHANNEL
 
-    def __init__(self, settings: ZaloSettings, store: Store, catalogs: Catalogs) -> None:
+    def __init__(self, settings: ZaloSettings, memory: ZaloMemory, residents: ResidentDirectory,
+                 catalogs: Catalogs) -> None:
         self.settings = settings
-        self.store = store
+        self.residents = residents
         self.catalogs = catalogs
-        self.zstore = ZaloStore(store)
+        self.zstore = memory
         self.http: aiohttp.ClientSession | None = None
         self.tokens: TokenKeeper | None = None
         self.client: OAClient | BotClient | None = None
@@ -121,8 +119,7 @@ class ZaloSender:
 
     async def language_of(self, user_id: str) -> str:
         """The language the resident chose, else the default."""
-        resident = await self.store.find(ResidentKey(CHANNEL, user_id))
-        return self.catalogs.negotiate(resident.language if resident else None)
+        return self.catalogs.negotiate(await self.residents.language(ResidentKey(CHANNEL, user_id)))
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
         """Deliver in order or raise DeliveryError."""
@@ -149,13 +146,12 @@ class ZaloSender:
 class ZaloChannel:
     """The webhook on the shared aiohttp app, and delivery of each turn's replies."""
 
-    def __init__(self, settings: ZaloSettings, pipeline: Pipeline, store: Store, catalogs: Catalogs,
-                 sender: ZaloSender | None = None) -> None:
+    def __init__(self, settings: ZaloSettings, turns: Turns, residents: ResidentDirectory,
+                 sender: ZaloSender) -> None:
         self.settings = settings
-        self.pipeline = pipeline
-        self.store = store
-        self.catalogs = catalogs
-        self.sender = sender or ZaloSender(settings, store, catalogs)
+        self.turns = turns
+        self.residents = residents
+        self.sender = sender
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
 
@@ -280,18 +276,15 @@ class ZaloChannel:
             return
         who = ResidentKey(CHANNEL, event.user_id)
         if event.kind == "unfollow":
-            await self._unfollow(who)
-            return
-        if event.kind == "media":
-            _ = self.catalogs.get(await self.sender.language_of(event.user_id))
-            self._deliver(event.user_id, [Reply(_("Xin lỗi, tôi chỉ đọc được tin nhắn chữ. "
-                                                   "Bạn hãy gõ câu hỏi, hoặc chọn chủ đề."))])
+            # Unfollowing ends announcements for the resident (their other data stays until they ask).
+            await self.residents.unsubscribe(who, via="zalo_unfollow")
+            log.info("Zalo resident %s unfollowed: unsubscribed", who.user_id)
             return
         incoming = await self._incoming(who, event)
         if incoming is None:
             return
-        result = await self.pipeline.handle(incoming)
-        if incoming.payload == "forget:yes":
+        result = await self.turns.handle(incoming)
+        if result.forgotten:
             await self.sender.forget(event.user_id)  # nothing about the resident stays behind
         if result.replies and not result.duplicate:
             self._deliver(event.user_id, list(result.replies))
@@ -300,6 +293,8 @@ class ZaloChannel:
         if event.kind == "follow":
             # Following greets the resident and offers the menu, through the normal pipeline.
             return Incoming(who=who, payload="intent:greet", message_id=event.message_id)
+        if event.kind == "attachment":
+            return Incoming(who=who, attachment=event.text, message_id=event.message_id)
         text = (event.text or "").strip()
         if not text:
             return None
@@ -311,19 +306,6 @@ class ZaloChannel:
         if payload is not None:
             return Incoming(who=who, payload=payload[:128], message_id=event.message_id)
         return Incoming(who=who, text=text[:MAX_TEXT], message_id=event.message_id)
-
-    async def _unfollow(self, who: ResidentKey) -> None:
-        """Unfollowing ends announcements for the resident (their other data stays until they ask)."""
-        async with self.store.writing() as s:
-            row = (await s.execute(select(Resident).where(Resident.channel == who.channel,
-                                                          Resident.platform_id == who.user_id))).scalar_one_or_none()
-            if row is None:
-                return
-            if row.subscribed:
-                self.store.track(s, row.id, "unsubscribe", data={"via": "zalo_unfollow"})
-            row.subscribed = False
-            row.consent_at = None
-        log.info("Zalo resident %s unfollowed: unsubscribed", who.user_id)
 
     # --- outgoing ---------------------------------------------------------
 
@@ -372,7 +354,7 @@ def parse_oa_event(body: dict[str, object]) -> Event:
     if name == "unfollow":
         return Event("unfollow", user)
     if name in _OA_MEDIA:
-        return Event("media", user, message_id=msg_id)
+        return Event("attachment", user, _OA_MEDIA[name], message_id=msg_id)
     return Event("ignored", user)
 
 
@@ -387,18 +369,5 @@ def parse_bot_event(body: dict[str, object]) -> Event:
     if name == "message.text.received":
         return Event("text", user, _str(message.get("text")), msg_id)  # type: ignore[union-attr]
     if name.startswith("message.") and name.endswith(".received"):
-        return Event("media", user, message_id=msg_id)
+        return Event("attachment", user, "media", message_id=msg_id)
     return Event("ignored", user)
-
-
-def zalo_channel(pipeline: Pipeline, store: Store, catalogs: Catalogs, settings: ZaloSettings) -> ZaloChannel | None:
-    """The Zalo channel when its credentials are in the environment, else None."""
-    if not settings.enabled:
-        return None
-    return ZaloChannel(settings, pipeline, store, catalogs)
-
-
-def zalo_sender(settings: ZaloSettings, store: Store, catalogs: Catalogs) -> ZaloSender | None:
-    """A sender for a process without the webhook (e.g. a broadcast worker), when Zalo is configured.
-    It shares the OA's tokens with the server through the database; call close() when done."""
-    return ZaloSender(settings, store, catalogs) if settings.enabled else None
