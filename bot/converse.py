@@ -42,7 +42,8 @@ class Expect:
     step: int | None = None
     intent: str | None = None
     language: str | None = None
-    says: tuple[tuple[str, ...], ...] = ()      # each item: one of these must appear (all items must)
+    says: tuple[tuple[str, ...], ...] = ()      # each item: one of these must be in the replies' text
+    shows: tuple[tuple[str, ...], ...] = ()     # the same, in the text or a button label ("Tiếp tục Bước 2/4")
     not_says: tuple[str, ...] = ()
     buttons: tuple[str, ...] = ()               # labels (or payloads) that must be offered
     way_on: bool = True
@@ -53,12 +54,15 @@ class Expect:
             return cls()
         if not isinstance(raw, dict):
             raise ScenarioError(f"{where}: 'expect' must be a mapping")
-        unknown = set(raw) - {"flow", "step", "intent", "language", "says", "not_says", "buttons", "way_on"}
+        unknown = set(raw) - {"flow", "step", "intent", "language", "says", "shows", "not_says", "buttons", "way_on"}
         if unknown:
             raise ScenarioError(f"{where}: unknown key(s) {sorted(unknown)}")
-        says = tuple(tuple(item) if isinstance(item, list) else (str(item),) for item in raw.get("says", []))
+        def options(key: str) -> tuple[tuple[str, ...], ...]:
+            return tuple(tuple(map(str, i)) if isinstance(i, list) else (str(i),) for i in raw.get(key, []))
+
         return cls(flow=raw.get("flow", _UNSET), step=raw.get("step"), intent=raw.get("intent"),
-                   language=raw.get("language"), says=says, not_says=tuple(map(str, raw.get("not_says", []))),
+                   language=raw.get("language"), says=options("says"), shows=options("shows"),
+                   not_says=tuple(map(str, raw.get("not_says", []))),
                    buttons=tuple(map(str, raw.get("buttons", []))), way_on=bool(raw.get("way_on", True)))
 
 
@@ -156,8 +160,8 @@ def check(expect: Expect, body: dict[str, Any], where: str) -> list[str]:
     """What does not hold after one turn (or at the end, where `body` joins every reply)."""
     problems: list[str] = []
     state = body.get("state") or {}
-    text = "\n".join([*(r.get("text", "") for r in body.get("replies", [])), *(b["label"] for b in _buttons(body))])
-    said = squash(text)  # replies and button labels: "Tiếp tục Bước 2/4" on a button counts as said
+    said = squash("\n".join(r.get("text", "") for r in body.get("replies", [])))
+    shown = said + squash("\n".join(b["label"] for b in _buttons(body)))
     if expect.flow is not _UNSET:
         wanted = expect.flow if isinstance(expect.flow, list) else [expect.flow]
         if state.get("flow") not in wanted:
@@ -171,6 +175,9 @@ def check(expect: Expect, body: dict[str, Any], where: str) -> list[str]:
     for options in expect.says:
         if not any(squash(o) in said for o in options):
             problems.append(f"{where}: does not say {' / '.join(map(repr, options))}")
+    for options in expect.shows:
+        if not any(squash(o) in shown for o in options):
+            problems.append(f"{where}: neither says nor offers {' / '.join(map(repr, options))}")
     for phrase in expect.not_says:
         if squash(phrase) in said:
             problems.append(f"{where}: says {phrase!r}, which it must not")
