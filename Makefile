@@ -12,15 +12,22 @@ PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test chat stats venv locales model browser bench clean
+.PHONY: run test test-fast lint chat stats venv dev locales model browser bench clean
 
+# The runtime (requirements.txt) for run/chat/stats; tests and lint add requirements-dev.txt.
 $(BIN)/.installed: requirements.txt
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 venv: $(BIN)/.installed
+
+dev: $(BIN)/.installed-dev
 
 $(MO_FILES) &: $(PO_FILES) $(BIN)/.installed
 	$(PYTHON) -m bot.i18n compile
@@ -47,8 +54,18 @@ chat: venv locales model
 stats: venv locales model
 	$(PYTHON) -m bot stats
 
-test: venv locales model browser
+test: dev locales model browser
 	$(PYTHON) -m pytest -q
+
+# The logic without the end-to-end runs and the browser (under a minute).
+test-fast: dev locales model
+	$(PYTHON) -m pytest -q -m "not slow and not browser and not rasa"
+
+# Style and types (ruff, mypy) and the floors' import contract (import-linter, pyproject.toml).
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: venv locales model
 	$(PYTHON) bench/pipeline.py

@@ -17,13 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kernel.commune import load_commune  # noqa: E402
-from kernel.settings import ROOT  # noqa: E402
-from bot.broadcast import queue  # noqa: E402
-from bot.broadcast.config import roles  # noqa: E402
-from tests.broadcast_procs import fast_config, start_worker, worker_env  # noqa: E402
-from tests.broadcast_support import add_residents, open_store  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from bot.broadcast import queue
+from bot.broadcast.config import roles
+from kernel.commune import load_commune
+from kernel.settings import ROOT
+from tests.fakes.broadcast import add_residents, open_store
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.workers import fast_config, start_worker, worker_env
 
 WARM_UP = 1.0  # seconds: worker processes warming up (first requests, connections)
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -24,12 +24,13 @@ sys.path.insert(0, str(ROOT))
 from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
+from bench import pipeline as bench_pipeline  # noqa: E402
 from bot.app import build  # noqa: E402
-from kernel.settings import load_settings, replace  # noqa: E402
-from kernel.messages import Incoming, ResidentKey  # noqa: E402
 from bot.handoff import Staff  # noqa: E402
 from bot.handoff.telegram_team import TelegramTeamSender  # noqa: E402
-from tests.escalation_support import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune  # noqa: E402
+from kernel.messages import Incoming, ResidentKey  # noqa: E402
+from kernel.settings import load_settings, replace  # noqa: E402
+from tests.fakes.commune import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -106,11 +107,7 @@ async def run(db: str, cases: int, messages: int) -> None:
         await fake.close()
         await services.close()
         if schema:
-            import asyncpg
-
-            conn = await asyncpg.connect(PG)
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            await conn.close()
+            await bench_pipeline.pg_schema(False, schema)
 
 
 def main() -> None:

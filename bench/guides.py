@@ -19,11 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kernel.settings import ROOT as CONFIG_ROOT, load_settings, replace  # noqa: E402
 from bot.stats import funnel_table  # noqa: E402
-from kernel.messages import Incoming, ResidentKey  # noqa: E402
 from dialogues.validate import validate  # noqa: E402
-from tests.driver import assistant  # noqa: E402
+from kernel.messages import Incoming, ResidentKey  # noqa: E402
+from kernel.settings import ROOT as CONFIG_ROOT  # noqa: E402
+from kernel.settings import load_settings, replace  # noqa: E402
+from tests.fakes.driver import assistant  # noqa: E402
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 

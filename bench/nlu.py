@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kernel.commune import load_commune  # noqa: E402
-from nlu.dataset import load  # noqa: E402
-from nlu.evaluate import read_labelled  # noqa: E402
-from nlu.interpreter import EmbeddedInterpreter  # noqa: E402
-from nlu.model import IntentModel  # noqa: E402
+from kernel.commune import load_commune
+from nlu.dataset import load
+from nlu.evaluate import read_labelled
+from nlu.interpreter import EmbeddedInterpreter
+from nlu.model import IntentModel
 
 
 def main() -> None:
@@ -38,7 +38,7 @@ def main() -> None:
         path = Path(tmp) / "model.pkl"
         model.save(path)
         size_mb = path.stat().st_size / 1e6
-        villages = [(v.name, list(v.aliases)) for v in load_commune(args.commune).villages]
+        villages = load_commune(args.commune).villages
         interpreter = EmbeddedInterpreter.load(path, args.data, villages)
 
     texts = [c.text for c in read_labelled(args.messages)]

@@ -17,7 +17,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nlu.evaluate import evaluate, read_labelled  # noqa: E402
+from tests.fakes.net import free_port  # noqa: E402
 
 RASA_BIN = ROOT / "rasa" / ".venv" / "bin" / "rasa"
 RASA_ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -67,7 +67,7 @@ async def _serve_embedded(model: Path, data: Path, commune: Path, messages: Path
     from kernel.commune import load_commune
     from nlu.interpreter import EmbeddedInterpreter
 
-    villages = [(v.name, list(v.aliases)) for v in load_commune(commune).villages]
+    villages = load_commune(commune).villages
     interpreter = EmbeddedInterpreter.load(model, data, villages)
     texts = [c.text for c in read_labelled(messages)]
     predicted = [(await interpreter.parse(t)).intent for t in texts]
@@ -94,11 +94,6 @@ def embedded(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
 
 # --- Rasa, served by `rasa run --enable-api` ---------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _vm_hwm_mb(pid: int) -> float:
@@ -132,12 +127,12 @@ def rasa(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                                           "--config", str(ROOT / "rasa" / "config.yml"), "--out", str(tmp),
                                           "--fixed-model-name", "nlu"], cwd=tmp, env=RASA_ENV)
     model = tmp / "nlu.tar.gz"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = open(tmp / "rasa.log", "wb")
-    server = subprocess.Popen([str(RASA_BIN), "run", "--enable-api", "--model", str(model),
-                               "--interface", "127.0.0.1", "--port", str(port)],
-                              cwd=tmp, env=RASA_ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(tmp / "rasa.log", "wb") as log:  # the server keeps its own copy of the descriptor
+        server = subprocess.Popen([str(RASA_BIN), "run", "--enable-api", "--model", str(model),
+                                   "--interface", "127.0.0.1", "--port", str(port)],
+                                  cwd=tmp, env=RASA_ENV, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         started = time.perf_counter()
         while True:
@@ -156,7 +151,6 @@ def rasa(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
-        log.close()
     return {"train_s": train_s, "train_mb": train_mb, "serve_mb": serve_mb, "size_mb": model.stat().st_size / 1e6,
             "startup_s": startup_s, "predicted": predicted, **_latencies(seconds)}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from tests.fakes import server as fakes_server  # noqa: E402
+from tests.fakes.net import free_port  # noqa: E402
 from tests.fakes.web_client import WebChat, client_session  # noqa: E402
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -28,11 +29,6 @@ SCRIPT = [("text", "làm sao cài ứng dụng VNeID"), ("payload", "done"), ("p
           ("payload", "done"), ("text", "cảm ơn bạn"), ("payload", "resume"), ("payload", "done"),
           ("payload", "done"), ("text", "chào bạn"), ("payload", "menu")]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -69,16 +65,7 @@ async def drive(port: int, residents: int, turns: int) -> tuple[float, list[floa
 def start_server(database_url: str, port: int, limits: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "BOT_RATE_LIMITS": limits}
     env.pop("TELEGRAM_BOT_TOKEN", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
+    return fakes_server.start_server(env, quiet=True)
 
 
 async def pg_schema(create: bool, schema: str) -> None:

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
+from bench import pipeline as bench_pipeline  # noqa: E402
 from bot.app import build, telegram_channel  # noqa: E402
 from kernel.settings import TelegramSettings, load_settings, replace  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
@@ -62,8 +63,8 @@ async def run(residents: int, db: str, limits: bool) -> None:
         else:
             url = f"sqlite+aiosqlite:///{tmp}/bench.db"
         services = await build(replace(settings, database_url=url))
-        fake = FakeTelegram(**({"global_per_second": 30, "per_chat_per_second": 1, "group_per_minute": 20}
-                               if limits else {}))
+        fake = (FakeTelegram(global_per_second=30, per_chat_per_second=1, group_per_minute=20) if limits
+                else FakeTelegram())
         await fake.start()
         tg = replace(TelegramSettings(), token=fake.token, api_url=fake.base_url, poll_timeout=1,
                      rate_per_second=25 if limits else 30)
@@ -84,9 +85,7 @@ async def run(residents: int, db: str, limits: bool) -> None:
             await fake.close()
             await services.close()
             if schema:
-                conn = await asyncpg.connect(PG)
-                await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-                await conn.close()
+                await bench_pipeline.pg_schema(False, schema)
     messages = sum(expect for *_, expect in SCRIPT) * residents
     turns = len(SCRIPT) * residents
     lat = sorted(latencies)

@@ -26,8 +26,9 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.pipeline import free_port, peak_rss_mb, pg_schema  # noqa: E402
+from bench.pipeline import peak_rss_mb, pg_schema  # noqa: E402
 from integrations.zalo.format import PAYLOAD_MARK  # noqa: E402
+from tests.fakes.net import free_port  # noqa: E402
 from tests.fakes.zalo_api import FakeZalo, Sent  # noqa: E402
 
 SCRIPT = ["xin chào", "cài vneid", PAYLOAD_MARK + "done", PAYLOAD_MARK + "stuck", PAYLOAD_MARK + "done",
@@ -93,7 +94,7 @@ async def run(db_url: str, residents: int, turns: int) -> dict[str, float]:
                 try:
                     await asyncio.wait_for(arrivals[user].wait(), 30)
                     trips.append(time.perf_counter() - t0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     errors += 1
                 done_turns += 1
                 if done_turns == residents * turns // 2 and not half.is_set():

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from kernel.commune import CommuneError
 from kernel.settings import ConfigError, load_settings
 
 
@@ -73,14 +74,24 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"run": _run, "chat": _chat, "stats": _stats, "broadcast": _broadcast, "converse": _converse}
     try:
         return asyncio.run(commands[args.command](args))
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
+    except (ConfigError, CommuneError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not _unusable_setup(exc):
+            raise
+        print(f"error: {exc}", file=sys.stderr)  # one line, no traceback: the message names what to fix
+        return 2
+
+
+def _unusable_setup(exc: Exception) -> bool:
+    """A missing NLU model or a broken guide: start-up stops with its message (imported late: heavy)."""
+    from dialogues.flows import FlowError
+    from nlu.interpreter import ModelMissing
+
+    return isinstance(exc, (ModelMissing, FlowError))
 
 
 if __name__ == "__main__":

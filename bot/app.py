@@ -53,7 +53,7 @@ class Services:
 async def build_interpreter(settings: Settings, commune: CommuneSource, stack: AsyncExitStack) -> Interpreter:
     from nlu.interpreter import EmbeddedInterpreter
 
-    villages = [(v.name, list(v.aliases)) for v in commune.current().villages]
+    villages = commune.current().villages
     embedded = EmbeddedInterpreter.load(settings.nlu.model_path, settings.nlu.data_dir, villages)
     if settings.nlu.backend != "rasa":
         return embedded

@@ -5,7 +5,7 @@ turns (`say` text, `press` a button by its label, or `tap` a payload) with what 
 and at the end: the guide and step, facts that must (and must not) appear, that the resident always has
 a way on (buttons or a question), and that no secret they typed is in the database. `python -m bot
 converse FILE|DIR` plays them against the whole assistant and prints the share that ends well, by theme;
-tests/test_conversations.py plays each as a test.
+tests/bot/test_conversations.py plays each as a test.
 """
 
 from __future__ import annotations

@@ -9,11 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel.commune import CommuneSource
+from kernel.commune import CommuneSource, Teams, place_name
 from bot.attachments import answer_attachment
 from bot.storage.db import Resident, utcnow
 from bot.storage.residents import Residents
@@ -198,7 +197,7 @@ class Pipeline:
         text = tr("Trợ lý đang lưu về bạn:\n• Kênh: {channel}\n• Ngôn ngữ: {language}\n• Thôn: {village}\n"
                   "• Nhận thông báo: {subscribed}\n• Lịch sử tin nhắn (đã ẩn số CCCD, số điện thoại, mã OTP).",
                   channel=r.channel, language=r.language or tr.language,
-                  village=village.name if village else tr("chưa có"),
+                  village=place_name(tr, village) if village else tr("chưa có"),
                   subscribed=tr("có") if r.subscribed else tr("không"))
         return [Reply(text, ((Button(tr("Xoá thông tin của tôi"), "forget"), Button(tr("Xem danh mục"), "menu")),))]
 
@@ -212,16 +211,12 @@ class Pipeline:
         tr = scope.tr
         commune = self.commune.current()
         village = commune.village(scope.resident.village)
-        return [Reply(tr("Tổ công nghệ số của thôn {village} sẽ giúp bạn trực tiếp. Bạn có thể gặp trưởng thôn "
+        return [Reply(tr("Tổ công nghệ số của {place} sẽ giúp bạn trực tiếp. Bạn có thể gặp trưởng thôn "
                          "hoặc đến điểm phục vụ hành chính công của xã.",
-                         village=village.name if village else ""),
+                         place=place_name(tr, village) if village else tr("thôn bạn")),
                       ((Button(tr("Xem danh mục"), "menu"),),))]
 
 
-def _local_today(teams: dict[str, Any]) -> date:
+def _local_today(teams: Teams) -> date:
     """The commune's date (schedules hide past days); the time zone is set in teams.yml."""
-    try:
-        zone = ZoneInfo(str(teams.get("timezone") or "Asia/Ho_Chi_Minh"))
-    except (KeyError, ValueError):
-        zone = ZoneInfo("Asia/Ho_Chi_Minh")
-    return datetime.now(zone).date()
+    return datetime.now(teams.timezone).date()

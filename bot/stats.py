@@ -59,7 +59,8 @@ async def funnel_table(store: Store, library: Library) -> list[FlowFunnel]:
         reached_rows = (await s.execute(reached)).all()
     table: dict[str, FlowFunnel] = {}
 
-    def funnel(flow_id: str) -> FlowFunnel:
+    def funnel(flow_id: str | None) -> FlowFunnel:
+        flow_id = flow_id or "?"  # the queries select events of a flow only
         if flow_id not in table:
             flow = library.get(flow_id)
             table[flow_id] = FlowFunnel(flow_id, flow.title if flow else flow_id,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kernel.settings import ConfigError, load_settings
+from dialogues.flows import FlowError, load_library
 from dialogues.validate import validate
+from kernel.commune import CommuneError, load_commune
+from kernel.settings import ConfigError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,8 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        load_commune(settings.commune_dir)  # the guides name the commune's places: its data must load too
+        load_library(settings.flows_dir)  # a guide that cannot load at all stops here, named
+    except (ConfigError, FlowError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except CommuneError as exc:
+        print(f"error: commune data in {settings.commune_dir}: {exc}", file=sys.stderr)
         return 2
     problems = validate(settings.flows_dir, settings.locales_dir, settings.languages, settings.max_step_chars)
     for problem in problems:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
 
-from kernel.commune import Commune, Session
-from kernel.messages import Button
-from kernel import effects as fx
 from dialogues.flows import Flow
 from dialogues.guide import handoff, offer_resume
-from dialogues.turn import (HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow)
+from dialogues.turn import HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow
+from kernel import effects as fx
+from kernel.commune import Hours, Session, place_name
+from kernel.messages import Button
 from nlu.types import Parse
 
 WEEKDAYS = (N_("Thứ Hai"), N_("Thứ Ba"), N_("Thứ Tư"), N_("Thứ Năm"), N_("Thứ Sáu"), N_("Thứ Bảy"),
             N_("Chủ nhật"))
-DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def greet(t: Turn, parse: Parse) -> None:
@@ -120,23 +119,23 @@ def village_given(t: Turn, flow: Flow | None, code: str) -> None:
         offer_resume(t, flow)
     else:
         village = t.ctx.commune.village(code)
-        t.say(t._("Đã ghi nhận: thôn {village}.", village=village.name if village else code),
+        t.say(t._("Đã ghi nhận: {place}.", place=place_name(t._, village) if village else code),
               (t.button("Xem danh mục", MENU),))
 
 
 # --- community: the village team, mobile service points, classes -------------
 
 def contact_team(t: Turn, parse: Parse) -> None:
-    team = team_for(t.ctx.commune, t.ctx.resident.village)
+    team = t.ctx.commune.teams.serving(t.ctx.resident.village)
     if team is None:
         t.say(t._("Tổ công nghệ số cộng đồng ở mỗi thôn giúp bà con cài và dùng VNeID, dịch vụ công và "
                   "thanh toán điện tử. Tôi có thể chuyển bạn tới tổ của thôn mình."),
               (t.button("Gặp người hỗ trợ", HUMAN),))
         return
-    where = team.get(f"contact_{t.language}") or team.get("contact") or t._("hỏi trưởng thôn")
+    where = team.text("contact", t.language) or t._("hỏi trưởng thôn")
     text = t._("Tổ công nghệ số của bạn: {name}. Gặp trực tiếp: {where}. Hoặc bấm nút để tôi chuyển lời "
-               "nhắn tới tổ.", name=team.get(f"name_{t.language}") or team.get("name", ""), where=where)
-    hours = _hours(t, team.get("hours"))
+               "nhắn tới tổ.", name=team.text("name", t.language), where=where)
+    hours = _hours(t, team.hours) if team.hours_known else ""
     if hours:
         text += "\n" + t._("Giờ hỗ trợ: {hours}", hours=hours)
     rows = [(t.button("Gặp người hỗ trợ", HUMAN),)]
@@ -145,30 +144,18 @@ def contact_team(t: Turn, parse: Parse) -> None:
     t.say(text, *rows)
 
 
-def _hours(t: Turn, hours: Any) -> str:
-    if not isinstance(hours, dict) or not hours.get("start"):
-        return ""
-    days = [d for d in DAY_CODES if d in (hours.get("days") or DAY_CODES)]
+def _hours(t: Turn, hours: Hours) -> str:
+    days = sorted(hours.days)
     if not days:
         return ""
-    first, last = DAY_CODES.index(days[0]), DAY_CODES.index(days[-1])
-    contiguous = days == list(DAY_CODES[first:last + 1])
+    first, last = days[0], days[-1]
     if len(days) == 7:
         span = t._("mọi ngày")
-    elif contiguous and len(days) > 2:
+    elif days == list(range(first, last + 1)) and len(days) > 2:
         span = t._(WEEKDAYS[first]) + "–" + t._(WEEKDAYS[last])
     else:
-        span = ", ".join(t._(WEEKDAYS[DAY_CODES.index(d)]) for d in days)
-    return f"{hours.get('start')}–{hours.get('end', '')}, {span}"
-
-
-def team_for(commune: Commune, village: str | None) -> dict[str, Any] | None:
-    teams = commune.teams.get("teams") or []
-    for team in teams:
-        if village and village in (team.get("villages") or []):
-            return dict(team)
-    fallback = commune.teams.get("fallback")
-    return next((dict(tm) for tm in teams if tm.get("id") == fallback), None)
+        span = ", ".join(t._(WEEKDAYS[d]) for d in days)
+    return f"{hours.start:%H:%M}–{hours.end:%H:%M}, {span}"
 
 
 def _upcoming(t: Turn, sessions: tuple[Session, ...]) -> tuple[list[Session], bool]:
@@ -177,7 +164,8 @@ def _upcoming(t: Turn, sessions: tuple[Session, ...]) -> tuple[list[Session], bo
     future = [s for s in sessions if today is None or s.day >= today]
     village = t.ctx.resident.village
     if village:
-        mine = [s for s in future if s.serves(village)]
+        codes = t.ctx.commune.codes(village)  # a visit for a former commune serves its thôn too
+        mine = [s for s in future if s.serves(*codes)]
         if mine:
             return mine, True
     return future, False

@@ -6,15 +6,32 @@ answers.py (everything that is not a guide).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 from dialogues import answers, guide
-from kernel import effects as fx
 from dialogues.flows import Flow
 from dialogues.state import DialogueState
-from dialogues.turn import (CANCEL, HUMAN, MENU, RESUME, STEP_DONE, STEP_STUCK, Context, Event, Outcome,
-                            Pressed, Resident, Said, Turn, intent_label, menu, menu_rows, topic)
+from dialogues.turn import (
+    CANCEL,
+    HUMAN,
+    MENU,
+    RESUME,
+    STEP_DONE,
+    STEP_STUCK,
+    Context,
+    Event,
+    Outcome,
+    Pressed,
+    Resident,
+    Said,
+    Turn,
+    intent_label,
+    menu,
+    menu_rows,
+    topic,
+)
+from kernel import effects as fx
 from nlu.types import Parse
 
 __all__ = ["Context", "Event", "Outcome", "Pressed", "Resident", "Said", "advance"]

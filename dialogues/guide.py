@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kernel.messages import Button
-from kernel import effects as fx
 from dialogues.flows import END, Flow, Step
-from dialogues.turn import (CANCEL, HUMAN, MENU, N_, RESUME, STEP_DONE, STEP_STUCK, Turn, ask_village,
-                            choose_topic, menu, menu_rows, stuck_no_flow)
+from dialogues.turn import (
+    CANCEL,
+    HUMAN,
+    MENU,
+    N_,
+    RESUME,
+    STEP_DONE,
+    STEP_STUCK,
+    Turn,
+    ask_village,
+    choose_topic,
+    menu,
+    menu_rows,
+    stuck_no_flow,
+)
+from kernel import effects as fx
+from kernel.messages import Button
 
 SCAM_WARNING = N_("⚠️ Trợ lý không bao giờ hỏi số CCCD, mật khẩu hay mã OTP của bạn. "
                 "Đừng đưa các mã này cho bất kỳ ai.")

@@ -23,7 +23,7 @@ class DialogueState:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str | None) -> "DialogueState":
+    def from_json(cls, raw: str | None) -> DialogueState:
         if not raw:
             return cls()
         data = json.loads(raw)
@@ -31,10 +31,10 @@ class DialogueState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
-    def at(self, flow: str | None, step: str | None) -> "DialogueState":
+    def at(self, flow: str | None, step: str | None) -> DialogueState:
         return replace(self, flow=flow, step=step, stuck=0)
 
-    def ended(self) -> "DialogueState":
+    def ended(self) -> DialogueState:
         return replace(self, flow=None, step=None, stuck=0, tried=())
 
 

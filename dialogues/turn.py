@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from dialogues.flows import Library
+from dialogues.state import DialogueState
+from kernel import effects as fx
 from kernel.commune import Commune
 from kernel.i18n import Catalogs
 from kernel.messages import Button, Reply
-from kernel import effects as fx
-from dialogues.flows import Library
-from dialogues.state import DialogueState
 from nlu.types import Parse
 
 # Button payloads every guide understands.

@@ -109,7 +109,7 @@ def _check_strings(library: Library, catalogs: Mapping[str, Mapping[str, str]],
     problems: list[Problem] = []
     wanted: dict[str, str] = {tp.title: f"menu.yml, topic '{tp.id}'" for tp in library.topics}
     for flow in library.flows.values():
-        wanted.update({text: flow.source for text in flow.strings()})
+        wanted.update(dict.fromkeys(flow.strings(), flow.source))
     for lang, catalog in catalogs.items():
         for text, where in wanted.items():
             if text not in catalog:
@@ -136,7 +136,8 @@ def _check_lengths(library: Library, lang: str, catalog: Mapping[str, str], max_
         for n, step in enumerate(flow.steps, 1):
             shown.append((f"step '{step.id}'", tr(STEP_FRAME).format(n=n, total=total) + ": " + tr(step.text)))
             if step.troubleshoot:
-                shown.append((f"step '{step.id}' troubleshooting", tr(TROUBLESHOOT_FRAME) + "\n" + tr(step.troubleshoot)))
+                shown.append((f"step '{step.id}' troubleshooting",
+                              tr(TROUBLESHOOT_FRAME) + "\n" + tr(step.troubleshoot)))
         shown.append(("done", "✅ " + tr(flow.done)))
         for where, text in shown:
             if len(text) > max_chars:

@@ -17,7 +17,7 @@ import unicodedata
 
 MAX_DEPTH = 32  # JSON nesting any of our clients or platforms uses is under 10
 MAX_INT_DIGITS = 18  # fits a PostgreSQL BIGINT
-_ASCII_INT = re.compile(r"[0-9]{1,%d}" % MAX_INT_DIGITS)
+_ASCII_INT = re.compile(rf"[0-9]{{1,{MAX_INT_DIGITS}}}")
 # Payloads and other tokens we issue are printable ASCII without spaces.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 # Control characters except tab and newline (C0, DEL, C1); they have no place in a chat message.

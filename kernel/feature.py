@@ -104,7 +104,7 @@ class StaffRouter:
     messages: Sequence[StaffHandler] = ()
 
     @classmethod
-    def of(cls, features: Sequence[Feature]) -> "StaffRouter":
+    def of(cls, features: Sequence[Feature]) -> StaffRouter:
         return cls(commands=claims(features, lambda f: f.staff_commands, "staff command"),
                    buttons=claims(features, lambda f: f.staff_buttons, "staff button prefix"),
                    messages=tuple(f.staff_messages for f in features if f.staff_messages is not None))

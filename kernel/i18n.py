@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
@@ -99,8 +99,9 @@ def update_catalogs(root: Path, locales_dir: Path, languages: Iterable[str], sou
     from babel.messages.pofile import write_po
 
     pot = locales_dir / f"{DOMAIN}.pot"
-    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(root / "babel.cfg"), "-k", "N_", "-k", "tr", "-k", "button:1",
-                                "--no-location", "--sort-output", "-o", str(pot), str(root)])
+    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(root / "babel.cfg"),
+                                "-k", "N_", "-k", "tr", "-k", "button:1", "--no-location", "--sort-output",
+                                "-o", str(pot), str(root)])
     for lang in languages:
         po = locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
         cmd = "update" if po.exists() else "init"

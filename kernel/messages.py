@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -93,4 +93,3 @@ class TurnResult:
     duplicate: bool = False
     # The resident asked to be forgotten in this turn: a channel drops what it keeps about them too.
     forgotten: bool = False
-    notices: tuple[str, ...] = field(default_factory=tuple)

@@ -2,7 +2,7 @@
 
 It runs on every message of every resident, so it must stay linear in the length of the text: every
 regex here is deterministic (no two ways to match the same characters, no nested optional spaces),
-and the Python loops only visit matches. tests/test_safety_spellings.py holds it to that (10,000 crafted messages).
+and the Python loops only visit matches. tests/kernel/test_safety_spellings.py holds it to that (10,000 crafted messages).
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from itertools import islice
+
+from kernel.text import fold, prepare
 from dataclasses import dataclass
 
 REDACTED = {"id_number": "[id]", "phone_number": "[phone]", "otp_code": "[otp]", "secret": "[secret]"}
@@ -21,6 +23,9 @@ REDACTED = {"id_number": "[id]", "phone_number": "[phone]", "otp_code": "[otp]",
 # Possessive: a run is read once, never re-read from inside.
 _NUMBER = re.compile(r"\d+(?:(?:[ .\-]|\) ?)\d+)*+")
 _NOT_DIGIT = re.compile(r"\D")
+# Forty characters and more of nothing but digits and separators: no phone or ID is that long, and reading
+# such a run group by group is the slow part; it is private digits either way.
+_LONG_RUN = re.compile(r"(?<![\d .\-()])[\d(][\d .\-()]{39,}")
 _OTP_CONTEXT = re.compile(
     r"\b(otp|ma|code|ma xac (nhan|thuc)|ma kich hoat|passcode|pin|mat khau|mk|password|verification)\b")
 _MONEY_AFTER = re.compile(r"\s?(d|dong|vnd|k|nghin|ngan|trieu|tr)\b")
@@ -34,7 +39,7 @@ _TOKEN = re.compile(r"[^\s:=]+")
 # A message is examined match by match up to this many password keywords or numbers; past it (no resident
 # writes that) it is redacted wholesale by one regex, so crafted input costs no more than plain input.
 _MAX_KEYWORDS = 24
-_MAX_NUMBERS = 64
+_MAX_NUMBERS = 32
 # Any word holding a digit or an inner symbol, starting at a word's start (one start per word: linear).
 _ANY_SECRET = re.compile(r"(?<![^\s:=])[^\s:=]*(?:\d|[@#$%^&*!_~+][^\s:=])[^\s:=]*")
 _WINDOW = 6  # a password is named within a few words of its keyword ("mật khẩu vneid của tôi là X")
@@ -69,32 +74,12 @@ class Screened:
         return bool(self.found & {"otp_code", "secret"})
 
 
-def _fold_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
-        c = chr(code)
-        base = unicodedata.normalize("NFD", c)[0].lower()
-        if base.isascii() and base.isalpha():
-            table[code] = base
-    table.update({ord("đ"): "d", ord("Đ"): "d", ord("İ"): "i"})
-    return table
-
-
-_FOLD = _fold_table()
-
-
-def _fold(text: str) -> str:
-    """Lowercase without diacritics, one character for one character (used on words and short slices)."""
-    folded = text.translate(_FOLD).lower()
-    return folded if len(folded) == len(text) else "".join(c.lower()[:1] for c in text.translate(_FOLD))
-
-
 def _digits(raw: str) -> str:
     digits = _NOT_DIGIT.sub("", raw)
     return digits if digits.isascii() else "".join(str(unicodedata.decimal(c)) for c in digits)
 
 
-def _classify(digits: str, raw: str, before: str, after: str) -> str | None:
+def _classify(digits: str, raw: str, text: str, start: int, end: int) -> str | None:
     n = len(digits)
     if n == 12:
         return "id_number"
@@ -107,9 +92,10 @@ def _classify(digits: str, raw: str, before: str, after: str) -> str | None:
         return "id_number"
     if n < 4 or n > 8 or not raw.lstrip("+(").replace(" ", "").isdecimal():
         return None  # amounts ("200.000"), dates ("12-10-2025"), short numbers
-    if _MONEY_AFTER.match(after):
+    # Only short codes need the words around them, folded here (a few characters, not the whole text).
+    if _MONEY_AFTER.match(fold(text[end:end + 8])):
         return None  # "200 000 đồng"
-    if _OTP_CONTEXT.search(before):
+    if _OTP_CONTEXT.search(fold(text[max(0, start - 30):start])):
         return "otp_code"
     # A bare six-digit number is how OTPs and passcodes look ("482913", "48 29 15").
     return "otp_code" if n == 6 else None
@@ -124,7 +110,7 @@ def _looks_secret(token: str, after_marker: bool) -> bool:
         # is not Vietnamese (no diacritics) and long enough ("password is hoalan").
         if not (after_marker and len(word) >= 6 and word.isascii() and word.isalpha()):
             return False
-    return len(word) > 32 or _fold(word) not in _NOT_SECRETS
+    return len(word) > 32 or fold(word) not in _NOT_SECRETS
 
 
 def _secret_spans(text: str) -> list[tuple[int, int]] | None:
@@ -151,7 +137,8 @@ def _secret_spans(text: str) -> list[tuple[int, int]] | None:
                 spans.append((tok.start(), end))
                 covered = end
                 break
-            after_marker = after_marker or _fold(word) in _MARKERS or text[tok.end():tok.end() + 1] in (":", "=")
+            after_marker = (after_marker or (len(word) <= 4 and fold(word) in _MARKERS)
+                            or text[tok.end():tok.end() + 1] in (":", "="))
     return spans
 
 
@@ -170,7 +157,7 @@ def normalise(text: str) -> str:
     """NFC, look-alike spaces as plain spaces and invisible characters dropped, so nothing hides."""
     if text.isascii():
         return text
-    text = unicodedata.normalize("NFC", text).replace("\u00a0", " ")
+    text = prepare(text).replace("\u00a0", " ")
     if _ODD_SPACE.search(text):
         text = _ODD_SPACE.sub(" ", text)
     return _INVISIBLE.sub("", text) if _INVISIBLE.search(text) else text
@@ -189,6 +176,9 @@ def screen(text: str) -> Screened:
     if secrets:
         found.add("secret")
         text = _replace(text, [(s, e, REDACTED["secret"]) for s, e in secrets])
+    if _LONG_RUN.search(text):
+        text = _LONG_RUN.sub(REDACTED["id_number"], text)
+        found.add("id_number")
     matches = list(islice(_NUMBER.finditer(text), _MAX_NUMBERS + 1))
     if len(matches) > _MAX_NUMBERS:  # the same: every number goes
         text = _NUMBER.sub(REDACTED["id_number"], text)
@@ -201,7 +191,7 @@ def screen(text: str) -> Screened:
         start -= text[start - 1:start] == "("
         start -= text[start - 1:start] == "+"
         raw = text[start:end]
-        kind = _classify(_digits(raw), raw, _fold(text[max(0, start - 30):start]), _fold(text[end:end + 8]))
+        kind = _classify(_digits(raw), raw, text, start, end)
         if kind is not None:
             found.add(kind)
             numbers.append((start, end, REDACTED[kind]))

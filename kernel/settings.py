@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
+from kernel.config_read import ConfigError, one_of, section
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be used; the message says which setting and why."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,10 @@ class TelegramSettings:
     staff_chat_ids: tuple[int, ...] = ()
     # Requests a second for the whole bot (Telegram allows about 30).
     rate_per_second: float = 25.0
+    # Pacing a chat: Telegram allows about one message a second to a person and 20 a minute to a group.
+    # Tests shorten both (tests/fakes/pacing.py); the limits themselves are tested at this pace.
+    chat_interval_seconds: float = 1.05
+    group_per_minute: float = 19.0
     poll_timeout: int = 30
 
 
@@ -77,6 +80,9 @@ class ZaloSettings:
     max_event_age_seconds: float = 300.0
     refresh_margin_seconds: float = 600.0
     button_type: str = "oa.query.hide"
+    # When refreshing the token fails, how long to wait for another process (a broadcast worker) that
+    # may have spent the refresh token a moment ago to save what it got.
+    token_grace_seconds: float = 3.0
 
     @property
     def enabled(self) -> bool:
@@ -92,6 +98,48 @@ class ZaloSettings:
 
 
 @dataclass(frozen=True)
+class EscalationSettings:
+    """The hand-off's delivery worker (teams, members and hours are in the commune's teams.yml)."""
+
+    lease_seconds: float = 60.0  # a message being sent is retried after this if the process died
+    poll_seconds: float = 5.0  # the delivery worker also checks the database this often
+    reminder_check_seconds: float = 30.0  # how often unclaimed cases are checked for reminders
+
+
+@dataclass(frozen=True)
+class PlatformLimit:
+    """How fast one platform accepts pushed messages."""
+
+    per_second: float  # across the whole bot, all workers together
+    per_chat_seconds: float = 1.0  # at least this long between two messages to one chat
+    # Fraction of the limit actually used, so the jitter between a send's slot and its
+    # arrival at the platform never tips a one-second window over the limit.
+    headroom: float = 0.97
+
+    @property
+    def rate(self) -> float:
+        return self.per_second * self.headroom
+
+
+@dataclass(frozen=True)
+class BroadcastSettings:
+    limits: Mapping[str, PlatformLimit] = field(default_factory=lambda: {
+        "telegram": PlatformLimit(30.0, 1.0), "zalo": PlatformLimit(10.0, 1.0)})
+    lease_seconds: float = 60.0  # a claim not settled within this is taken back by another worker
+    max_attempts: int = 5
+    backoff_seconds: float = 5.0  # first retry; doubles each attempt
+    backoff_max_seconds: float = 600.0
+    max_in_flight: int = 64  # deliveries a worker process holds at once (waiting for their slot or sending)
+    lookahead_seconds: float = 0.25  # how far ahead of the send schedule a worker claims
+    poll_seconds: float = 0.5  # idle wait before looking for work again
+    check_seconds: float = 1.0  # how often a worker starts due broadcasts, takes back claims, reports
+    report_every_seconds: float = 30.0
+    # Rows a previous worker claimed but never settled (it died mid-send) are sent again:
+    # an announcement twice is better than a scam warning never. `false` marks them failed.
+    resend_in_doubt: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var/assistant.db'}"
     web: WebSettings = field(default_factory=WebSettings)
@@ -104,12 +152,8 @@ class Settings:
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     zalo: ZaloSettings = field(default_factory=ZaloSettings)
     locales_dir: Path = ROOT / "locales"
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _path(value: str | os.PathLike[str], base: Path) -> Path:
-    p = Path(value)
-    return p if p.is_absolute() else base / p
+    escalation: EscalationSettings = field(default_factory=EscalationSettings)
+    broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
 
 
 def _sqlite_url(url: str, base: Path) -> str:
@@ -118,15 +162,6 @@ def _sqlite_url(url: str, base: Path) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + str(base / url[len(prefix):])
     return url
-
-
-def _chat_ids(value: object) -> tuple[int, ...]:
-    """Chat ids from a YAML list or a comma-separated environment value."""
-    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
-    try:
-        return tuple(int(str(v).strip()) for v in items if str(v).strip())
-    except ValueError:
-        raise ValueError(f"telegram.staff_chat_ids must be chat ids (numbers), not {value!r}") from None
 
 
 def load_settings(path: str | os.PathLike[str] | None = None,
@@ -149,107 +184,91 @@ def load_settings(path: str | os.PathLike[str] | None = None,
         raise ConfigError(f"{cfg_path}: {exc}") from exc
 
 
-def _switch(value: object, name: str) -> bool:
-    """An on/off setting: YAML booleans or the words on/off, true/false, yes/no, 1/0."""
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in ("on", "true", "yes", "1"):
-        return True
-    if word in ("off", "false", "no", "0"):
-        return False
-    raise ValueError(f"{name} must be on or off, not {str(value)[:40]!r}")
+@dataclass(frozen=True)
+class _I18n:
+    default_language: str = "vi"
+    languages: tuple[str, ...] = ("vi", "en")
+
+
+@dataclass(frozen=True)
+class _Dialogues:
+    flows_dir: Path = ROOT / "dialogues/flows"
+    max_step_chars: int = 600
+
+
+@dataclass(frozen=True)
+class _Top:
+    """config.yml's top level: the sections are read on their own."""
+
+    database_url: str = Settings.database_url
+    commune_dir: Path = Settings.commune_dir
+
+
+SECTIONS = ("web", "i18n", "nlu", "dialogues", "telegram", "zalo", "escalation", "broadcast")
 
 
 def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
-    web_raw = raw.get("web") or {}
-    web = WebSettings(
-        host=env.get("BOT_HOST", web_raw.get("host", "127.0.0.1")),
-        port=int(env.get("BOT_PORT", web_raw.get("port", 8080))),
-        rate_limit_messages=int(env.get("BOT_RATE_LIMIT_MESSAGES", web_raw.get("rate_limit_messages", 20))),
-        rate_limit_window_seconds=float(web_raw.get("rate_limit_window_seconds", 10)),
-        rate_limit_address_messages=int(web_raw.get("rate_limit_address_messages", 120)),
-        new_residents_per_minute=int(web_raw.get("new_residents_per_minute", 20)),
-        new_residents_per_minute_total=int(web_raw.get("new_residents_per_minute_total", 600)),
-        rate_limits=_switch(env.get("BOT_RATE_LIMITS", web_raw.get("rate_limits", "on")), "BOT_RATE_LIMITS"),
-    )
-    n = raw.get("nlu") or {}
-    nlu = NluSettings(
-        backend=env.get("NLU_BACKEND", n.get("backend", "embedded")),
-        model_path=_path(env.get("NLU_MODEL_PATH", n.get("model_path", "nlu/models/model.pkl")), base),
-        data_dir=_path(n.get("data_dir", "nlu/data"), base),
-        threshold=float(n.get("threshold", 0.45)),
-        ambiguity_margin=float(n.get("ambiguity_margin", 0.08)),
-        max_misunderstandings=int(n.get("max_misunderstandings", 2)),
-        rasa_url=env.get("RASA_URL", n.get("rasa_url", "http://127.0.0.1:5005")),
-        rasa_timeout_seconds=float(n.get("rasa_timeout_seconds", 2.0)),
-    )
-    if nlu.backend not in ("embedded", "rasa"):
-        raise ValueError(f"nlu.backend must be 'embedded' or 'rasa', not {nlu.backend!r}")
-    t = raw.get("telegram") or {}
-    telegram = TelegramSettings(
-        token=env.get("TELEGRAM_BOT_TOKEN") or None,
-        api_url=env.get("TELEGRAM_API_URL", t.get("api_url", "https://api.telegram.org/bot")),
-        mode=env.get("TELEGRAM_MODE", t.get("mode", "polling")),
-        webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
-        webhook_path=t.get("webhook_path", "/telegram/webhook"),
-        webhook_url=env.get("TELEGRAM_WEBHOOK_URL", t.get("webhook_url", "")),
-        staff_chat_ids=_chat_ids(env.get("TELEGRAM_STAFF_CHAT_IDS", t.get("staff_chat_ids") or ())),
-        rate_per_second=float(t.get("rate_per_second", 25)),
-        poll_timeout=int(t.get("poll_timeout", 30)),
-    )
-    if telegram.mode not in ("polling", "webhook"):
-        raise ValueError(f"telegram.mode must be 'polling' or 'webhook', not {telegram.mode!r}")
+    top = section(_Top, {k: v for k, v in raw.items() if k not in SECTIONS}, "", base, env,
+                  env_names={"database_url": "DATABASE_URL", "commune_dir": "COMMUNE_DIR"})
+    web = section(WebSettings, raw.get("web"), "web", base, env, env_names={
+        "host": "BOT_HOST", "port": "BOT_PORT", "rate_limit_messages": "BOT_RATE_LIMIT_MESSAGES",
+        "rate_limits": "BOT_RATE_LIMITS"})
+    nlu = section(NluSettings, raw.get("nlu"), "nlu", base, env, env_names={
+        "backend": "NLU_BACKEND", "model_path": "NLU_MODEL_PATH", "rasa_url": "RASA_URL"})
+    one_of(nlu.backend, ("embedded", "rasa"), "nlu.backend")
+    telegram = section(TelegramSettings, raw.get("telegram"), "telegram", base, env, env_names={
+        "api_url": "TELEGRAM_API_URL", "mode": "TELEGRAM_MODE", "webhook_url": "TELEGRAM_WEBHOOK_URL",
+        "staff_chat_ids": "TELEGRAM_STAFF_CHAT_IDS"},
+        secrets={"token": "TELEGRAM_BOT_TOKEN", "webhook_secret": "TELEGRAM_WEBHOOK_SECRET"})
+    one_of(telegram.mode, ("polling", "webhook"), "telegram.mode")
     if not 0 < telegram.rate_per_second <= 30:
         raise ValueError(f"telegram.rate_per_second must be above 0 and at most 30, not {telegram.rate_per_second}")
-    zalo = _zalo(raw.get("zalo") or {}, env)
-    i18n = raw.get("i18n") or {}
-    d = raw.get("dialogues") or {}
-    known = {"database_url", "web", "i18n", "nlu", "dialogues", "commune_dir", "telegram", "zalo"}
+    i18n = section(_I18n, raw.get("i18n"), "i18n", base, env)
+    d = section(_Dialogues, raw.get("dialogues"), "dialogues", base, env)
     return Settings(
-        database_url=_sqlite_url(env.get("DATABASE_URL", raw.get("database_url", Settings.database_url)), base),
-        web=web,
-        default_language=i18n.get("default_language", "vi"),
-        languages=tuple(i18n.get("languages", ["vi", "en"])),
-        nlu=nlu,
-        flows_dir=_path(d.get("flows_dir", "dialogues/flows"), base),
-        max_step_chars=int(d.get("max_step_chars", 600)),
-        commune_dir=_path(env.get("COMMUNE_DIR", raw.get("commune_dir", "communes/ung-hoa")), base),
-        telegram=telegram,
-        zalo=zalo,
-        locales_dir=ROOT / "locales",
-        extra={k: v for k, v in raw.items() if k not in known},
+        database_url=_sqlite_url(top.database_url, base), web=web,
+        default_language=i18n.default_language, languages=i18n.languages, nlu=nlu,
+        flows_dir=d.flows_dir, max_step_chars=d.max_step_chars, commune_dir=top.commune_dir,
+        telegram=telegram, zalo=_zalo(raw.get("zalo"), base, env), locales_dir=ROOT / "locales",
+        escalation=section(EscalationSettings, raw.get("escalation"), "escalation", base, env),
+        broadcast=_broadcast(raw.get("broadcast"), base, env),
     )
 
 
-def _zalo(z: dict[str, Any], env: Mapping[str, str]) -> ZaloSettings:
+def _zalo(raw: Any, base: Path, env: Mapping[str, str]) -> ZaloSettings:
     """Zalo settings: secrets only from the environment, the rest from config.yml or the environment."""
-    zalo = ZaloSettings(
-        mode=env.get("ZALO_MODE", z.get("mode", "oa")),
-        app_id=env.get("ZALO_APP_ID") or None,
-        oa_secret_key=env.get("ZALO_OA_SECRET_KEY") or None,
-        app_secret=env.get("ZALO_APP_SECRET") or None,
-        access_token=env.get("ZALO_ACCESS_TOKEN") or None,
-        refresh_token=env.get("ZALO_REFRESH_TOKEN") or None,
-        api_url=env.get("ZALO_API_URL", z.get("api_url", "")) or "",
-        oauth_url=env.get("ZALO_OAUTH_URL", z.get("oauth_url", "https://oauth.zaloapp.com")),
-        bot_token=env.get("ZALO_BOT_TOKEN") or None,
-        webhook_secret=env.get("ZALO_WEBHOOK_SECRET") or None,
-        webhook_url=env.get("ZALO_WEBHOOK_URL", z.get("webhook_url", "")) or "",
-        webhook_path=z.get("webhook_path", "/zalo/webhook"),
-        max_event_age_seconds=float(z.get("max_event_age_seconds", 300)),
-        refresh_margin_seconds=float(z.get("refresh_margin_seconds", 600)),
-        button_type=z.get("button_type", "oa.query.hide"),
-    )
-    if zalo.mode not in ("oa", "bot"):
-        raise ValueError(f"zalo.mode must be 'oa' or 'bot', not {zalo.mode!r}")
-    if zalo.button_type not in ("oa.query.show", "oa.query.hide"):
-        raise ValueError(f"zalo.button_type must be 'oa.query.show' or 'oa.query.hide', not {zalo.button_type!r}")
+    zalo = section(ZaloSettings, raw, "zalo", base, env, env_names={
+        "mode": "ZALO_MODE", "api_url": "ZALO_API_URL", "oauth_url": "ZALO_OAUTH_URL",
+        "webhook_url": "ZALO_WEBHOOK_URL"}, secrets={
+        "app_id": "ZALO_APP_ID", "oa_secret_key": "ZALO_OA_SECRET_KEY", "app_secret": "ZALO_APP_SECRET",
+        "access_token": "ZALO_ACCESS_TOKEN", "refresh_token": "ZALO_REFRESH_TOKEN",
+        "bot_token": "ZALO_BOT_TOKEN", "webhook_secret": "ZALO_WEBHOOK_SECRET"})
+    one_of(zalo.mode, ("oa", "bot"), "zalo.mode")
+    one_of(zalo.button_type, ("oa.query.show", "oa.query.hide"), "zalo.button_type")
     if zalo.mode == "bot" and zalo.webhook_url and not zalo.webhook_secret:
         raise ValueError("ZALO_WEBHOOK_SECRET is required with ZALO_WEBHOOK_URL (8-256 characters, "
                          "the secret Zalo sends back with every event)")
     return zalo
 
 
-__all__ = ["ConfigError", "Settings", "WebSettings", "NluSettings", "TelegramSettings", "ZaloSettings",
-           "load_settings", "replace"]
+def _broadcast(raw: Any, base: Path, env: Mapping[str, str]) -> BroadcastSettings:
+    """The `broadcast:` section; BROADCAST_RATE_<PLATFORM> overrides a platform's messages/second."""
+    limits_raw = (raw or {}).get("rate_limits") if isinstance(raw, Mapping) else None
+    if limits_raw is None:
+        limits_raw = {"telegram": {"per_second": 30}, "zalo": {"per_second": 10}}
+    if not isinstance(limits_raw, Mapping):
+        raise ConfigError(f"broadcast.rate_limits must map platforms to limits, not {limits_raw!r}")
+    limits: dict[str, PlatformLimit] = {}
+    for name, spec in limits_raw.items():
+        where = f"broadcast.rate_limits.{name}"
+        spec = {"per_second": 30, **(spec or {})} if isinstance(spec, Mapping) or spec is None else spec
+        limits[name] = section(PlatformLimit, spec, where, base, env,
+                               env_names={"per_second": f"BROADCAST_RATE_{str(name).upper()}"})
+        if limits[name].per_second <= 0:
+            raise ConfigError(f"{where}.per_second must be positive")
+    rest = {k: v for k, v in raw.items() if k != "rate_limits"} if isinstance(raw, Mapping) else raw
+    return section(BroadcastSettings, rest, "broadcast", base, env, custom={"limits": limits})
+
+
+__all__ = ["BroadcastSettings", "ConfigError", "EscalationSettings", "NluSettings", "PlatformLimit", "Settings",
+           "TelegramSettings", "WebSettings", "ZaloSettings", "load_settings", "replace"]

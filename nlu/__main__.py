@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from kernel.commune import CommuneError, load_commune
 from kernel.settings import ConfigError, load_settings
 from nlu.dataset import DataError, load
 from nlu.evaluate import evaluate, format_report, read_labelled
@@ -16,15 +17,6 @@ from nlu.interpreter import EmbeddedInterpreter, ModelMissing
 from nlu.model import IntentModel
 from nlu.rasa_backend import RasaInterpreter, RasaUnavailable
 from nlu.types import Interpreter
-
-
-def _villages(commune_dir: Path) -> list[tuple[str, list[str]]]:
-    from kernel.commune import load_commune
-
-    try:
-        return [(v.name, list(v.aliases)) for v in load_commune(commune_dir).villages]
-    except (OSError, ValueError, KeyError):
-        return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,10 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         embedded = EmbeddedInterpreter.load(args.model or nlu.model_path, nlu.data_dir,
-                                            _villages(settings.commune_dir))
+                                            load_commune(settings.commune_dir).villages)
     except ModelMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2
+    except CommuneError as exc:
+        print(f"error: commune data in {settings.commune_dir}: {exc}", file=sys.stderr)
+        return 2
 
     if args.command == "parse":
         for line in sys.stdin:

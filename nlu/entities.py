@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from kernel.commune import Village
 from nlu.normalize import fold
 from nlu.types import Entity
 
@@ -46,7 +47,7 @@ class _Term:
 
 
 class EntityExtractor:
-    def __init__(self, gazetteer: dict[str, dict[str, str]], villages: Sequence[tuple[str, Sequence[str]]],
+    def __init__(self, gazetteer: dict[str, dict[str, str]], villages: Sequence[Village],
                  regexes: dict[str, list[str]] | None = None) -> None:
         patterns = {name: list(p) for name, p in NUMBER_PATTERNS.items()}
         for name, extra in (regexes or {}).items():
@@ -60,11 +61,12 @@ class EntityExtractor:
                 words = tuple(_WORD.findall(fold(spelling)))
                 if words:
                     terms.append(_Term(entity, words, value, fuzzy=False))
-        for name, aliases in villages:
-            for spelling in (name, *aliases):
+        # The commune's places: former communes (xã cũ), their thôn, and other names residents use.
+        for village in villages:
+            for spelling in (village.name, *village.aliases):
                 words = tuple(_WORD.findall(fold(spelling)))
                 if words:
-                    terms.append(_Term("village", words, name, fuzzy=len("".join(words)) >= 5))
+                    terms.append(_Term("village", words, village.name, fuzzy=len("".join(words)) >= 5))
         # Longer spellings first, so "lý lịch tư pháp số 2" wins over "lý lịch".
         self._terms = sorted(terms, key=lambda t: -len(t.words))
         self._fuzzy = [(t, "".join(t.words), 1 if len("".join(t.words)) < 9 else 2) for t in self._terms if t.fuzzy]
@@ -118,8 +120,3 @@ class EntityExtractor:
     def _matches(term: _Term, words: list[tuple[str, int, int]], i: int) -> bool:
         n = len(term.words)
         return i + n <= len(words) and tuple(w for w, _, _ in words[i:i + n]) == term.words
-
-
-def extractor_for(gazetteer: dict[str, dict[str, str]], villages: Iterable[tuple[str, Sequence[str]]],
-                  regexes: dict[str, list[str]] | None = None) -> EntityExtractor:
-    return EntityExtractor(gazetteer, list(villages), regexes)

@@ -40,15 +40,15 @@ def evaluate(cases: list[Case], predicted: list[str]) -> dict[str, Any]:
                                                                      zero_division=0)
     per_intent = {label: {"precision": round(float(p), 3), "recall": round(float(r), 3), "f1": round(float(f), 3),
                           "support": int(s)}
-                  for label, p, r, f, s in zip(labels, precision, recall, f1, support)}
-    confused = Counter((g, p) for g, p in zip(gold, predicted) if g != p)
+                  for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)}
+    confused = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != p)
     by_style: dict[str, dict[str, float]] = {}
     for style in sorted({c.style for c in cases if c.style}):
         idx = [i for i, c in enumerate(cases) if c.style == style]
         by_style[style] = {"accuracy": round(sum(gold[i] == predicted[i] for i in idx) / len(idx), 4),
                            "n": len(idx)}
     errors = [{"text": c.text, "intent": c.intent, "predicted": p, "style": c.style}
-              for c, p in zip(cases, predicted) if c.intent != p]
+              for c, p in zip(cases, predicted, strict=True) if c.intent != p]
     return {
         "n": len(cases),
         "accuracy": round(float(accuracy_score(gold, predicted)), 4),

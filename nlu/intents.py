@@ -12,5 +12,4 @@ COMMUNITY = ("report_scam", "mobile_service_schedule", "digital_skills_class", "
 
 INTENTS = CONVERSATION + VNEID + SERVICES + PAYMENTS + COMMUNITY
 # A task intent starts the step-by-step guide (flow) of the same name.
-TASKS = VNEID + SERVICES + PAYMENTS + ("report_scam",)
 ENTITIES = ("village", "service", "bill_type", "language", "phone_number", "id_number", "otp_code")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from kernel.commune import Village
 from nlu.entities import EntityExtractor
 from nlu.model import IntentModel
 from nlu.normalize import MAX_CHARS, normalize, prepare
@@ -20,13 +21,13 @@ class ModelMissing(Exception):
 class EmbeddedInterpreter:
     """Parses in-process; cheap enough (about a millisecond) to call on the event loop."""
 
-    def __init__(self, model: IntentModel, villages: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
+    def __init__(self, model: IntentModel, villages: Sequence[Village] = ()) -> None:
         self.model = model
         self.entities = EntityExtractor(model.gazetteer, villages, model.regexes)
 
     @classmethod
     def load(cls, model_path: Path, data_dir: Path | None = None,
-             villages: Sequence[tuple[str, Sequence[str]]] = ()) -> EmbeddedInterpreter:
+             villages: Sequence[Village] = ()) -> EmbeddedInterpreter:
         """Load the trained model. `data_dir` is where it was trained from (named in the error)."""
         try:
             model = IntentModel.load(Path(model_path))

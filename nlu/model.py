@@ -8,16 +8,16 @@ set, better calibrated, and several times faster to train.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 import pickle
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
@@ -79,7 +79,7 @@ class IntentModel:
             # Words the model never saw carry no evidence: the less of the message it knows, the more
             # of the probability goes to out_of_scope (garbage, other languages, code, keyboard mash).
             unknown = self.intents.index("out_of_scope")
-            for row, text in zip(probabilities, texts):
+            for row, text in zip(probabilities, texts, strict=True):
                 known = min(1.0, scorer.coverage(normalize(text)) / FULL_COVERAGE)
                 row *= known
                 row[unknown] += 1.0 - known
@@ -160,10 +160,10 @@ class _Scorer:
                     counts[index] = counts.get(index, 0) + 1
             if not counts:
                 continue
-            index = np.fromiter(counts, dtype=np.intp, count=len(counts))
-            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[index]
+            columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
+            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * idf[columns]
             values /= np.sqrt(values @ values)
-            scores += values @ self.weights[index + offset]
+            scores += values @ self.weights[columns + offset]
         proba = 1.0 / (1.0 + np.exp(self.a * scores + self.b))
         if len(proba) == 1:  # two intents: one score, for the second
             return np.array([1.0 - proba[0], proba[0]])

@@ -1,7 +1,7 @@
 """Text normalisation: how a message is folded before the model and the entity matchers see it.
 
 Residents type with or without diacritics, in upper or lower case, with repeated letters and
-teencode. `fold` maps every character to exactly one character (so entity spans found in the folded
+teencode. `fold` (kernel/text.py) maps every character to exactly one character (so entity spans found in the folded
 text are spans of the original), and `normalize` then rewrites teencode and placeholders into the
 words a classifier can share between spellings.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+
+from kernel.text import fold, prepare
 
 # Teencode and common abbreviations, on folded tokens. Only unambiguous ones: "mk" can be "mình" or
 # "mật khẩu", so it is left to the character n-grams.
@@ -36,31 +37,6 @@ _TOKEN_RE = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)*")
 _WORD_RE = re.compile(r"[^\W\d_]+")
 _REPEAT_RE = re.compile(r"([a-z])\1{2,}")
 MAX_CHARS = 1000  # longer messages are cut: the request is almost always near the start
-
-
-@lru_cache(maxsize=4096)
-def _fold_char(ch: str) -> str:
-    if ch in "đĐ":
-        return "d"
-    if ch.isascii():
-        return ch.lower()
-    category = unicodedata.category(ch)
-    if category[0] in "CZ":  # control, format (zero-width), separators
-        return " "
-    base = unicodedata.normalize("NFD", ch)[0].lower()
-    return base if len(base) == 1 else " "
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics, one output character per input character (spans stay valid).
-
-    The input is expected in NFC (see `prepare`)."""
-    return "".join(_fold_char(ch) for ch in text)
-
-
-def prepare(text: str) -> str:
-    """The message in the one Unicode form every matcher expects (NFC)."""
-    return unicodedata.normalize("NFC", text)
 
 
 def normalize(text: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
@@ -112,7 +111,7 @@ class RasaInterpreter:
                     detail = (await response.text())[:200]
                     raise RasaUnavailable(f"HTTP {response.status} from {self.url}/model/parse: {detail}")
                 body = await response.json(content_type=None)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise RasaUnavailable(f"no answer from {self.url} within {self.timeout.total} s") from exc
         except aiohttp.ClientError as exc:
             raise RasaUnavailable(f"cannot reach {self.url}: {exc}") from exc

@@ -45,7 +45,7 @@ rasa: $(RASA_MODEL)
 	$(RASA_ENV) exec $(RASA_BIN)/rasa run --enable-api --model $(RASA_MODEL) \
 	  --interface 127.0.0.1 --port $(RASA_PORT)
 
-test-rasa: venv locales model $(RASA_MODEL)
+test-rasa: dev locales model $(RASA_MODEL)
 	$(PYTHON) -m pytest -q -m rasa
 
 bench-nlu: venv model $(RASA_MODEL)

@@ -7,12 +7,17 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
 
 from kernel.settings import ROOT, Settings, load_settings, replace
 from tests.fakes.telegram_api import fake_telegram  # noqa: F401  (fixture)
+
+if TYPE_CHECKING:
+    from bot.app import Services
+    from nlu.interpreter import EmbeddedInterpreter
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -24,15 +29,15 @@ _real_connect = socket.socket.connect
 
 def _guarded_connect(self: socket.socket, address: object) -> object:
     host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
-        if not (host.startswith("127.") or host in ("::1", "localhost")):
-            raise ConnectionRefusedError(f"tests must not reach the network (tried {address!r})")
+    internet = self.family in (socket.AF_INET, socket.AF_INET6)
+    if internet and isinstance(host, str) and not (host.startswith("127.") or host in ("::1", "localhost")):
+        raise ConnectionRefusedError(f"tests must not reach the network (tried {address!r})")
     return _real_connect(self, address)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True, scope="session")
 def no_internet() -> Iterator[None]:
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign, assignment]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
@@ -91,6 +96,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture
+def chromium() -> str:
+    """The Chromium binary for the browser tests; in CI a missing one fails the run."""
+    from tests.fakes.browser import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but Chromium is missing at {CHROMIUM} (make installs it)")
+        pytest.skip(f"Chromium not installed at {CHROMIUM}")
+    return CHROMIUM
+
+
 # --- the assistant ---------------------------------------------------------
 
 @pytest.fixture
@@ -100,18 +117,18 @@ def settings(sqlite_url: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def interpreter():  # type: ignore[no-untyped-def]
+def interpreter() -> EmbeddedInterpreter:
     """The real embedded NLU model (trained by `make test` before the suite runs)."""
     from kernel.commune import load_commune
     from nlu.interpreter import EmbeddedInterpreter
 
     base = load_settings(ROOT / "config.yml", env={})
-    villages = [(v.name, list(v.aliases)) for v in load_commune(base.commune_dir).villages]
+    villages = load_commune(base.commune_dir).villages
     return EmbeddedInterpreter.load(base.nlu.model_path, base.nlu.data_dir, villages)
 
 
 @pytest_asyncio.fixture
-async def services(settings: Settings, interpreter):  # type: ignore[no-untyped-def]
+async def services(settings: Settings, interpreter: EmbeddedInterpreter) -> AsyncIterator[Services]:
     from bot.app import build
 
     built = await build(settings, interpreter=interpreter)

@@ -19,7 +19,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kernel.commune import CommuneSource, fold
+from kernel.commune import CommuneSource
+from kernel.text import fold_words
 from kernel.i18n import Catalogs
 from bot.storage.store import Store
 from kernel.messages import Button, Reply
@@ -44,7 +45,7 @@ def parse(text: str) -> dict[str, list[str]]:
     last = "vi"
     for line in text.splitlines():
         m = re.match(r"^\s*([^\W\d_][^:]{0,10}):\s*(.*)$", line)
-        key = KEYS.get(fold(m.group(1))) if m else None
+        key = KEYS.get(fold_words(m.group(1))) if m else None
         if key is not None and m is not None:
             out.setdefault(key, []).append(m.group(2).strip())
             last = key if key in ("vi", "en") else last
@@ -128,7 +129,7 @@ class TelegramComposer:
 
     def _villages(self, text: str) -> list[str]:
         names = [t.strip() for t in text.split(",") if t.strip()]
-        if not names or any(fold(n) in ALL for n in names):
+        if not names or any(fold_words(n) in ALL for n in names):
             return []
         commune = self.commune.current()
         codes = []

@@ -25,12 +25,10 @@ if TYPE_CHECKING:
 
 def install(services: "Services") -> tuple[Escalation, OutboxWorker]:
     """Create the hand-off service and its outbox worker and hook them into the pipeline."""
-    cfg: dict[str, Any] = dict(services.settings.extra.get("escalation") or {})
+    cfg = services.settings.escalation
     escalation = Escalation(services.store, services.catalogs, services.commune, services.library)
-    worker = OutboxWorker(services.store, escalation, services.senders,
-                          lease=timedelta(seconds=float(cfg.get("lease_seconds", 60))),
-                          poll_seconds=float(cfg.get("poll_seconds", 5)),
-                          tick_seconds=float(cfg.get("reminder_check_seconds", 30)))
+    worker = OutboxWorker(services.store, escalation, services.senders, lease=timedelta(seconds=cfg.lease_seconds),
+                          poll_seconds=cfg.poll_seconds, tick_seconds=cfg.reminder_check_seconds)
     pipeline = services.pipeline
     without_team = pipeline.handlers[fx.Handoff]
 

@@ -27,7 +27,7 @@ def card_text(tr: Translator, commune: Commune, library: Library, case: Case, te
                "đã thử cách khắc phục"), "misunderstood": tr("trợ lý nhiều lần không hiểu")}
     lines = [tr("🆘 Yêu cầu {case} — {team}", case=case.id, team=team.name),
              tr("Thôn: {village} · Kênh: {channel} · Ngôn ngữ: {language}",
-               village=village.name if village else (case.village or "?"), channel=case.channel,
+               village=village.label if village else (case.village or "?"), channel=case.channel,
                language=case.language),
              tr("Lý do: {reason}", reason=reasons.get(case.reason, case.reason))]
     flow = library.get(case.flow) if case.flow else None

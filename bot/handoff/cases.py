@@ -26,7 +26,7 @@ from bot.handoff.card import buttons_json, card_buttons, card_text
 from bot.handoff.models import (ACTIVE, CLAIMED, CLOSED, OPEN, RESOLVED, RETURNED, Case, CaseMessage,
                                             CaseThread, Outbox)
 from bot.handoff.reminders import raise_unclaimed
-from bot.handoff.routing import Team, Teams, parse_teams
+from bot.handoff.routing import Team, Teams
 
 if TYPE_CHECKING:
     from bot.pipeline import TurnScope
@@ -65,17 +65,11 @@ class Escalation:
         self.tr = catalogs.get(catalogs.default)  # teams work in the commune's language
         # Called after a commit that wrote outbox rows (the worker wakes up).
         self.kick: Callable[[], None] = lambda: None
-        self._teams_source: object = None
-        self._teams: Teams | None = None
 
     # --- configuration ----------------------------------------------------
 
     def teams(self) -> Teams:
-        raw = self.commune.current().teams
-        if raw is not self._teams_source or self._teams is None:
-            self._teams = parse_teams(raw)
-            self._teams_source = raw
-        return self._teams
+        return self.commune.current().teams
 
     def reachable(self, village: str | None) -> Team | None:
         team = self.teams().route(village)
@@ -378,7 +372,7 @@ class Escalation:
             village = commune.village(c.village)
             state = (self.tr("đã nhận: {name}", name=c.assignee_name) if c.status == CLAIMED
                      else self.tr("chưa ai nhận"))
-            lines.append(f"#{c.id} · {village.name if village else c.village or '?'} · {c.team} · {state}")
+            lines.append(f"#{c.id} · {village.label if village else c.village or '?'} · {c.team} · {state}")
         return Outcome(True, "\n".join(lines))
 
     async def show(self, case_id: int, staff: Staff) -> Outcome:

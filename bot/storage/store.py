@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -54,9 +55,8 @@ class Store:
             async with self._writer() as s, s.begin():
                 yield s
             return
-        async with self._write_lock:
-            async with self._writer() as s, s.begin():
-                yield s
+        async with self._write_lock, self._writer() as s, s.begin():
+            yield s
 
     async def load_turn(self, s: AsyncSession, who: ResidentKey) -> tuple[Resident, Conversation]:
         """The resident's row and conversation in this session (one query), created on first contact."""
@@ -101,17 +101,11 @@ class Store:
         return row
 
     @staticmethod
-    def log(s: AsyncSession, resident_id: int, direction: str, text: str | None, payload: str | None = None,
-            intent: str | None = None, platform_message_id: str | None = None) -> None:
-        s.add(Message(resident_id=resident_id, direction=direction, text=text, payload=payload, intent=intent,
-                      platform_message_id=platform_message_id, created_at=utcnow()))
-
-    @staticmethod
     async def append_messages(s: AsyncSession, resident_id: int,
                               rows: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
         """Log (direction, text, payload, intent, platform_message_id) rows in one statement."""
         now = utcnow()
-        await s.execute(insert(Message.__table__), [
+        await s.execute(insert(cast(Table, Message.__table__)), [
             {"resident_id": resident_id, "direction": d, "text": t, "payload": p, "intent": i,
              "platform_message_id": m, "created_at": now} for d, t, p, i, m in rows])
 
@@ -148,24 +142,7 @@ class Store:
         await s.execute(delete(AnalyticsEvent).where(AnalyticsEvent.resident_id == resident_id))
         await s.execute(delete(Resident).where(Resident.id == resident_id))
 
-    async def funnel(self) -> list[tuple[str, str, str | None, int]]:
-        """(flow, kind, step, distinct residents) for every analytics event kind."""
-        async with self.session() as s:
-            stmt = (select(AnalyticsEvent.flow, AnalyticsEvent.kind, AnalyticsEvent.step,
-                           func.count(func.distinct(AnalyticsEvent.resident_id)))
-                    .where(AnalyticsEvent.flow.is_not(None))
-                    .group_by(AnalyticsEvent.flow, AnalyticsEvent.kind, AnalyticsEvent.step))
-            return [(f, k, st, n) for f, k, st, n in (await s.execute(stmt)).all()]
-
     async def ping(self) -> bool:
         async with self.engine.connect() as conn:
             await conn.exec_driver_sql("SELECT 1")
         return True
-
-
-def count_by(rows: Iterable[tuple[str, str, str | None, int]], kind: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for flow, k, _step, n in rows:
-        if k == kind:
-            out[flow] = out.get(flow, 0) + n
-    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import DateTime, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -50,7 +50,7 @@ def _digest(access: str | None, refresh: str | None) -> str:
 def _aware(moment: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes; everything we store is UTC.
     if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
     return moment
 
 

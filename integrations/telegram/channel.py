@@ -43,8 +43,16 @@ from typing import Any
 from aiohttp import web
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, TelegramError
-from telegram.ext import (Application, ApplicationBuilder, CallbackContext, CallbackQueryHandler,
-                          ChatMemberHandler, CommandHandler, MessageHandler, filters)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackContext,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from integrations.telegram.limiter import TelegramRateLimiter
 from integrations.telegram.sender import CHANNEL, TelegramSender
@@ -116,7 +124,9 @@ class TelegramChannel:
         if self.settings.mode == "webhook" and not self.settings.webhook_url:
             raise ConfigError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (the public https URL Telegram "
                               "posts to, ending in telegram.webhook_path)")
-        self.limiter = TelegramRateLimiter(self.settings.rate_per_second)
+        self.limiter = TelegramRateLimiter(self.settings.rate_per_second,
+                                           private_chat_interval=self.settings.chat_interval_seconds,
+                                           group_per_minute=self.settings.group_per_minute)
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(self.settings.token).base_url(self.settings.api_url)
             .rate_limiter(self.limiter).updater(None).connection_pool_size(64).pool_timeout(30.0)
@@ -150,15 +160,7 @@ class TelegramChannel:
         self._staff_messages.append(handler)
 
     def staff_chat_ids(self) -> set[int]:
-        ids = set(self.settings.staff_chat_ids)
-        for team in (self.commune.current().teams or {}).get("teams") or []:
-            chat_id = team.get("telegram_chat_id") if isinstance(team, dict) else None
-            if chat_id is not None:
-                try:
-                    ids.add(int(chat_id))
-                except (TypeError, ValueError):
-                    log.warning("teams.yml: telegram_chat_id %r is not a number", chat_id)
-        return ids
+        return set(self.settings.staff_chat_ids) | self.commune.current().teams.chat_ids()
 
     # --- lifecycle (Channel protocol) ----------------------------------------------
 
@@ -201,7 +203,7 @@ class TelegramChannel:
                 log.error("telegram: %s (another instance polling, or a webhook set); retrying", exc.message)
                 await asyncio.sleep(5)
                 continue
-            except Exception as exc:  # noqa: BLE001 -- polling must outlive any single failure
+            except Exception as exc:
                 log.warning("telegram: getUpdates failed (%s); retrying in %.0fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
@@ -232,7 +234,7 @@ class TelegramChannel:
                                                    read_timeout=self.settings.poll_timeout + 10))
         except TelegramError:
             raise
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("telegram: a batch of updates could not be read; reading them one by one")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PTB suggests get_updates, which is what just failed
@@ -242,7 +244,7 @@ class TelegramChannel:
         for data in raw or []:
             try:
                 parsed.append(Update.de_json(data, self.bot))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.error("telegram: update %s cannot be read and is skipped", data.get("update_id"))
                 parsed.append(_Skipped(int(data["update_id"])))
         return parsed
@@ -279,7 +281,7 @@ class TelegramChannel:
         try:
             data = await request.json()
             update = Update.de_json(data, self.bot)
-        except Exception:  # noqa: BLE001 -- any malformed body is the sender's problem, not ours
+        except Exception:
             return web.json_response({"error": "not a Telegram update"}, status=400)
         failed = await self.process([update])
         self._done.discard(update.update_id)  # answered 200, Telegram will not send it again

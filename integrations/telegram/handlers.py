@@ -11,8 +11,8 @@ from telegram import ChatMember, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackContext
 
-from kernel.ports import DeliveryError
 from kernel.messages import Incoming, Reply
+from kernel.ports import DeliveryError
 
 if TYPE_CHECKING:
     from integrations.telegram.channel import StaffEvent, StaffHandler, TelegramChannel
@@ -33,7 +33,7 @@ def _language(update: Update) -> str | None:
     return user.language_code if user else None
 
 
-async def _turn(channel: "TelegramChannel", update: Update, *, text: str | None = None,
+async def _turn(channel: TelegramChannel, update: Update, *, text: str | None = None,
                 payload: str | None = None, attachment: str | None = None, suffix: str = "") -> None:
     user = update.effective_user
     if user is None:
@@ -59,21 +59,21 @@ async def answer_query(update: Update, notice: str | None = None, alert: bool = 
         log.info("telegram: button press %s not answered: %s", query.id, exc)
 
 
-def on_text(channel: "TelegramChannel") -> Callback:
+def on_text(channel: TelegramChannel) -> Callback:
     async def handle(update: Update, context: Context) -> None:
         assert update.message is not None
         await _turn(channel, update, text=update.message.text)
     return handle
 
 
-def command_payload(channel: "TelegramChannel", payload: str) -> Callback:
+def command_payload(channel: TelegramChannel, payload: str) -> Callback:
     """A command that means the same as pressing a button (e.g. /stop = "cancel")."""
     async def handle(update: Update, context: Context) -> None:
         await _turn(channel, update, payload=payload)
     return handle
 
 
-def on_start(channel: "TelegramChannel") -> Callback:
+def on_start(channel: TelegramChannel) -> Callback:
     """/start, optionally with a deep-link village code (t.me/<bot>?start=dai-cuong): greet, note the village."""
     async def handle(update: Update, context: Context) -> None:
         user = update.effective_user
@@ -87,7 +87,7 @@ def on_start(channel: "TelegramChannel") -> Callback:
     return handle
 
 
-def on_lang(channel: "TelegramChannel") -> Callback:
+def on_lang(channel: TelegramChannel) -> Callback:
     """/lang shows the language choice; /lang en switches at once."""
     async def handle(update: Update, context: Context) -> None:
         wanted = channel.catalogs.parse(context.args[0]) if context.args else None
@@ -95,7 +95,7 @@ def on_lang(channel: "TelegramChannel") -> Callback:
     return handle
 
 
-def on_button(channel: "TelegramChannel") -> Callback:
+def on_button(channel: TelegramChannel) -> Callback:
     """A button press: a resident's goes to the pipeline as its payload; a staff group's to the staff
     callback registered for its prefix. Every press is answered (Telegram shows a spinner until then)."""
     async def handle(update: Update, context: Context) -> None:
@@ -119,7 +119,7 @@ def on_button(channel: "TelegramChannel") -> Callback:
     return handle
 
 
-def on_attachment(channel: "TelegramChannel") -> Callback:
+def on_attachment(channel: TelegramChannel) -> Callback:
     """A contact card, location or other media: only its kind goes to the core, which answers it
     (what it held is never passed on, so never stored)."""
     async def handle(update: Update, context: Context) -> None:
@@ -132,7 +132,7 @@ def on_attachment(channel: "TelegramChannel") -> Callback:
     return handle
 
 
-def on_member(channel: "TelegramChannel") -> Callback:
+def on_member(channel: TelegramChannel) -> Callback:
     """A private chat's member status of the bot: kicked = the resident blocked it."""
     async def handle(update: Update, context: Context) -> None:
         change = update.my_chat_member
@@ -143,7 +143,7 @@ def on_member(channel: "TelegramChannel") -> Callback:
     return handle
 
 
-def on_staff_message(channel: "TelegramChannel") -> Callback:
+def on_staff_message(channel: TelegramChannel) -> Callback:
     """Text in a group: a staff command or message if the group is a staff group; otherwise ignored."""
     async def handle(update: Update, context: Context) -> None:
         message = update.effective_message
@@ -175,7 +175,7 @@ def _command(text: str, bot_username: str | None) -> tuple[str, str] | None:
     return m.group(1).lower(), (m.group(3) or "").strip()
 
 
-async def _staff(channel: "TelegramChannel", handler: "StaffHandler", update: Update, text: str) -> "StaffEvent":
+async def _staff(channel: TelegramChannel, handler: StaffHandler, update: Update, text: str) -> StaffEvent:
     """Run a staff handler; post what it returns in the same chat and topic (event.handled: it returned some)."""
     from integrations.telegram.channel import StaffEvent
 

@@ -13,28 +13,13 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, Ne
 from integrations.telegram.limiter import retry_after_seconds
 from kernel.messages import Reply, ResidentKey
 from kernel.ports import DeliveryError, ResidentDirectory
+from kernel.text import split_text
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 MAX_TEXT = MessageLimit.MAX_TEXT_LENGTH  # 4096
 MAX_DATA = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA  # 64 bytes
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut text into pieces of at most `limit` characters, at a paragraph, line or word break if any."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        # The last paragraph break in the second half of the window, else line break, else space;
-        # failing all, cut mid-word rather than make tiny pieces.
-        cut = next((c for c in (window.rfind(sep) for sep in ("\n\n", "\n", " ")) if c >= limit // 2), limit)
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
 
 
 def callback_data(payload: str) -> str:
@@ -89,7 +74,7 @@ class TelegramSender:
         """Send replies to any chat (a resident's, or a staff group's topic); return the message ids."""
         ids: list[int] = []
         for reply in replies:
-            pieces = split_text(reply.text) or ["…"]
+            pieces = split_text(reply.text, MAX_TEXT) or ["…"]
             for i, piece in enumerate(pieces):
                 markup = keyboard(reply) if i == len(pieces) - 1 else None
                 ids.append(await self._send_one(chat_id, piece, markup, thread_id))

@@ -34,8 +34,8 @@ _SESSION = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 TURNS = web.AppKey("turns", Turns)
 LIMITS = web.AppKey("limits", WebLimits)
 MAILBOXES = web.AppKey("mailboxes", Mailboxes)
-RESIDENTS = web.AppKey("residents", "KnownResidents")
-REPLAYS = web.AppKey("replays", "Replays")
+RESIDENTS: web.AppKey[KnownResidents] = web.AppKey("residents")
+REPLAYS: web.AppKey[Replays] = web.AppKey("replays")
 
 __all__ = ["FloodLimiter", "WebLimits", "make_web_app", "new_session", "resident_of", "COOKIE"]
 
@@ -143,9 +143,9 @@ def result_json(result: TurnResult, waiting: Iterable[Reply] = ()) -> dict[str, 
 async def _resident(request: web.Request, session: str | None) -> tuple[str, bool]:
     """The session token to answer with and whether it starts a new resident: a token the server
     does not know (never issued, or its resident asked to be forgotten) starts a new one."""
-    if session and _SESSION.fullmatch(session):
-        if await request.app[RESIDENTS].known(ResidentKey("web", resident_of(session))):
-            return session, False
+    if (session and _SESSION.fullmatch(session)
+            and await request.app[RESIDENTS].known(ResidentKey("web", resident_of(session)))):
+        return session, False
     return new_session(), True
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import aiohttp
 
-from kernel.ports import DeliveryError
 from integrations.zalo.format import PAYLOAD_MARK, Outgoing
 from integrations.zalo.memory import Tokens, ZaloMemory, utcnow
+from kernel.ports import DeliveryError
 from kernel.settings import ZaloSettings
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,6 @@ REFRESH_TOKEN_INVALID = -14014
 BROKEN_TOKENS_RETRY = 600.0
 # After a failed refresh, the next attempt waits this long.
 REFRESH_PAUSE = 60.0
-# How long a refused refresh waits for another process to save the tokens it just got.
-OTHER_PROCESS_GRACE = 3.0
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 # The Bot API answers a long poll that saw no update with error_code 408.
 POLL_TIMEOUT = 408
@@ -66,7 +64,7 @@ def _transport_error(what: str, exc: BaseException) -> DeliveryError:
 def _int(value: object, default: int = 0) -> int:
     # Zalo sometimes sends numbers as strings ("expires_in": "90000", "error": "-14014").
     try:
-        return int(value)  # type: ignore[call-overload, no-any-return]
+        return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return default
 
@@ -122,7 +120,7 @@ class TokenKeeper:
             except DeliveryError:
                 # Perhaps another process (a broadcast worker) spent the refresh token a moment
                 # ago and is about to save what it got: give it a moment before giving up.
-                deadline = time.monotonic() + OTHER_PROCESS_GRACE
+                deadline = time.monotonic() + self.settings.token_grace_seconds
                 while True:
                     again = await self.zstore.load()
                     if again and again.refresh_token != current.refresh_token and again.access_token:
@@ -149,7 +147,7 @@ class TokenKeeper:
                 if r.status >= 500:
                     raise DeliveryError(f"Zalo OAuth answered HTTP {r.status}")
                 body = await r.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise _transport_error("Zalo OAuth request failed", exc) from exc
         if not isinstance(body, dict) or not body.get("access_token"):
             code = _int(body.get("error") if isinstance(body, dict) else None, -1)
@@ -224,7 +222,7 @@ class OAClient:
                 if r.status >= 500:
                     raise DeliveryError(f"Zalo OA answered HTTP {r.status}")
                 data = await r.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise _transport_error("Zalo OA request failed", exc) from exc
         if not isinstance(data, dict):
             raise DeliveryError("Zalo OA answered something that is not a JSON object")
@@ -244,7 +242,7 @@ class BotClient:
             async with self.http.post(url, json=params, timeout=timeout) as r:
                 status = r.status
                 data = await r.json(content_type=None) if r.content_type == "application/json" else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise _transport_error("Zalo Bot API request failed", exc) from exc
         if isinstance(data, dict) and data.get("ok"):
             return data.get("result")

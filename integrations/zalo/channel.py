@@ -248,7 +248,8 @@ class ZaloChannel:
 
     def _verify_bot(self, request: web.Request, raw: bytes) -> Event | web.Response:
         given = request.headers.get("X-Bot-Api-Secret-Token", "")
-        if not self.settings.webhook_secret or not hmac.compare_digest(given.encode(), (self.settings.webhook_secret or "").encode()):
+        secret = self.settings.webhook_secret
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
             log.warning("Zalo Bot API event refused: wrong secret token")
             return _refuse(401, "wrong secret token")
         try:
@@ -338,17 +339,20 @@ def _str(value: object) -> str:
     return str(value) if value is not None else ""
 
 
+def _dict(value: object) -> dict[str, object]:
+    """A JSON object of the body, or an empty one when the field is missing or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def parse_oa_event(body: dict[str, object]) -> Event:
     """An OA webhook body (user_send_text, follow, unfollow, user_send_image, ...) as an Event."""
     name = _str(body.get("event_name"))
-    sender = body.get("sender") if isinstance(body.get("sender"), dict) else {}
-    follower = body.get("follower") if isinstance(body.get("follower"), dict) else {}
-    message = body.get("message") if isinstance(body.get("message"), dict) else {}
-    user = _str(sender.get("id")) or _str(follower.get("id")) or _str(body.get("user_id_by_app"))  # type: ignore[union-attr]
-    msg_id = _str(message.get("msg_id") or message.get("mid")) or None  # type: ignore[union-attr]
+    sender, follower, message = _dict(body.get("sender")), _dict(body.get("follower")), _dict(body.get("message"))
+    user = _str(sender.get("id")) or _str(follower.get("id")) or _str(body.get("user_id_by_app"))
+    msg_id = _str(message.get("msg_id") or message.get("mid")) or None
     timestamp = _str(body.get("timestamp"))
     if name in ("user_send_text", "user_click_button"):
-        return Event("text", user, _str(message.get("text")), msg_id)  # type: ignore[union-attr]
+        return Event("text", user, _str(message.get("text")), msg_id)
     if name == "follow":
         return Event("follow", user, message_id=f"follow:{timestamp}")
     if name == "unfollow":
@@ -361,13 +365,12 @@ def parse_oa_event(body: dict[str, object]) -> Event:
 def parse_bot_event(body: dict[str, object]) -> Event:
     """A Zalo Bot API update (message.text.received, message.image.received, ...) as an Event."""
     name = _str(body.get("event_name"))
-    message = body.get("message") if isinstance(body.get("message"), dict) else {}
-    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}  # type: ignore[union-attr]
-    sender = message.get("from") if isinstance(message.get("from"), dict) else {}  # type: ignore[union-attr]
-    user = _str(chat.get("id")) or _str(sender.get("id"))  # type: ignore[union-attr]
-    msg_id = _str(message.get("message_id")) or None  # type: ignore[union-attr]
+    message = _dict(body.get("message"))
+    chat, sender = _dict(message.get("chat")), _dict(message.get("from"))
+    user = _str(chat.get("id")) or _str(sender.get("id"))
+    msg_id = _str(message.get("message_id")) or None
     if name == "message.text.received":
-        return Event("text", user, _str(message.get("text")), msg_id)  # type: ignore[union-attr]
+        return Event("text", user, _str(message.get("text")), msg_id)
     if name.startswith("message.") and name.endswith(".received"):
         return Event("attachment", user, "media", message_id=msg_id)
     return Event("ignored", user)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from kernel.messages import Reply
+from kernel.text import split_text
 
 # Zalo refuses (error -210 in public reports) a customer-service text longer than this.
 MAX_TEXT = 2000
@@ -42,29 +43,6 @@ class Rendered:
             self.messages.append(Outgoing(note))
 
 
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut text into pieces of at most `limit` characters, at paragraph, then line, then word breaks."""
-    text = text.strip()
-    if len(text) <= limit:
-        return [text] if text else []
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), -1)
-        if cut < limit // 3:
-            cut = window.rfind("\n")
-        if cut < limit // 3:
-            cut = window.rfind(" ")
-        if cut < limit // 3:
-            cut = limit
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
 def buttons_fit(buttons: list[tuple[str, str]], max_buttons: int = MAX_BUTTONS) -> bool:
     """Whether Zalo can show these buttons as real buttons on one message."""
     return 0 < len(buttons) <= max_buttons and all(
@@ -79,7 +57,7 @@ def render(replies: list[Reply] | tuple[Reply, ...], buttons_allowed: bool = Tru
     out = Rendered()
     for reply in replies:
         buttons = [(b.label, b.payload) for b in reply.flat_buttons()]
-        pieces = split_text(reply.text) or ([""] if buttons else [])
+        pieces = split_text(reply.text, MAX_TEXT) or ([""] if buttons else [])
         if buttons and buttons_allowed and buttons_fit(buttons):
             out.messages += [Outgoing(p) for p in pieces[:-1]]
             out.messages.append(Outgoing(pieces[-1] or "…", tuple(buttons)))
@@ -93,7 +71,7 @@ def render(replies: list[Reply] | tuple[Reply, ...], buttons_allowed: bool = Tru
             if len(pieces[-1]) + len(menu) + 2 <= MAX_TEXT:
                 pieces[-1] = f"{pieces[-1]}\n\n{menu}".strip()
             else:
-                pieces += split_text(menu)
+                pieces += split_text(menu, MAX_TEXT)
         out.messages += [Outgoing(p) for p in pieces]
     return out
 

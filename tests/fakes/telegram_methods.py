@@ -10,8 +10,17 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
-from tests.fakes.telegram_model import (MAX_CALLBACK_DATA, MAX_TEXT, ApiError, Chat, SentMessage, Topic, Webhook,
-                                        _bad, _Window)
+from tests.fakes.telegram_model import (
+    MAX_CALLBACK_DATA,
+    MAX_TEXT,
+    ApiError,
+    Chat,
+    SentMessage,
+    Topic,
+    Webhook,
+    _bad,
+    _Window,
+)
 
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 

@@ -8,8 +8,8 @@ import hashlib
 import itertools
 import json
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import ClientSession, web
@@ -153,7 +153,7 @@ class FakeZalo:
             self.polls += 1
             try:
                 update = await asyncio.wait_for(self._queue().get(), min(float(body.get("timeout", 30)), 30.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return web.json_response({"ok": False, "error_code": 408, "description": "Request timeout"})
             return web.json_response({"ok": True, "result": update})
         if method == "deleteWebhook":

@@ -1,0 +1,105 @@
+"""A real server process killed (SIGKILL) after the resident's message was accepted and while it was on its
+way to the team: after a restart the team gets it exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot.handoff.models import Outbox
+from bot.storage.db import make_engine
+from kernel.settings import ROOT
+from tests.fakes.commune import TEAM_CHAT, write_commune
+from tests.fakes.net import free_port
+from tests.fakes.server import post_chat, start_server
+from tests.fakes.telegram_api import ApiError, FakeTelegram
+
+pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
+
+
+class GatedTelegram(FakeTelegram):
+    """The fake Bot API, able to hold messages to the team's group in flight (then drop them unrecorded,
+    as Telegram never receives a request whose sender died before sending it completely)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.held = 0
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        if str(params.get("chat_id")) == str(TEAM_CHAT) and not self.gate.is_set():
+            self.held += 1
+            self._notify()
+            await self.gate.wait()
+            raise ApiError(502, "Bad Gateway")
+        return await super()._m_sendMessage(params)
+
+
+def write_config(tmp_path: Path, commune: Path) -> Path:
+    """The project's config with absolute paths and a short outbox lease (so the test need not wait)."""
+    raw = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    raw["nlu"]["model_path"] = str(ROOT / raw["nlu"]["model_path"])
+    raw["nlu"]["data_dir"] = str(ROOT / raw["nlu"]["data_dir"])
+    raw["dialogues"]["flows_dir"] = str(ROOT / raw["dialogues"]["flows_dir"])
+    raw["commune_dir"] = str(commune)
+    raw["escalation"] = {"lease_seconds": 3, "poll_seconds": 0.2}
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def test_killed_before_delivery_to_the_team_delivered_once_after_restart(tmp_path: Path,
+                                                                               database_url: str) -> None:
+    fake = GatedTelegram()
+    await fake.start()
+    fake.add_group(TEAM_CHAT, "Tổ CNS Đại Cường", forum=True)
+    config = write_config(tmp_path, write_commune(tmp_path / "commune"))
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "BOT_HOST": "127.0.0.1",
+           "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, "TELEGRAM_MODE": "polling"}
+    first = await asyncio.to_thread(start_server, env, ["--config", str(config)])  # the fake must keep answering
+    text = "Bác vẫn không vào được ứng dụng"
+    sessions: dict[str, str] = {}
+    try:
+        await post_chat(port, {"user": "bac-tam", "payload": "human"}, sessions)
+        await post_chat(port, {"user": "bac-tam", "payload": "village:dai-cuong"}, sessions)
+        await fake.wait_for(TEAM_CHAT, 1, timeout=20)  # the card
+        fake.gate.clear()
+        body = await post_chat(port, {"user": "bac-tam", "text": text}, sessions)
+        assert body["replies"], "the resident is told the message is on its way"
+        await fake.wait_until(lambda: fake.held == 1, timeout=20)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    fake.gate.set()  # the in-flight request dies with the process: Telegram never got it
+    await asyncio.sleep(0.2)
+    assert not any(text in t for t in fake.texts(TEAM_CHAT))
+
+    second = await asyncio.to_thread(start_server, env, ["--config", str(config)])
+    try:
+        await fake.wait_until(lambda: any(text in t for t in fake.texts(TEAM_CHAT)), timeout=30)
+        await asyncio.sleep(4)  # longer than the lease: nothing else comes
+        assert sum(text in t for t in fake.texts(TEAM_CHAT)) == 1
+        relayed = next(m for m in fake.sent_to(TEAM_CHAT) if text in m.text)
+        assert relayed.thread_id == fake.sent_to(TEAM_CHAT)[0].thread_id  # in the case's topic
+    finally:
+        second.terminate()
+        second.wait(timeout=10)
+        await fake.close()
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(Outbox.status, Outbox.attempts, Outbox.platform_message_id)
+                                       .where(Outbox.kind == "message"))).all()
+    finally:
+        await engine.dispose()
+    assert [(status, attempts) for status, attempts, _ in rows] == [("delivered", 2)]
+    assert rows[0][2] == str(relayed.message_id)

@@ -1,0 +1,90 @@
+"""Storage on both databases: residents, state after every turn, the message log, deduplication, forgetting."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.app import build
+from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
+from kernel.messages import Incoming, ResidentKey
+from kernel.settings import Settings, replace
+from nlu.interpreter import EmbeddedInterpreter
+
+
+async def test_turns_persist_across_a_new_process_worth_of_services(settings: Settings, database_url: str,
+                                                                    interpreter: EmbeddedInterpreter) -> None:
+    cfg = replace(settings, database_url=database_url)
+    who = ResidentKey("web", "store-1")
+    first = await build(cfg, interpreter=interpreter)
+    try:
+        r = await first.pipeline.handle(Incoming(who, payload="flow:vneid_install"))
+        assert r.state.flow == "vneid_install" and r.state.step == 1
+        r = await first.pipeline.handle(Incoming(who, payload="done"))
+        assert r.state.step == 2
+    finally:
+        await first.close()
+    second = await build(cfg, interpreter=interpreter)
+    try:
+        r = await second.pipeline.handle(Incoming(who, payload="resume"))
+        assert (r.state.flow, r.state.step) == ("vneid_install", 2)
+        resident = await second.store.find(who)
+        assert resident is not None and resident.channel == "web"
+        async with second.store.session() as s:
+            n_in = (await s.execute(select(func.count()).select_from(Message)
+                                    .where(Message.direction == "in"))).scalar_one()
+            turns = (await s.execute(select(Conversation.turns))).scalar_one()
+            kinds = set((await s.execute(select(AnalyticsEvent.kind))).scalars())
+        assert n_in == 3 and turns == 3
+        assert {"flow_start", "step"} <= kinds
+    finally:
+        await second.close()
+
+
+async def test_a_redelivered_message_is_processed_once(settings: Settings, database_url: str,
+                                                       interpreter: EmbeddedInterpreter) -> None:
+    services = await build(replace(settings, database_url=database_url), interpreter=interpreter)
+    who = ResidentKey("telegram", "42")
+    try:
+        a = await services.pipeline.handle(Incoming(who, payload="flow:vneid_install", message_id="1001"))
+        b = await services.pipeline.handle(Incoming(who, payload="flow:vneid_install", message_id="1001"))
+        assert a.replies and not a.duplicate
+        assert b.duplicate and b.replies == ()
+        async with services.store.session() as s:
+            assert (await s.execute(select(func.count()).select_from(Message)
+                                    .where(Message.direction == "in"))).scalar_one() == 1
+    finally:
+        await services.close()
+
+
+async def test_forget_me_deletes_every_row(settings: Settings, database_url: str,
+                                           interpreter: EmbeddedInterpreter) -> None:
+    services = await build(replace(settings, database_url=database_url), interpreter=interpreter)
+    who = ResidentKey("web", "forget-1")
+    try:
+        await services.pipeline.handle(Incoming(who, payload="flow:vneid_install"))
+        await services.pipeline.handle(Incoming(who, payload="village:dai-cuong"))
+        r = await services.pipeline.handle(Incoming(who, payload="forget:yes"))
+        assert r.replies
+        assert await services.store.find(who) is None
+        async with services.store.session() as s:
+            for model in (Resident, Message, Conversation):
+                assert (await s.execute(select(func.count()).select_from(model))).scalar_one() == 0
+            rid_events = (await s.execute(select(func.count()).select_from(AnalyticsEvent)
+                                          .where(AnalyticsEvent.resident_id.is_not(None)))).scalar_one()
+        assert rid_events == 0
+    finally:
+        await services.close()
+
+
+async def test_the_same_resident_on_two_channels_is_two_residents(settings: Settings, database_url: str,
+                                                                   interpreter: EmbeddedInterpreter) -> None:
+    services = await build(replace(settings, database_url=database_url), interpreter=interpreter)
+    try:
+        await services.pipeline.handle(Incoming(ResidentKey("web", "7"), payload="menu"))
+        await services.pipeline.handle(Incoming(ResidentKey("telegram", "7"), payload="menu", language="en"))
+        web = await services.store.find(ResidentKey("web", "7"))
+        tg = await services.store.find(ResidentKey("telegram", "7"))
+        assert web and tg and web.id != tg.id
+        assert (web.language, tg.language) == (None, "en")
+    finally:
+        await services.close()

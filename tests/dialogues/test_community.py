@@ -1,0 +1,204 @@
+"""The menu, small answers, language, announcements with consent, the resident's data, and the commune's
+own files (schedule, classes, teams) reloaded when the commune edits them."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest_asyncio
+import yaml
+
+from bot.app import Services
+from dialogues.engine import Context, Pressed, Resident, advance
+from dialogues.state import DialogueState
+from kernel.commune import CommuneSource, load_commune
+from kernel.settings import ROOT, Settings, replace
+from tests.fakes.driver import Conversation, assistant, payloads, texts
+
+SOON = date.today() + timedelta(days=3)
+WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _day(offset: int) -> str:
+    return (SOON + timedelta(days=offset)).isoformat()
+
+
+@pytest_asyncio.fixture
+async def commune_dir(tmp_path: Path) -> Path:
+    """A copy of the commune's files the test may edit, with a schedule and classes in the coming days."""
+    target = tmp_path / "commune"
+    shutil.copytree(ROOT / "communes/ung-hoa", target)
+    visits = [{"date": _day(0), "start": "08:00", "end": "11:00", "villages": ["dai-cuong", "dai-hung"],
+               "place": "Nhà văn hoá thôn Đại Cường"},
+              {"date": _day(2), "start": "14:00", "end": "17:00", "villages": ["dong-lo"],
+               "place": "Nhà văn hoá thôn Đông Lỗ", "place_en": "Đông Lỗ village cultural house"},
+              {"date": _day(5), "start": "08:00", "end": "11:00", "villages": ["kim-duong"],
+               "place": "Nhà văn hoá thôn Kim Đường"}]
+    classes = [{"date": _day(1), "start": "19:00", "end": "20:30", "place": "Nhà văn hoá thôn Đại Hùng",
+                "topic": "Cài và dùng VNeID an toàn", "topic_en": "Installing and using VNeID safely"}]
+    (target / "schedule.yml").write_text(yaml.safe_dump({"visits": visits}, allow_unicode=True), encoding="utf-8")
+    (target / "classes.yml").write_text(yaml.safe_dump({"classes": classes}, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def test_the_commune_files_in_the_repository_load() -> None:
+    commune = load_commune(ROOT / "communes/ung-hoa")
+    assert commune.schedule and commune.classes
+    assert all(v.villages and set(v.villages) <= {x.code for x in commune.villages} for v in commune.schedule)
+
+
+@pytest_asyncio.fixture
+async def local(settings: Settings, commune_dir: Path) -> AsyncIterator[Services]:
+    async with assistant(replace(settings, commune_dir=commune_dir)) as services:
+        yield services
+
+
+async def test_menu_lists_every_topic_and_every_guide(local: Services) -> None:
+    conv = Conversation(local, "menu")
+    replies = await conv.press("menu")
+    topics = [p for p in payloads(replies) if p.startswith("topic:")]
+    assert topics == [f"topic:{t.id}" for t in local.library.topics]
+    offered: list[str] = []
+    for topic in topics:
+        replies = await conv.press(topic)
+        offered += [p.removeprefix("flow:") for p in payloads(replies) if p.startswith("flow:")]
+        assert "menu" in payloads(replies)
+    assert sorted(offered) == sorted(local.library.flows)
+    replies = await conv.press("topic:community")
+    assert {"intent:contact_support_team", "intent:mobile_service_schedule", "intent:digital_skills_class",
+            "intent:subscribe", "intent:unsubscribe"} <= set(payloads(replies))
+    replies = await conv.press("topic:settings")
+    assert {"intent:change_language", "mydata"} <= set(payloads(replies))
+
+
+async def test_small_talk_answers(local: Services) -> None:
+    conv = Conversation(local, "talk")
+    assert "Trợ lý số của xã Ứng Hòa" in texts(await conv.press("intent:greet"))
+    assert "Tạm biệt" in texts(await conv.press("intent:goodbye"))
+    assert "Không có gì" in texts(await conv.press("intent:thank"))
+    assert "không phải người thật" in texts(await conv.press("intent:bot_challenge"))
+    assert "Bạn cần hướng dẫn về chủ đề nào?" in texts(await conv.press("intent:help"))
+    assert "Việc này tôi chưa giúp được" in texts(await conv.press("intent:out_of_scope"))
+
+
+async def test_changing_language_changes_every_later_answer(local: Services) -> None:
+    conv = Conversation(local, "lang")
+    replies = await conv.press("intent:change_language")
+    assert {"lang:vi", "lang:en"} <= set(payloads(replies))
+    assert "Switched to English." in texts(await conv.press("lang:en"))
+    replies = await conv.press("flow:vneid_install")
+    assert replies[-1].text.startswith("Step 1/4: Open CH Play")
+    assert conv.last is not None and conv.last.state.language == "en"
+    assert "Đã chuyển sang tiếng Việt." in texts(await conv.press("lang:vi"))
+    replies = await conv.press("resume")
+    assert replies[-1].text.startswith("Bước 1/4: Mở CH Play")
+
+
+async def test_subscribing_keeps_village_and_language_only_after_consent(local: Services) -> None:
+    conv = Conversation(local, "sub")
+    replies = await conv.press("unsub")  # not subscribed: nothing happens, and it says so
+    assert "không nhận thông báo của xã, nên không có gì để huỷ" in texts(replies)
+    replies = await conv.press("intent:subscribe")
+    assert "Bạn ở thôn nào?" in texts(replies)
+    replies = await conv.press("village:minh-duc")
+    assert "chỉ lưu thôn và ngôn ngữ" in texts(replies)
+    resident = await local.store.find(conv.who)
+    assert resident is not None and not resident.subscribed
+    await conv.press("sub:no")
+    resident = await local.store.find(conv.who)
+    assert resident is not None and not resident.subscribed
+    await conv.press("intent:subscribe")
+    replies = await conv.press("sub:yes")
+    assert "unsub" in payloads(replies)
+    resident = await local.store.find(conv.who)
+    assert resident is not None and resident.subscribed and resident.village == "minh-duc"
+    await conv.press("unsub")
+    resident = await local.store.find(conv.who)
+    assert resident is not None and not resident.subscribed
+
+
+async def test_a_resident_sees_and_deletes_what_is_stored(local: Services) -> None:
+    conv = Conversation(local, "mine", language="en")
+    await conv.press("village:trung-tu")
+    replies = await conv.press("mydata")
+    assert "Village: Trung Tú (former commune)" in texts(replies)
+    assert "forget" in payloads(replies)
+    replies = await conv.press("forget")
+    assert "forget:yes" in payloads(replies)
+    assert await local.store.find(conv.who) is not None
+    await conv.press("forget:yes")
+    assert await local.store.find(conv.who) is None
+
+
+async def test_schedule_for_the_residents_village_and_reloaded_on_edit(local: Services, commune_dir: Path) -> None:
+    conv = Conversation(local, "sched")
+    replies = await conv.press("intent:mobile_service_schedule")
+    assert "Nhà văn hoá thôn Đại Cường" in texts(replies) and "Nhà văn hoá thôn Đông Lỗ" in texts(replies)
+    assert "ask:mobile_service_schedule" in payloads(replies)
+    replies = await conv.press("ask:mobile_service_schedule")
+    replies = await conv.press("village:dong-lo")  # the answer again, for that village only
+    assert "về thôn bạn" in texts(replies)
+    assert "Nhà văn hoá thôn Đông Lỗ" in texts(replies) and "Đại Cường" not in texts(replies)
+    day = SOON + timedelta(days=2)
+    assert f"{WEEKDAYS_VI[day.weekday()]} {day:%d/%m}, 14:00–17:00" in texts(replies)
+    # The commune edits the file: the next answer uses it, without a restart.
+    path = commune_dir / "schedule.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    new = SOON + timedelta(days=6)
+    data["visits"].append({"date": new.isoformat(), "start": "07:30", "end": "10:00", "villages": ["dong-lo"],
+                           "place": "Sân đình Đông Lỗ", "place_en": "Đông Lỗ communal house yard"})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    replies = await conv.press("intent:mobile_service_schedule")
+    assert f"{WEEKDAYS_VI[new.weekday()]} {new:%d/%m}, 07:30–10:00: Sân đình Đông Lỗ" in texts(replies)
+    conv.language = "en"
+    replies = await conv.press("intent:mobile_service_schedule")
+    assert f"{WEEKDAYS_EN[new.weekday()]} {new:%d/%m}, 07:30–10:00: Đông Lỗ communal house yard" in texts(replies)
+
+
+async def test_a_broken_edit_keeps_the_last_good_data(commune_dir: Path) -> None:
+    source = CommuneSource(commune_dir)
+    before = source.current().schedule
+    (commune_dir / "schedule.yml").write_text("visits:\n  - date: not-a-date\n    place: x\n", encoding="utf-8")
+    assert source.current().schedule == before
+    (commune_dir / "schedule.yml").write_text("visits:\n  - date: 2026-12-20\n    place: x\n"
+                                              "    villages: [nowhere]\n", encoding="utf-8")
+    assert source.current().schedule == before
+    (commune_dir / "schedule.yml").write_text("visits: []\n", encoding="utf-8")
+    assert source.current().schedule == ()
+
+
+async def test_classes_and_the_village_team(local: Services) -> None:
+    conv = Conversation(local, "class", language="en")
+    replies = await conv.press("intent:digital_skills_class")
+    assert "Installing and using VNeID safely" in texts(replies)
+    replies = await conv.press("intent:contact_support_team")
+    assert "Tổ công nghệ số xã Ứng Hòa" in texts(replies)  # no village yet: the commune's team
+    await conv.press("ask:contact_support_team")
+    replies = await conv.press("village:dai-cuong")
+    assert "Tổ công nghệ số Đại Cường" in texts(replies)
+    assert "Support hours: 07:00–20:00, every day" in texts(replies)
+    assert "Meet them in person: the village cultural house" in texts(replies)
+    assert "human" in payloads(replies)
+
+
+def test_past_days_are_not_shown(settings: Settings, commune_dir: Path) -> None:
+    """advance() is pure: the caller gives the date, and days before it are left out."""
+    from dialogues.flows import load_library
+    from kernel.i18n import Catalogs
+
+    ctx = Context(library=load_library(settings.flows_dir),
+                  catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
+                  commune=load_commune(commune_dir), resident=Resident("vi", "dai-cuong"),
+                  today=SOON + timedelta(days=1))
+    out = advance(ctx, DialogueState(), Pressed("intent:mobile_service_schedule"))
+    text = "\n".join(r.text for r in out.replies)
+    assert "Đại Cường" not in text  # its visit was the day before
+    assert "Hiện chưa có lịch" not in text and "Kim Đường" in text  # other villages' visits are shown instead
+    later = advance(replace(ctx, today=SOON + timedelta(days=30)), DialogueState(),
+                    Pressed("intent:mobile_service_schedule"))
+    assert "Hiện chưa có lịch điểm dịch vụ công lưu động" in later.replies[0].text
+    assert out.effects == () and later.effects == ()

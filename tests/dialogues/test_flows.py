@@ -1,0 +1,135 @@
+"""Every guide walked through the pipeline the web chat uses, by button, in both languages:
+every step, every troubleshooting branch, completion, cancel, a person, and coming back after a side question."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from bot.app import Services
+from dialogues.guide import SCAM_WARNING
+from kernel.i18n import Translator
+from kernel.settings import Settings, replace
+from tests.fakes.driver import NO_GUIDE, Conversation, assistant, payloads, texts
+
+LANGUAGES = ("vi", "en")
+
+
+@pytest_asyncio.fixture
+async def guides(settings: Settings, database_url: str) -> AsyncIterator[Services]:
+    """The real assistant on SQLite and on PostgreSQL, driven by buttons only."""
+    async with assistant(replace(settings, database_url=database_url)) as services:
+        yield services
+
+
+async def _resident(services: Services, user: str, language: str, village: str | None = "dai-cuong") -> Conversation:
+    conv = Conversation(services, user, language=language)
+    if village:
+        await conv.press(f"village:{village}")
+    return conv
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_every_guide_every_step_and_every_troubleshooting(guides: Services, language: str) -> None:
+    tr: Translator = guides.catalogs.get(language)
+    vi = guides.catalogs.get("vi")
+    assert len(guides.library.flows) == 21
+    for flow in guides.library.flows.values():
+        conv = await _resident(guides, f"walk-{flow.id}-{language}", language)
+        replies = await conv.press(f"flow:{flow.id}")
+        opening = replies[0].text
+        assert opening.startswith(tr(flow.title))
+        if flow.intro:
+            assert tr(flow.intro) in opening
+        assert (tr(SCAM_WARNING) in opening) == flow.scam_warning
+        total = len(flow.steps)
+        for n, step in enumerate(flow.steps, 1):
+            shown = replies[-1]
+            assert shown.text == tr("Bước {n}/{total}", n=n, total=total) + ": " + tr(step.text), flow.id
+            if language != "vi":
+                assert tr(step.text) != vi(step.text), f"{flow.id}/{step.id} is not translated"
+            assert conv.state == (flow.id, n)
+            # Done, stuck, a person and cancel at every step.
+            assert {"done", "stuck", "human", "cancel"} <= set(payloads([shown])), flow.id
+            replies = await conv.press("stuck")
+            assert step.troubleshoot, f"{flow.id}/{step.id} has no troubleshooting"
+            assert replies[-1].text == tr("Cách khắc phục:") + "\n" + tr(step.troubleshoot)
+            assert {"done", "stuck", "human", "cancel"} <= set(payloads(replies))
+            assert conv.state == (flow.id, n)  # troubleshooting keeps the resident at the step
+            replies = await conv.press("done")
+        assert replies[-1].text == "✅ " + tr(flow.done)
+        assert conv.state == NO_GUIDE
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_still_stuck_after_troubleshooting_reaches_the_village_team(guides: Services, language: str) -> None:
+    tr = guides.catalogs.get(language)
+    conv = await _resident(guides, f"stuck-{language}", language, village=None)
+    await conv.press("flow:vneid_nfc_problem")
+    await conv.press("done")
+    await conv.press("stuck")
+    replies = await conv.press("stuck")  # still stuck: a person, and the assistant needs the village first
+    assert tr("Bạn ở thôn nào? Chọn bên dưới hoặc nhắn tên thôn.") in texts(replies)
+    assert "village:dong-lo" in payloads(replies)
+    replies = await conv.press("village:dong-lo")
+    # Đông Lỗ is a former commune (xã cũ) whose thôn are not listed yet: named as residents say it.
+    assert tr("Tổ công nghệ số của {place} sẽ giúp bạn trực tiếp. Bạn có thể gặp trưởng thôn hoặc đến "
+              "điểm phục vụ hành chính công của xã.", place=tr("xã cũ {unit}", unit="Đông Lỗ")) in texts(replies)
+    resident = await guides.store.find(conv.who)
+    assert resident is not None and resident.village == "dong-lo"
+
+
+async def test_cancel_at_any_step_stops_the_guide(guides: Services) -> None:
+    for flow in guides.library.flows.values():
+        conv = await _resident(guides, f"cancel-{flow.id}", "vi")
+        await conv.press(f"flow:{flow.id}")
+        last = len(flow.steps)
+        for _ in range(last - 1):
+            await conv.press("done")
+        assert (flow.id, last) == conv.state
+        replies = await conv.press("cancel")
+        assert "Đã dừng hướng dẫn" in texts(replies)
+        assert conv.state == NO_GUIDE
+        assert "topic:vneid" in payloads(replies)
+
+
+async def test_a_side_question_mid_guide_then_back_to_the_same_step(guides: Services) -> None:
+    conv = await _resident(guides, "side", "vi")
+    await conv.press("flow:portal_submit")
+    await conv.press("done")
+    await conv.press("done")
+    assert conv.state == ("portal_submit", 3)
+    replies = await conv.press("intent:mobile_service_schedule")
+    assert "Lịch điểm dịch vụ công lưu động" in texts(replies)
+    assert "Bạn đang làm dở hướng dẫn “Nộp hồ sơ trực tuyến”." in texts(replies)
+    assert "resume" in payloads(replies)
+    replies = await conv.press("resume")
+    assert replies[-1].text.startswith("Bước 3/5: Điền tờ khai.")
+    assert conv.state == ("portal_submit", 3)
+    # A side answer that first asks for the village still comes back to the guide.
+    await conv.press("ask:contact_support_team")
+    replies = await conv.press("village:dai-hung")
+    assert "Tổ công nghệ số xã Ứng Hòa" in texts(replies) and "resume" in payloads(replies)
+    assert conv.state == ("portal_submit", 3)
+    # Another guide started in the middle replaces the first one.
+    await conv.press("flow:pay_qr")
+    assert conv.state == ("pay_qr", 1)
+
+
+async def test_a_person_from_any_guide_step(guides: Services) -> None:
+    conv = await _resident(guides, "human", "en")
+    await conv.press("flow:epay_setup")
+    await conv.press("done")
+    replies = await conv.press("human")
+    assert "The tech team of Đại Cường (former commune) will help you in person." in texts(replies)
+
+
+async def test_a_stale_button_is_answered_politely_and_changes_nothing(guides: Services) -> None:
+    conv = await _resident(guides, "stale", "vi")
+    await conv.press("flow:pay_qr")
+    for stale in ("go:nowhere", "topic:nope", "village:atlantis", "lang:fr", "sub:maybe", "ask:greet"):
+        replies = await conv.press(stale)
+        assert "Nút này đã cũ" in texts(replies), stale
+        assert conv.state == ("pay_qr", 1)
