@@ -21,7 +21,7 @@ REDACTED = {"id_number": "[id]", "phone_number": "[phone]", "otp_code": "[otp]",
 # ("cccd001203004568", "OTP482914"): they become the context, not a boundary.
 # It starts with a digit so the engine skips ahead in C; a "+" or "(" just before is taken in by screen().
 # Possessive: a run is read once, never re-read from inside.
-_NUMBER = re.compile(r"\d+(?:(?:[ .\-]|\) ?)\d+)*+")
+_NUMBER = re.compile(r"\d(?=[\d .\-)]{3})\d*(?:(?:[ .\-]|\) ?)\d+)*+")  # four characters at least: "1" alone never
 _NOT_DIGIT = re.compile(r"\D")
 # Forty characters and more of nothing but digits and separators: no phone or ID is that long, and reading
 # such a run group by group is the slow part; it is private digits either way.

@@ -3,6 +3,7 @@ and the filter's cost on crafted input: linear, under a millisecond for any mess
 
 from __future__ import annotations
 
+import gc
 import random
 import re
 import time
@@ -93,6 +94,17 @@ def _crafted(rng: random.Random) -> str:
 def test_ten_thousand_crafted_messages_each_under_a_millisecond() -> None:
     rng = random.Random(16017)
     worst, worst_text = 0.0, ""
+    gc.collect()
+    gc.disable()  # a collection of the whole suite's heap is not the filter's cost
+    try:
+        worst, worst_text = _worst(rng)
+    finally:
+        gc.enable()
+    assert worst < 0.001, f"{worst * 1000:.2f} ms for {worst_text[:60]!r}… ({len(worst_text)} characters)"
+
+
+def _worst(rng: random.Random) -> tuple[float, str]:
+    worst, worst_text = 0.0, ""
     for _ in range(10_000):
         text = _crafted(rng)
         cost = 1.0
@@ -104,7 +116,7 @@ def test_ten_thousand_crafted_messages_each_under_a_millisecond() -> None:
                 break
         if cost > worst:
             worst, worst_text = cost, text
-    assert worst < 0.001, f"{worst * 1000:.2f} ms for {worst_text[:60]!r}… ({len(worst_text)} characters)"
+    return worst, worst_text
 
 
 def test_no_long_digit_run_survives_random_input() -> None:
