@@ -67,11 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     from bot.converse_run import add_parser as add_converse, run as _converse
 
     add_converse(sub)
+    from bot.staff.cli import add_commands as add_staff
+
+    commands = {"run": _run, "chat": _chat, "stats": _stats, "broadcast": _broadcast, "converse": _converse,
+                **add_staff(sub)}
     args, _rest = parser.parse_known_args(argv)
     quiet = args.command in ("chat", "converse") or getattr(args, "action", "work") != "work"  # broadcast send/status/...
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet
                         else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    commands = {"run": _run, "chat": _chat, "stats": _stats, "broadcast": _broadcast, "converse": _converse}
     try:
         return asyncio.run(commands[args.command](args))
     except (ConfigError, CommuneError, FileNotFoundError) as exc:

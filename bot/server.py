@@ -20,6 +20,9 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     settings = services.settings
     app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.of(settings.web),
                        services.senders)
+    from bot.staff.desk import attach_desk
+
+    attach_desk(app, services)  # the team desk under /staff/ is always there, like the web chat
     channels = configured_channels(services)
     for channel in channels:
         await channel.start(app)

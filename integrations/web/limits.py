@@ -38,6 +38,12 @@ class FloodLimiter:
         times.append(now)
         return True
 
+    def full(self, key: str, now: float | None = None) -> bool:
+        """True when `key` has used its limit in the window (nothing is counted)."""
+        now = time.monotonic() if now is None else now
+        times = self._seen.get(key)
+        return times is not None and sum(1 for t in times if now - t <= self.window) >= self.limit
+
     def __len__(self) -> int:
         return len(self._seen)
 

@@ -1,0 +1,182 @@
+"""The team desk's login: session cookie, CSRF token, login attempt limits, and `/staff/api/me`.
+
+Accounts live behind a port (StaffLogins, implemented by bot.staff.accounts). The session cookie is
+HttpOnly, SameSite=Strict, scoped to /staff and Secure over https. Every POST under /staff/api/ needs
+the header X-CSRF-Token with the session's token (from /staff/api/me); logout takes it as the header
+or the form field `csrf`. The login form itself has no session yet: a browser's POST from another
+site is refused by its Origin header (scripts, which send none, may log in).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from aiohttp import web
+
+from integrations.web.limits import FloodLimiter, address_key
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+COOKIE = "staff_session"
+MAX_FIELD = 1024
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """A logged-in staff member as the desk sees them."""
+
+    id: int
+    username: str
+    role: str  # member | staff | admin
+    teams: tuple[str, ...]
+    csrf: str
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role in ("staff", "admin")
+
+
+class StaffLogins(Protocol):
+    """Accounts and sessions (bot.staff.accounts.StaffAccounts)."""
+
+    async def login(self, username: str, password: str) -> str | None:
+        """A new session token for the right password of an enabled account, else None."""
+        ...
+
+    async def session(self, token: str) -> StaffUser | None:
+        """Who holds the token, or None (unknown, expired, disabled)."""
+        ...
+
+    async def logout(self, token: str) -> None: ...
+
+
+@dataclass
+class LoginLimits:
+    """Wrong passwords allowed per account and per client address in a window; past that, 429 until the
+    window has passed (also for the right password: a guesser learns nothing more)."""
+
+    account: FloodLimiter
+    address: FloodLimiter
+
+    @classmethod
+    def default(cls) -> LoginLimits:
+        return cls(FloodLimiter(5, 60), FloodLimiter(20, 60))
+
+    def blocked(self, username: str, address: str) -> bool:
+        return self.account.full(username.lower()) or self.address.full(address)
+
+    def failed(self, username: str, address: str) -> None:
+        self.account.allow(username.lower())
+        self.address.allow(address)
+
+
+LOGINS = web.AppKey("staff_logins", StaffLogins)
+LOGIN_LIMITS = web.AppKey("staff_login_limits", LoginLimits)
+USER = web.RequestKey("staff_user", StaffUser)  # the StaffUser of a request under /staff/api/
+
+
+async def current_user(request: web.Request) -> StaffUser | None:
+    token = request.cookies.get(COOKIE)
+    if not token or len(token) > 128:
+        return None
+    return await request.app[LOGINS].session(token)
+
+
+def _csrf_ok(given: str | None, user: StaffUser) -> bool:
+    return bool(given) and hmac.compare_digest(str(given).encode(), user.csrf.encode())
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def api_guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                    ) -> web.StreamResponse:
+    """Every /staff/api/ path needs a session (else 401); every POST its CSRF token (else 403)."""
+    if not request.path.startswith("/staff/api/"):
+        return await handler(request)
+    user = await current_user(request)
+    if user is None:
+        return _error(401, "Log in first.")
+    if request.method not in ("GET", "HEAD") and not _csrf_ok(request.headers.get("X-CSRF-Token"), user):
+        return _error(403, "Missing or wrong X-CSRF-Token header (see /staff/api/me).")
+    request[USER] = user
+    return await handler(request)
+
+
+def _foreign_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return origin != f"{request.scheme}://{request.host}"
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    if _foreign_origin(request):
+        return _error(403, "Log in from the desk's own page.")
+    form = await request.post()
+    username, password = form.get("username"), form.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password \
+            or len(username) > MAX_FIELD or len(password) > MAX_FIELD:
+        return _error(400, "Send the form fields 'username' and 'password'.")
+    limits, address = request.app[LOGIN_LIMITS], address_key(request.remote)
+    if limits.blocked(username, address):
+        log.warning("staff login refused: too many attempts")
+        return web.json_response({"error": "Too many attempts. Wait a minute and try again."}, status=429,
+                                 headers={"Retry-After": "60"})
+    token = await request.app[LOGINS].login(username, password)
+    if token is None:
+        limits.failed(username, address)
+        return _error(401, "Wrong name or password.")
+    response = web.HTTPSeeOther("/staff/")
+    response.set_cookie(COOKIE, token, path="/staff", httponly=True, samesite="Strict", secure=request.secure)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    user = await current_user(request)
+    if user is None:
+        return _error(401, "Not logged in.")
+    given = request.headers.get("X-CSRF-Token")
+    if given is None and request.content_type == "application/x-www-form-urlencoded":
+        field = (await request.post()).get("csrf")
+        given = field if isinstance(field, str) else None
+    if not _csrf_ok(given, user):
+        return _error(403, "Missing or wrong CSRF token.")
+    await request.app[LOGINS].logout(request.cookies[COOKIE])
+    response = web.HTTPSeeOther("/staff/")
+    response.del_cookie(COOKIE, path="/staff")
+    raise response
+
+
+async def me(request: web.Request) -> web.Response:
+    user: StaffUser = request[USER]
+    return web.json_response({"username": user.username, "role": user.role, "teams": list(user.teams),
+                              "csrf": user.csrf})
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    """The desk page (it shows the login form until /staff/api/me answers)."""
+    return web.FileResponse(STATIC / "desk.html", headers={"Cache-Control": "no-store"})
+
+
+async def to_desk(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/staff/")
+
+
+def add_login_routes(app: web.Application, logins: StaffLogins, limits: LoginLimits | None = None) -> None:
+    """The desk's login, logout, `me` and page on the web app (the middleware guards /staff/api/)."""
+    app[LOGINS] = logins
+    app[LOGIN_LIMITS] = limits or LoginLimits.default()
+    app.middlewares.append(api_guard)
+    app.router.add_get("/staff/", page)
+    app.router.add_get("/staff", to_desk)
+    app.router.add_post("/staff/login", login)
+    app.router.add_post("/staff/logout", logout)
+    app.router.add_get("/staff/api/me", me)
