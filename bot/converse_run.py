@@ -34,7 +34,7 @@ def poster(client: TestClient) -> Post:
         answer = await response.json()
         if response.status != 200:
             raise AssertionError(f"POST /api/chat answered {response.status}: {answer}")
-        return answer  # type: ignore[no-any-return]
+        return answer
     return post
 
 
@@ -77,9 +77,10 @@ def add_parser(sub: Any) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from contextlib import AsyncExitStack
+
     from bot.app import build_interpreter
     from kernel.commune import CommuneSource
-    from contextlib import AsyncExitStack
 
     settings = load_settings(args.config)
     scenarios = load_scenarios(Path(args.path))

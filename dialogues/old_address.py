@@ -21,10 +21,10 @@ from typing import Any
 # Brief §1: old unit -> (new commune, source ids, to confirm). The brief asks to verify the eight names
 # against the Resolution, and Hòa Lâm's joining Trầm Lộng in January 2025.
 _LOCAL: dict[str, tuple[str, tuple[str, ...], bool]] = {
-    **{name: ("Xã Ứng Hòa", ("S37a", "S37d"), True) for name in
-       ("Đại Cường", "Đại Hùng", "Đông Lỗ", "Đồng Tân", "Kim Đường", "Minh Đức", "Trầm Lộng", "Trung Tú", "Hòa Lâm")},
-    **{name: ("Xã Ứng Thiên", ("S37c",), False) for name in ("Hoa Viên", "Quảng Phú Cầu", "Trường Thịnh", "Liên Bạt")},
-    **{name: ("Xã Hòa Xá", ("S37c",), False) for name in ("Thái Hòa", "Hòa Phú", "Phù Lưu", "Bình Lưu Quang")},
+    **dict.fromkeys(("Đại Cường", "Đại Hùng", "Đông Lỗ", "Đồng Tân", "Kim Đường", "Minh Đức", "Trầm Lộng",
+                     "Trung Tú", "Hòa Lâm"), ("Xã Ứng Hòa", ("S37a", "S37d"), True)),
+    **dict.fromkeys(("Hoa Viên", "Quảng Phú Cầu", "Trường Thịnh", "Liên Bạt"), ("Xã Ứng Thiên", ("S37c",), False)),
+    **dict.fromkeys(("Thái Hòa", "Hòa Phú", "Phù Lưu", "Bình Lưu Quang"), ("Xã Hòa Xá", ("S37c",), False)),
     "Vân Đình": ("Xã Vân Đình", ("S37c",), False),
 }
 UNG_HOA_UNITS = ("Đại Cường", "Đại Hùng", "Đông Lỗ", "Đồng Tân", "Kim Đường", "Minh Đức", "Trầm Lộng", "Trung Tú")

