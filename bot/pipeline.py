@@ -12,19 +12,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel.commune import CommuneSource, Teams, place_name
 from bot.attachments import answer_attachment
 from bot.storage.db import Resident, utcnow
 from bot.storage.residents import Residents
-from kernel.i18n import Catalogs, Translator
-from kernel.safety import screen
 from bot.storage.store import Store
-from kernel.messages import Button, Incoming, Reply, ResidentKey, TurnResult, TurnState
-from kernel import effects as fx
 from dialogues.engine import Context, Pressed, Said, advance
 from dialogues.engine import Resident as EngineResident
 from dialogues.flows import Library
 from dialogues.state import DialogueState
+from kernel import effects as fx
+from kernel.commune import CommuneSource, Teams, place_name
+from kernel.i18n import Catalogs, Translator
+from kernel.messages import Button, Incoming, Reply, ResidentKey, TurnResult, TurnState
+from kernel.safety import screen
 from nlu.types import Interpreter, Parse
 
 log = logging.getLogger(__name__)
@@ -105,10 +105,15 @@ class Pipeline:
                     log.info("duplicate message %s from %s ignored", msg.message_id, msg.who)
                     language = self.catalogs.negotiate(resident.language, msg.platform_language)
                     return TurnResult((), TurnState(None, None, None, None, language), duplicate=True)
+                state = DialogueState.from_json(conv.state)
+                if msg.payload is not None and msg.at is not None and msg.at != state.position() \
+                        and not self._hooked(msg.payload):
+                    log.info("button for an earlier position from %s ignored", msg.who)
+                    language = self.catalogs.negotiate(resident.language, msg.platform_language)
+                    return TurnResult((), self.turn_state(None, state, language), at=state.position(), stale=True)
                 chosen = self.catalogs.parse(msg.language)
                 if chosen:
                     resident.language = chosen
-                state = DialogueState.from_json(conv.state)
                 scope = TurnScope(s, resident, self._translator(resident, msg), state, msg,
                                   text=screened.text if screened is not None else None)
                 replies: list[Reply] = []
@@ -151,12 +156,17 @@ class Pipeline:
                     conv.updated_at = utcnow()
             for job in scope.after_commit:
                 await job()
-        return TurnResult(tuple(replies), self._turn_state(parse, new_state, language), forgotten=scope.forgotten)
+        return TurnResult(tuple(replies), self.turn_state(parse, new_state, language), forgotten=scope.forgotten,
+                          at=None if scope.forgotten else new_state.position())
+
+    def _hooked(self, payload: str) -> bool:
+        """A feature's button (a hand-off case's, feedback): not tied to the guide's position."""
+        return payload.partition(":")[0] in self.payload_hooks
 
     def _translator(self, resident: Resident, msg: Incoming) -> Translator:
         return self.catalogs.get(self.catalogs.negotiate(resident.language, msg.platform_language))
 
-    def _turn_state(self, parse: Parse | None, state: DialogueState, language: str) -> TurnState:
+    def turn_state(self, parse: Parse | None, state: DialogueState, language: str) -> TurnState:
         flow = self.library.get(state.flow) if state.flow else None
         if flow is None or state.step is None:
             return TurnState(parse.intent if parse else None, None, None, None, language)

@@ -9,6 +9,7 @@ import signal
 from aiohttp import web
 
 from bot.app import Services, configured_channels
+from bot.history import ChatHistory
 from bot.storage.residents import Residents
 from integrations.web.chat import WebLimits, make_web_app
 
@@ -19,7 +20,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or SIGINT/SIGTERM)."""
     settings = services.settings
     app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.of(settings.web),
-                       services.senders)
+                       services.senders, ChatHistory(services.pipeline), services.catalogs)
     from bot.staff.desk import attach_desk
 
     attach_desk(app, services)  # the team desk under /staff/ is always there, like the web chat

@@ -20,7 +20,10 @@ WEEKDAYS = (N_("Thứ Hai"), N_("Thứ Ba"), N_("Thứ Tư"), N_("Thứ Năm"), 
 def greet(t: Turn, parse: Parse) -> None:
     t.say(t._("Xin chào! Tôi là Trợ lý số của xã {commune}. Tôi hướng dẫn từng bước về VNeID, "
               "dịch vụ công, thanh toán điện tử và cách tránh lừa đảo. Bạn cần giúp việc gì?",
-              commune=t.ctx.commune.name), *menu_rows(t))
+              commune=t.ctx.commune.name) + "\n" +
+          t._("Tôi là chương trình tự động, không phải người thật. Tôi không bao giờ hỏi mật khẩu hay mã OTP "
+              "của bạn. Muốn gặp người thật, bấm “Gặp người hỗ trợ” để tổ công nghệ số của thôn giúp."),
+          *menu_rows(t), (t.button("Gặp người hỗ trợ", HUMAN),))
 
 
 def thank(t: Turn, parse: Parse) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 
@@ -30,6 +31,12 @@ class DialogueState:
         data["tried"] = tuple(data.get("tried") or ())
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+    def position(self) -> str:
+        """A short mark of where the conversation is (guide, step, tries, what is awaited): a button shown
+        at one position answers only that position (8 hex characters, small enough for Telegram's
+        64-byte callback data next to a payload)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:8]
 
     def at(self, flow: str | None, step: str | None) -> DialogueState:
         return replace(self, flow=flow, step=step, stuck=0)

@@ -37,6 +37,9 @@ class Incoming:
     platform_language: str | None = None
     # A platform id of the message or update, so a redelivery is processed at most once.
     message_id: str | None = None
+    # For a button press: the conversation's position (TurnResult.at) when the button was shown. A press
+    # for a position that is no longer current is ignored, so a double tap or an old button acts once.
+    at: str | None = None
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.text, self.payload, self.attachment)) != 1:
@@ -93,3 +96,7 @@ class TurnResult:
     duplicate: bool = False
     # The resident asked to be forgotten in this turn: a channel drops what it keeps about them too.
     forgotten: bool = False
+    # The conversation's position after the turn: channels attach it to the replies' buttons (Incoming.at).
+    at: str | None = None
+    # A button press for a position that was no longer current: ignored, nothing stored or answered.
+    stale: bool = False

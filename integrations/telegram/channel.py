@@ -326,7 +326,7 @@ class TelegramChannel:
         """One resident turn: the pipeline, then the replies to the private chat."""
         result = await self.turns.handle(incoming)
         if result.replies and update.effective_chat is not None:
-            await self.sender.send_to_chat(update.effective_chat.id, result.replies)
+            await self.sender.send_to_chat(update.effective_chat.id, result.replies, at=result.at)
 
 
 __all__ = ["TelegramChannel", "StaffEvent", "StaffHandler", "MAX_ATTEMPTS"]

@@ -11,6 +11,7 @@ from telegram import ChatMember, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackContext
 
+from integrations.telegram.sender import pressed
 from kernel.messages import Incoming, Reply
 from kernel.ports import DeliveryError
 
@@ -34,12 +35,13 @@ def _language(update: Update) -> str | None:
 
 
 async def _turn(channel: TelegramChannel, update: Update, *, text: str | None = None,
-                payload: str | None = None, attachment: str | None = None, suffix: str = "") -> None:
+                payload: str | None = None, attachment: str | None = None, suffix: str = "",
+                at: str | None = None) -> None:
     user = update.effective_user
     if user is None:
         return
     incoming = Incoming(channel.resident(user.id), text=text, payload=payload, attachment=attachment,
-                        message_id=_message_id(update, suffix), platform_language=_language(update))
+                        message_id=_message_id(update, suffix), platform_language=_language(update), at=at)
     try:
         await channel.turn(update, incoming)
     except DeliveryError as exc:
@@ -105,7 +107,8 @@ def on_button(channel: TelegramChannel) -> Callback:
         if chat is not None and chat.type == chat.PRIVATE:
             await answer_query(update)
             if query.data:
-                await _turn(channel, update, payload=query.data)
+                payload, at = pressed(query.data)
+                await _turn(channel, update, payload=payload, at=at)
             return
         handler = None
         if chat is not None and chat.id in channel.staff_chat_ids():

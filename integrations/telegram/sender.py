@@ -32,11 +32,28 @@ def callback_data(payload: str) -> str:
     return raw[:MAX_DATA].decode("utf-8", errors="ignore") or "menu"
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+AT = "|"  # between a payload and the position its reply was shown at (TurnResult.at)
+
+
+def with_position(payload: str, at: str | None) -> str:
+    """The callback data of a turn's button: the payload and the conversation's position, so a press for a
+    position that is no longer current (a double tap, an old message's button) is ignored by the core."""
+    data = f"{payload}{AT}{at}" if at else payload
+    return data if len(data.encode("utf-8")) <= MAX_DATA else payload
+
+
+def pressed(data: str) -> tuple[str, str | None]:
+    """The payload and position (None if absent) of a pressed button's callback data."""
+    payload, sep, at = data.rpartition(AT)
+    return (payload, at) if sep and payload and at else (data, None)
+
+
+def keyboard(reply: Reply, at: str | None = None) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=callback_data(b.payload)) for b in row]
-                                 for row in reply.buttons if row])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=with_position(callback_data(b.payload),
+                                                                                              at))
+                                  for b in row] for row in reply.buttons if row])
 
 
 def _is_chat_gone(exc: BadRequest) -> bool:
@@ -70,13 +87,15 @@ class TelegramSender:
             raise DeliveryError(f"{user_id!r} is not a Telegram chat id", permanent=True) from None
         await self.send_to_chat(chat_id, replies)
 
-    async def send_to_chat(self, chat_id: int, replies: Sequence[Reply], thread_id: int | None = None) -> list[int]:
-        """Send replies to any chat (a resident's, or a staff group's topic); return the message ids."""
+    async def send_to_chat(self, chat_id: int, replies: Sequence[Reply], thread_id: int | None = None,
+                           at: str | None = None) -> list[int]:
+        """Send replies to any chat (a resident's, or a staff group's topic); return the message ids. `at`
+        is the position a turn's buttons answer (TurnResult.at)."""
         ids: list[int] = []
         for reply in replies:
             pieces = split_text(reply.text, MAX_TEXT) or ["…"]
             for i, piece in enumerate(pieces):
-                markup = keyboard(reply) if i == len(pieces) - 1 else None
+                markup = keyboard(reply, at) if i == len(pieces) - 1 else None
                 ids.append(await self._send_one(chat_id, piece, markup, thread_id))
         return ids
 

@@ -10,23 +10,26 @@ import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from integrations.web.guard import HEALTH, harden
+from integrations.web.history import History
 from integrations.web.limits import FloodLimiter, WebLimits, address_key
+from integrations.web.page import HISTORY, PAGE_STRINGS, STATIC, index, manifest, page_strings, service_worker
 from kernel.edge import Refused, clean_text, parse_json, token
+from kernel.i18n import Catalogs
 from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
 from kernel.ports import HealthCheck, Mailboxes, Turns
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent / "static"
 MAX_TEXT = 4096
 MAX_USER = 128
 MAX_PAYLOAD = 128
 MAX_ACK = 256
+MAX_AT = 16  # TurnResult.at: 8 hex characters
+MAX_LOCALE = 35  # the browser's language tag (BCP 47), a hint only
 MAX_ID = 64  # a client message id is stored as the message's platform id (64 characters)
 COOKIE = "chat_session"
 COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
@@ -126,8 +129,13 @@ def parse_chat_request(body: object) -> dict[str, Any]:
         token(ack, "ack", MAX_ACK)
     if message_id is not None:
         token(message_id, "id", MAX_ID)
+    at, locale = body.get("at"), body.get("locale") or None  # a browser may not say its language
+    if at is not None:
+        token(at, "at", MAX_AT)
+    if locale is not None:
+        token(locale, "locale", MAX_LOCALE)
     return {"text": clean_text(text) if isinstance(text, str) else None, "payload": payload, "lang": lang,
-            "session": session, "ack": ack, "id": message_id}
+            "session": session, "ack": ack, "id": message_id, "at": at, "locale": locale}
 
 
 def replies_json(replies: Iterable[Reply]) -> list[dict[str, object]]:
@@ -136,8 +144,13 @@ def replies_json(replies: Iterable[Reply]) -> list[dict[str, object]]:
 
 
 def result_json(result: TurnResult, waiting: Iterable[Reply] = ()) -> dict[str, object]:
-    """The answer to a turn; messages that waited for the resident (a team's answer) come first."""
-    return {"replies": replies_json([*waiting, *result.replies]), "state": result.state.as_dict()}
+    """The answer to a turn; messages that waited for the resident (a team's answer) come first. `at` is
+    the position the replies' buttons answer (sent back with a press); `stale` marks an ignored press."""
+    answer: dict[str, object] = {"replies": replies_json([*waiting, *result.replies]),
+                                 "state": result.state.as_dict(), "at": result.at}
+    if result.stale:
+        answer["stale"] = True
+    return answer
 
 
 async def _resident(request: web.Request, session: str | None) -> tuple[str, bool]:
@@ -180,7 +193,8 @@ async def chat(request: web.Request) -> web.Response:
     future = replays.start(key) if key else None
     try:
         incoming = Incoming(who=ResidentKey("web", user_id), text=fields["text"], payload=fields["payload"],
-                            language=fields["lang"], message_id=fields["id"])
+                            language=fields["lang"], message_id=fields["id"], platform_language=fields["locale"],
+                            at=fields["at"] if fields["payload"] is not None else None)
         result = await request.app[TURNS].handle(incoming)
         waiting, cursor = await request.app[MAILBOXES].collect("web", user_id, fields["ack"])
     except BaseException as exc:
@@ -221,8 +235,27 @@ async def poll(request: web.Request) -> web.Response:
     return _json(answer)
 
 
-async def index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "chat.html")
+async def chat_history(request: web.Request) -> web.Response:
+    """The resident's own conversation (redacted as stored) and the guide left open; empty for a session
+    the server does not know (a first visit)."""
+    session = request.query["session"] if "session" in request.query else request.cookies.get(COOKIE)
+    locale = request.query.get("locale") or None  # a browser may not say
+    if locale is not None:
+        try:
+            token(locale, "locale", MAX_LOCALE)
+        except Refused as exc:
+            return _bad(str(exc))
+    wait = request.app[LIMITS].refuse_address(address_key(request.remote))
+    if wait is not None:
+        return _too_many(wait)
+    past = None
+    if session and _SESSION.fullmatch(session) and HISTORY in request.app:
+        past = await request.app[HISTORY].past(ResidentKey("web", resident_of(session)), locale)
+    if past is None:
+        return _json({"messages": [], "state": None, "at": None, "resume": None})
+    return _json({"messages": [{"from": who, "text": text} for who, text in past.messages],
+                  "state": past.state.as_dict(), "at": past.at,
+                  "resume": replies_json([past.resume])[0] if past.resume is not None else None})
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -242,10 +275,11 @@ class NoMailboxes:
 
 
 def make_web_app(turns: Turns, health: HealthCheck, residents: KnownResidents, limits: WebLimits,
-                 mailboxes: Mailboxes | None = None) -> web.Application:
+                 mailboxes: Mailboxes | None = None, history: History | None = None,
+                 catalogs: Catalogs | None = None) -> web.Application:
     """The web chat on its ports: `turns` answers, `health` is the database for /healthz and outages,
     `residents` tells whether a session's resident exists, `mailboxes` hold what waits for a resident
-    (a team's answer)."""
+    (a team's answer), `history` gives a resident's past to a reloaded page, `catalogs` the page's strings."""
     app = web.Application(client_max_size=256 * 1024)
     harden(app, health)
     app[TURNS] = turns
@@ -253,9 +287,15 @@ def make_web_app(turns: Turns, health: HealthCheck, residents: KnownResidents, l
     app[RESIDENTS] = residents
     app[LIMITS] = limits
     app[REPLAYS] = Replays()
+    app[PAGE_STRINGS] = page_strings(catalogs)
+    if history is not None:
+        app[HISTORY] = history
     app.router.add_post("/api/chat", chat)
     app.router.add_get("/api/chat/poll", poll)
+    app.router.add_get("/api/chat/history", chat_history)
     app.router.add_get("/", index)
+    app.router.add_get("/manifest.webmanifest", manifest)
+    app.router.add_get("/sw.js", service_worker)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", STATIC)
     return app

@@ -8,6 +8,7 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from bot.app import Services
+from bot.history import ChatHistory
 from bot.storage.residents import Residents
 from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
 from tests.fakes.browser import ARGS
@@ -20,11 +21,12 @@ async def test_a_resident_follows_a_guide_on_the_page(aiohttp_server: AiohttpSer
     from playwright.async_api import async_playwright
 
     server = await aiohttp_server(make_web_app(services.pipeline, services.store, Residents(services.store),
-                                                WebLimits(resident=FloodLimiter(50, 10))))
+                                                WebLimits(resident=FloodLimiter(50, 10)),
+                                                history=ChatHistory(services.pipeline), catalogs=services.catalogs))
     url = f"http://127.0.0.1:{server.port}/"
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=ARGS)
-        page = await browser.new_page(viewport={"width": 360, "height": 740})  # a small phone
+        page = await browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")  # a small phone
         await page.goto(url)
         # The page opens with the menu.
         await page.wait_for_selector(".msg.bot")

@@ -1,0 +1,82 @@
+"""The chat page and what makes it an installable app: the page with its strings in every language (from
+the catalogs), the web app manifest, the service worker, and GET /api/chat/history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiohttp import web
+from babel import Locale
+
+from integrations.web.history import History
+from kernel.i18n import Catalogs
+
+STATIC = Path(__file__).resolve().parent / "static"
+PAGE_STRINGS = web.AppKey("page_strings", dict)
+HISTORY = web.AppKey("history", History)
+
+
+def N_(msgid: str) -> str:
+    """Mark a string for the catalogs; it is translated when the page is built."""
+    return msgid
+
+
+# Every string the page shows by itself (the assistant's replies come translated with each answer).
+UI = {
+    "title": N_("Trợ lý số"),
+    "placeholder": N_("Nhập câu hỏi…"),
+    "message": N_("Tin nhắn"),
+    "send": N_("Gửi"),
+    "conversation": N_("Cuộc trò chuyện"),
+    "language": N_("Đổi ngôn ngữ"),
+    "smaller": N_("Chữ nhỏ hơn"),
+    "larger": N_("Chữ to hơn"),
+    "read": N_("Đọc to"),
+    "typing": N_("Trợ lý đang trả lời…"),
+    "offline": N_("Không có mạng. Trang này mở từ bản lưu trên máy; tin bạn nhắn sẽ được gửi khi có mạng lại."),
+    "queued": N_("Chờ gửi"),
+    "wait": N_("Mạng chậm, bạn thử lại nhé."),
+    "old": N_("Nút này thuộc tin nhắn cũ, hãy dùng các nút ở tin nhắn mới nhất."),
+}
+
+
+def page_strings(catalogs: Catalogs | None) -> dict[str, dict[str, str]]:
+    """The page's strings in every language we serve, plus each language's own name for the switch."""
+    if catalogs is None:  # an app without catalogs (some tests): the Vietnamese source strings
+        return {"vi": {**UI, "name": "Tiếng Việt"}}
+    out: dict[str, dict[str, str]] = {}
+    for lang in catalogs.languages:
+        tr = catalogs.get(lang)
+        out[lang] = {key: tr(msgid) for key, msgid in UI.items()}
+        out[lang]["name"] = (Locale.parse(lang).get_display_name(lang) or lang).capitalize()
+    return out
+
+
+def _page(strings: dict[str, dict[str, str]]) -> str:
+    # The strings ride in a JSON data block: not a script, so the CSP (script-src 'self') is kept.
+    data = json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c")
+    html = (STATIC / "chat.html").read_text(encoding="utf-8")
+    return html.replace("{{strings}}", data).replace("{{title}}", strings["vi"]["title"])
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(text=_page(request.app[PAGE_STRINGS]), content_type="text/html",
+                        headers={"Cache-Control": "no-cache"})
+
+
+async def manifest(request: web.Request) -> web.Response:
+    title = request.app[PAGE_STRINGS]["vi"]["title"]
+    body = {"name": title, "short_name": title, "start_url": "/", "scope": "/", "display": "standalone",
+            "lang": "vi", "background_color": "#f4f6f4", "theme_color": "#0a7d45",
+            "icons": [{"src": f"/static/icon-{n}.png", "sizes": f"{n}x{n}", "type": "image/png", "purpose": "any"}
+                      for n in (192, 512)]}
+    return web.json_response(body, content_type="application/manifest+json",
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def service_worker(request: web.Request) -> web.FileResponse:
+    # Served from the root so that it may control the whole site; never cached by the HTTP cache, so a
+    # new version reaches phones at the next visit.
+    return web.FileResponse(STATIC / "sw.js", headers={"Cache-Control": "no-cache",
+                                                                    "Content-Type": "text/javascript"})
