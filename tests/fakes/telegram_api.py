@@ -227,7 +227,9 @@ class FakeTelegram(BotApiMethods):
         for m in candidates:
             for row in m.buttons:
                 for b in row:
-                    if button in (b.get("text"), b.get("callback_data")) and "callback_data" in b:
+                    # Callback data may carry the conversation position after "|" (payload|at).
+                    data = b.get("callback_data")
+                    if button in (b.get("text"), data, (data or "").partition("|")[0]) and "callback_data" in b:
                         qid = str(next(self._callback_ids))
                         self._open_callbacks.add(qid)
                         chat = self.chats[chat_id]
