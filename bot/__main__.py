@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     from bot.broadcast.cli import run as _broadcast
 
     add_broadcast(sub)
-    from bot.converse_run import add_parser as add_converse, run as _converse
+    from bot.converse_run import add_parser as add_converse
+    from bot.converse_run import run as _converse
 
     add_converse(sub)
     from bot.staff.cli import add_commands as add_staff
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"run": _run, "chat": _chat, "stats": _stats, "broadcast": _broadcast, "converse": _converse,
                 **add_staff(sub)}
     args, _rest = parser.parse_known_args(argv)
-    quiet = args.command in ("chat", "converse") or getattr(args, "action", "work") != "work"  # broadcast send/status/...
+    # Quiet for the interactive commands and broadcast send/status/...; the servers log at INFO.
+    quiet = args.command in ("chat", "converse") or getattr(args, "action", "work") != "work"
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet
                         else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_libraries()  # -v is DEBUG for our modules; libraries that log URLs or bodies stay at WARNING

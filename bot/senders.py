@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kernel.edge import ascii_int
-from kernel.ports import Mailbox, Sender
 from kernel.messages import Reply
+from kernel.ports import Mailbox, Sender
 
 
 class SenderRegistry:

@@ -126,7 +126,8 @@ def check_content(library: Library, catalogs: Mapping[str, Mapping[str, str]],
             def tr(text: str, catalog: Mapping[str, str] = catalog) -> str:
                 return catalog.get(text, text)
             warning = tr(SCAM_WARNING) if flow.scam_warning else ""
-            found = content.check_plain(flow, lang, tr) + content.check_glossary(flow, entries, terms, lang, tr, warning)
+            found = (content.check_plain(flow, lang, tr)
+                     + content.check_glossary(flow, entries, terms, lang, tr, warning))
             problems += [Problem(f"{flow.source}, {where} ({lang})", message) for where, message in found]
     for lang, catalog in catalogs.items():
         for t in terms:
@@ -211,7 +212,8 @@ def check_knowledge(knowledge: Knowledge, library: Library, faq_intents: set[str
             if entry.answer not in catalog:
                 problems.append(Problem(where, f"not translated in the '{lang}' catalog: {entry.answer[:60]!r}"))
     for intent in sorted(faq_intents - knowledge.intents):
-        problems.append(Problem("nlu/data", f"intent '{intent}' has no knowledge-base entry '{intent[len(FAQ_PREFIX):]}'"))
+        entry_id = intent[len(FAQ_PREFIX):]
+        problems.append(Problem("nlu/data", f"intent '{intent}' has no knowledge-base entry '{entry_id}'"))
     return problems
 
 

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 class Running:
     """The in-server worker; stop() lets in-flight sends finish and records them."""
 
-    def __init__(self, task: "asyncio.Task[None] | None", stop_event: asyncio.Event) -> None:
+    def __init__(self, task: asyncio.Task[None] | None, stop_event: asyncio.Event) -> None:
         self._task = task
         self._stop = stop_event
 
@@ -30,7 +30,7 @@ class Running:
             await self._task
 
 
-async def start(services: "Services", channels: list[Any]) -> Running:
+async def start(services: Services, channels: list[Any]) -> Running:
     """Install the Telegram composer and start a worker on the channels that can push messages."""
     from bot.broadcast.config import broadcast_settings
     from bot.broadcast.telegram import TelegramComposer

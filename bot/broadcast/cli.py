@@ -10,18 +10,18 @@ import signal
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from kernel.settings import load_settings
 from bot.broadcast import queue
 from bot.broadcast.compose import preview
 from bot.broadcast.models import Broadcast
 from bot.broadcast.runtime import open_runtime, platform_senders
 from bot.broadcast.worker import Worker
+from kernel.settings import load_settings
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 log = logging.getLogger(__name__)
 
 
-def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("broadcast", help="announcements to subscribed residents: send, status, list, work")
     cmds = p.add_subparsers(dest="action", required=True)
     send = cmds.add_parser("send", help="compose an announcement (queued for the workers)")

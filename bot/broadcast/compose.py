@@ -3,10 +3,10 @@ and what staff see: previews and delivery reports."""
 
 from __future__ import annotations
 
-from kernel.i18n import Catalogs, Translator
-from kernel.messages import Button, Reply
 from bot.broadcast.models import Broadcast
 from bot.broadcast.queue import Counts
+from kernel.i18n import Catalogs, Translator
+from kernel.messages import Button, Reply
 
 UNSUBSCRIBE = "unsub"  # handled by the dialogue engine
 

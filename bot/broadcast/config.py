@@ -1,4 +1,5 @@
-"""Broadcast settings (config.yml `broadcast:`) and staff roles (communes/<commune>/staff.yml, typed in kernel.commune)."""
+"""Broadcast settings (config.yml `broadcast:`) and staff roles (communes/<commune>/staff.yml, typed in
+kernel.commune)."""
 
 from __future__ import annotations
 

@@ -12,12 +12,24 @@ from sqlalchemy import and_, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from bot.storage.db import Resident
-from bot.storage.store import Store
 from bot.broadcast.config import PlatformLimit, Roles
-from bot.broadcast.models import (AWAITING_APPROVAL, CANCELLED, CLAIMED, DONE, DRAFT, FAILED, PENDING,
-                                           SCHEDULED, SENDING, SENT, Broadcast, Delivery)
+from bot.broadcast.models import (
+    AWAITING_APPROVAL,
+    CANCELLED,
+    CLAIMED,
+    DONE,
+    DRAFT,
+    FAILED,
+    PENDING,
+    SCHEDULED,
+    SENDING,
+    SENT,
+    Broadcast,
+    Delivery,
+)
 from bot.broadcast.ratelimit import free_slots, pause, schedule_for_update, take
+from bot.storage.db import Resident, changed
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 SKIPPED = "skipped"  # the resident unsubscribed (or was forgotten) before their turn came
@@ -83,8 +95,8 @@ async def create(store: Store, roles: Roles, author: str, *, topic: str, text_vi
     if not roles.may_send(member, villages):
         where = ", ".join(member.villages or ()) or "no village"
         raise BroadcastError(f"{member.id} may broadcast only to: {where}")
-    for row in buttons or ():
-        for b in row:
+    for button_row in buttons or ():
+        for b in button_row:
             if not b.get("payload") or not (b.get("vi") or b.get("en")):
                 raise BroadcastError("every button needs a payload and a label")
     now = time.time()
@@ -178,9 +190,10 @@ async def start_due(store: Store, channels: list[str], now: float | None = None)
     for broadcast_id in due:
         async with store.writing() as s:
             # Compare-and-set: only one worker expands a broadcast.
-            res = await s.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.status == SCHEDULED)
+            taken = await changed(s, update(Broadcast).where(Broadcast.id == broadcast_id,
+                                                             Broadcast.status == SCHEDULED)
                                   .values(status=SENDING, started_at=now))
-            if res.rowcount != 1:
+            if taken != 1:
                 continue
             villages = (await s.get(Broadcast, broadcast_id)).villages  # type: ignore[union-attr]
             who = select(literal(broadcast_id), Resident.id, Resident.channel, literal(PENDING), literal(0),
@@ -250,7 +263,7 @@ async def claim(store: Store, channel: str, limit: PlatformLimit, want: int, wor
         await s.execute(update(Delivery).where(Delivery.id.in_([r.id for r in live])).values(
             status=CLAIMED, worker=worker, lease_until=slots[-1] + lease_seconds, attempts=Delivery.attempts + 1))
     return [Claim(r.id, r.broadcast_id, people[r.resident_id].platform_id, people[r.resident_id].language,
-                  r.attempts + 1, slot) for r, slot in zip(live, slots)], 0.0
+                  r.attempts + 1, slot) for r, slot in zip(live, slots, strict=True)], 0.0
 
 
 async def reserve(store: Store, channel: str, limit: PlatformLimit, k: int = 1) -> list[float]:
@@ -321,14 +334,14 @@ async def reclaim(store: Store, resend_in_doubt: bool, now: float | None = None)
     expired = and_(Delivery.status == CLAIMED, Delivery.lease_until < now)
     async with store.writing() as s:
         if resend_in_doubt:
-            res = await s.execute(update(Delivery).where(expired).values(
+            taken = await changed(s, update(Delivery).where(expired).values(
                 status=PENDING, in_doubt=True, worker=None, lease_until=None, available_at=now))
         else:
-            res = await s.execute(update(Delivery).where(expired).values(
+            taken = await changed(s, update(Delivery).where(expired).values(
                 status=FAILED, in_doubt=True, error="worker stopped mid-send; not repeated", lease_until=None))
-    if res.rowcount:
-        log.warning("took back %d deliveries from a worker that stopped", res.rowcount)
-    return int(res.rowcount or 0)
+    if taken:
+        log.warning("took back %d deliveries from a worker that stopped", taken)
+    return taken
 
 
 # --- reporting -----------------------------------------------------------
@@ -347,19 +360,19 @@ async def finish(store: Store, broadcast_id: int, now: float | None = None) -> b
     left = select(Delivery.id).where(Delivery.broadcast_id == broadcast_id,
                                      Delivery.status.in_([PENDING, CLAIMED])).exists()
     async with store.writing() as s:
-        res = await s.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.status == SENDING, ~left)
-                              .values(status=DONE, finished_at=now))
-    return res.rowcount == 1
+        done = await changed(s, update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.status == SENDING,
+                                                        ~left).values(status=DONE, finished_at=now))
+    return done == 1
 
 
 async def report_due(store: Store, broadcast_id: int, every: float, now: float | None = None) -> bool:
     """Whether this worker should push a progress report now (one worker per interval)."""
     now = time.time() if now is None else now
     async with store.writing() as s:
-        res = await s.execute(update(Broadcast).where(
+        due = await changed(s, update(Broadcast).where(
             Broadcast.id == broadcast_id, Broadcast.status == SENDING,
             or_(Broadcast.reported_at.is_(None), Broadcast.reported_at <= now - every)).values(reported_at=now))
-    return res.rowcount == 1
+    return due == 1
 
 
 async def sending(store: Store) -> list[int]:

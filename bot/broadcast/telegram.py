@@ -19,15 +19,15 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kernel.commune import CommuneSource
-from kernel.text import fold_words
-from kernel.i18n import Catalogs
-from bot.storage.store import Store
-from kernel.messages import Button, Reply
 from bot.broadcast import queue
 from bot.broadcast.cli import TIMEZONE, parse_buttons, parse_when
 from bot.broadcast.compose import preview
 from bot.broadcast.config import roles
+from bot.storage.store import Store
+from kernel.commune import CommuneSource
+from kernel.i18n import Catalogs
+from kernel.messages import Button, Reply
+from kernel.text import fold_words
 
 if TYPE_CHECKING:
     from integrations.telegram.channel import StaffEvent, TelegramChannel
@@ -58,7 +58,7 @@ def parse(text: str) -> dict[str, list[str]]:
 class TelegramComposer:
     """The /announce staff command and its buttons on a TelegramChannel."""
 
-    def __init__(self, channel: "TelegramChannel", store: Store, catalogs: Catalogs, commune: CommuneSource) -> None:
+    def __init__(self, channel: TelegramChannel, store: Store, catalogs: Catalogs, commune: CommuneSource) -> None:
         self.channel = channel
         self.store = store
         self.catalogs = catalogs
@@ -69,7 +69,7 @@ class TelegramComposer:
         self.channel.add_staff_command("thongbao", self.compose)
         self.channel.add_staff_callback(PREFIX, self.pressed)
 
-    async def compose(self, event: "StaffEvent") -> Sequence[Reply]:
+    async def compose(self, event: StaffEvent) -> Sequence[Reply]:
         tr = self.catalogs.get(None)
         r = roles(self.commune.current())
         member = r.by_telegram(event.user_id)
@@ -85,8 +85,8 @@ class TelegramComposer:
                                    text_vi="\n".join(fields.get("vi", [])), text_en="\n".join(fields.get("en", [])),
                                    villages=villages, known_villages={v.code for v in self.commune.current().villages},
                                    buttons=parse_buttons(fields.get("button", [])),
-                                   due_at=parse_when((fields.get("at") or [None])[0]), report_channel="telegram",
-                                   report_chat=str(event.chat_id), draft=True)
+                                   due_at=parse_when(fields["at"][0] if fields.get("at") else None),
+                                   report_channel="telegram", report_chat=str(event.chat_id), draft=True)
         except queue.BroadcastError as exc:
             return [Reply(tr("Chưa gửi được: {reason}", reason=str(exc)))]
         shown = preview(b, self.catalogs, tr, await self._audience(villages))
@@ -94,7 +94,7 @@ class TelegramComposer:
         last = shown[-1]
         return [*shown[:-1], Reply(last.text, (confirm,))]
 
-    async def pressed(self, event: "StaffEvent") -> Sequence[Reply]:
+    async def pressed(self, event: StaffEvent) -> Sequence[Reply]:
         tr = self.catalogs.get(None)
         r = roles(self.commune.current())
         _prefix, action, raw_id = (event.text.split(":") + ["", ""])[:3]

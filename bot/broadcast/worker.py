@@ -16,14 +16,14 @@ from collections import defaultdict
 from collections.abc import Coroutine
 from typing import Any
 
-from kernel.ports import DeliveryError, Sender
-from kernel.i18n import Catalogs
-from bot.storage.store import Store
-from kernel.messages import Reply
 from bot.broadcast import queue
 from bot.broadcast.compose import announcement, report
 from bot.broadcast.config import BroadcastSettings
 from bot.broadcast.models import Broadcast
+from bot.storage.store import Store
+from kernel.i18n import Catalogs
+from kernel.messages import Reply
+from kernel.ports import DeliveryError, Sender
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Worker:
                 return
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.check_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _feed(self, channel: str, stop: asyncio.Event) -> None:
@@ -113,7 +113,7 @@ class Worker:
                 delay = wait if wait > 0 else self.settings.poll_seconds
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=min(delay, self.settings.poll_seconds))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     async def _send(self, channel: str, sender: Sender, claim: queue.Claim) -> None:
@@ -181,10 +181,10 @@ class Worker:
             for w in waiters:
                 w.set_exception(exc)
             return
-        for w, slot in zip(waiters, slots):
+        for w, slot in zip(waiters, slots, strict=True):
             w.set_result(slot)
 
-    def _spawn(self, coro: "Coroutine[Any, Any, None]") -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

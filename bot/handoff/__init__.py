@@ -10,20 +10,20 @@ the card, /cases, /case N, /reassign N TEAM. Delivery both ways goes through a d
 
 from __future__ import annotations
 
-from datetime import timedelta
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from kernel import effects as fx
 from bot.handoff.cases import PREFIX, Escalation, Outcome, Staff
 from bot.handoff.outbox import OutboxWorker, TeamSender
+from kernel import effects as fx
 
 if TYPE_CHECKING:
     from bot.app import Services
     from bot.pipeline import TurnScope
 
 
-def install(services: "Services") -> tuple[Escalation, OutboxWorker]:
+def install(services: Services) -> tuple[Escalation, OutboxWorker]:
     """Create the hand-off service and its outbox worker and hook them into the pipeline."""
     cfg = services.settings.escalation
     escalation = Escalation(services.store, services.catalogs, services.commune, services.library)
@@ -32,17 +32,17 @@ def install(services: "Services") -> tuple[Escalation, OutboxWorker]:
     pipeline = services.pipeline
     without_team = pipeline.handlers[fx.Handoff]
 
-    async def on_handoff(scope: "TurnScope", effect: fx.Handoff) -> list[Any]:
-        return await escalation.open_case(scope, effect, lambda: without_team(scope, effect))  # type: ignore[arg-type]
+    async def on_handoff(scope: TurnScope, effect: fx.Handoff) -> list[Any]:
+        return await escalation.open_case(scope, effect, lambda: without_team(scope, effect))
 
     pipeline.on(fx.Handoff, on_handoff)
-    pipeline.payload_hooks[PREFIX] = escalation.on_payload  # type: ignore[assignment]
-    pipeline.interceptors.append(escalation.relay)  # type: ignore[arg-type]
+    pipeline.payload_hooks[PREFIX] = escalation.on_payload
+    pipeline.interceptors.append(escalation.relay)
     services.senders.add_mailbox(worker)
     return escalation, worker
 
 
-async def start(services: "Services", channels: Sequence[object] = ()) -> None:
+async def start(services: Services, channels: Sequence[object] = ()) -> None:
     """Start delivering, once the channels are up: their senders reach residents, the Telegram channel's
     bot posts into team groups and its staff hooks serve the members."""
     worker: OutboxWorker | None = services.outbox
@@ -52,8 +52,8 @@ async def start(services: "Services", channels: Sequence[object] = ()) -> None:
         sender = getattr(channel, "sender", None)
         if sender is not None and getattr(sender, "channel", None):
             services.senders.register(sender)
-    from integrations.telegram.channel import TelegramChannel
     from bot.handoff.telegram_team import TeamDesk, TelegramTeamSender
+    from integrations.telegram.channel import TelegramChannel
 
     telegram = next((c for c in channels if isinstance(c, TelegramChannel)), None)
     if telegram is not None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.handoff.models import Case
+from bot.handoff.routing import Team
+from dialogues.flows import Library
 from kernel.commune import Commune
 from kernel.i18n import Translator
 from kernel.messages import Button
-from dialogues.flows import Library
-from bot.handoff.models import Case
-from bot.handoff.routing import Team
 
 
 def buttons_json(rows: Sequence[Sequence[Button]]) -> list[list[list[str]]]:

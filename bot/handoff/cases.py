@@ -15,20 +15,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kernel.commune import CommuneSource
-from bot.storage.db import Message, Resident, utcnow
-from kernel.i18n import Catalogs, Translator
-from bot.storage.store import Store
-from kernel.edge import clean_text
-from kernel.messages import Button, Reply
-from kernel.safety import screen
-from kernel import effects as fx
-from dialogues.flows import Library
 from bot.handoff.card import buttons_json, card_buttons, card_text
-from bot.handoff.models import (ACTIVE, CLAIMED, CLOSED, OPEN, RESOLVED, RETURNED, Case, CaseMessage,
-                                            CaseThread, Outbox)
+from bot.handoff.models import ACTIVE, CLAIMED, CLOSED, OPEN, RESOLVED, RETURNED, Case, CaseMessage, CaseThread, Outbox
 from bot.handoff.reminders import raise_unclaimed
 from bot.handoff.routing import Team, Teams
+from bot.storage.db import Message, Resident, utcnow
+from bot.storage.store import Store
+from dialogues.flows import Library
+from kernel import effects as fx
+from kernel.commune import CommuneSource
+from kernel.edge import clean_text
+from kernel.i18n import Catalogs, Translator
+from kernel.messages import Button, Reply
+from kernel.safety import screen
 
 if TYPE_CHECKING:
     from bot.pipeline import TurnScope
@@ -105,7 +104,7 @@ class Escalation:
 
     # --- the resident's side (inside the pipeline's turn) -------------------
 
-    async def open_case(self, scope: "TurnScope", effect: fx.Handoff,
+    async def open_case(self, scope: TurnScope, effect: fx.Handoff,
                         fallback: Callable[[], Awaitable[list[Reply]]]) -> list[Reply]:
         """Open a case for the Handoff effect (or point to the open one); `fallback` when no team is reachable."""
         s, resident, tr = scope.session, scope.resident, scope.tr
@@ -149,7 +148,7 @@ class Escalation:
                   "ngay tại đây từ {time} ngày {date}. Bạn cứ nhắn thêm, tổ sẽ đọc được.",
                   case=case.id, team=team.name, time=back.strftime("%H:%M"), date=back.strftime("%d/%m"))
 
-    async def relay(self, scope: "TurnScope") -> list[Reply] | None:
+    async def relay(self, scope: TurnScope) -> list[Reply] | None:
         """While the resident has an active case, their typed messages go to the team (not to the engine)."""
         if scope.text is None:
             return None
@@ -165,7 +164,7 @@ class Escalation:
         return [Reply(scope.tr("Đã chuyển tới tổ công nghệ số (yêu cầu số {case}).", case=case.id),
                       ((Button(scope.tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]
 
-    async def on_payload(self, scope: "TurnScope", payload: str) -> list[Reply]:
+    async def on_payload(self, scope: TurnScope, payload: str) -> list[Reply]:
         """Resident buttons: `case:fb:<id>:yes|no` (was it solved?) and `case:end:<id>`."""
         parts = payload.split(":")
         tr = scope.tr
@@ -180,7 +179,8 @@ class Escalation:
                 self.store.track(scope.session, scope.resident.id, "handoff_feedback", case.flow, case.step,
                                  {"case": case.id, "solved": case.solved})
             if parts[3] == "yes":
-                return [Reply(tr("Cảm ơn bạn! Rất vui vì đã giải quyết được."), ((Button(tr("Xem danh mục"), "menu"),),))]
+                return [Reply(tr("Cảm ơn bạn! Rất vui vì đã giải quyết được."),
+                              ((Button(tr("Xem danh mục"), "menu"),),))]
             return [Reply(tr("Tiếc quá. Bạn có thể nhờ tổ công nghệ số thêm lần nữa, hoặc chọn chủ đề khác."),
                           ((Button(tr("Gặp người hỗ trợ"), "human"), Button(tr("Xem danh mục"), "menu")),))]
         if parts[1] == "end":
@@ -431,4 +431,4 @@ async def recent_messages(s: AsyncSession, resident_id: int, limit: int) -> list
     return [(d, t if t is not None else f"[{p}]") for d, t, p in reversed(rows)]
 
 
-__all__ = ["Escalation", "Staff", "Outcome", "PREFIX", "buttons_json", "buttons_of"]
+__all__ = ["Escalation", "Staff", "Outcome", "PREFIX", "buttons_json"]

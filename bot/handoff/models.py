@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,8 +35,8 @@ class Case(Base):
     reason: Mapped[str] = mapped_column(String(16))
     flow: Mapped[str | None] = mapped_column(String(64))
     step: Mapped[str | None] = mapped_column(String(64))
-    tried: Mapped[list | None] = mapped_column(JSON)  # type: ignore[type-arg]
-    history: Mapped[list | None] = mapped_column(JSON)  # type: ignore[type-arg]  # last messages, redacted
+    tried: Mapped[list[Any] | None] = mapped_column(JSON)
+    history: Mapped[list[Any] | None] = mapped_column(JSON)  # last messages, redacted
     assignee_id: Mapped[int | None] = mapped_column(BigInteger)
     assignee_name: Mapped[str | None] = mapped_column(String(128))
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -94,7 +95,7 @@ class Outbox(Base):
     chat_id: Mapped[str] = mapped_column(String(128))  # team chat id or the resident's platform id
     kind: Mapped[str] = mapped_column(String(16))  # card | message | reminder | notice
     text: Mapped[str] = mapped_column(Text)
-    buttons: Mapped[list | None] = mapped_column(JSON)  # type: ignore[type-arg]  # rows of [label, payload]
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON)  # rows of [label, payload]
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Due time; a worker that takes a row moves it one lease ahead, so a killed worker's row comes due again.

@@ -26,19 +26,19 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from kernel.ports import DeliveryError
-from bot.senders import SenderRegistry
-from bot.storage.db import utcnow
-from bot.storage.store import Store
-from kernel.messages import Button, Reply
 from bot.broadcast.ratelimit import schedule_for_update
 from bot.handoff.card import buttons_of
 from bot.handoff.cases import Escalation
 from bot.handoff.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
+from bot.senders import SenderRegistry
+from bot.storage.db import utcnow
+from bot.storage.store import Store
+from kernel.messages import Button, Reply
+from kernel.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 PULL_CHANNELS = ("web",)
@@ -93,7 +93,8 @@ class OutboxWorker:
         blocked = (select(earlier.id).where(earlier.case_id == Outbox.case_id, earlier.audience == Outbox.audience,
                                             earlier.team.is_not_distinct_from(Outbox.team),
                                             earlier.status == PENDING, earlier.id < Outbox.id).exists())
-        audiences = [Outbox.channel.in_(self._push_channels()) & (Outbox.audience == "resident")]
+        audiences: list[ColumnElement[bool]] = [Outbox.channel.in_(self._push_channels())
+                                                & (Outbox.audience == "resident")]
         if self.team_sender is not None:
             audiences.append(Outbox.audience == "team")
         stmt = (select(Outbox).where(Outbox.status == PENDING, Outbox.next_attempt_at <= now, or_(*audiences),
@@ -240,7 +241,7 @@ class OutboxWorker:
                 wait = min(wait, self._paced_until - time.time() + 0.01)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def start(self) -> None:

@@ -3,7 +3,7 @@ its team's group, then sent to the fallback team. Times count from when the team
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 
 def aware(moment: datetime) -> datetime:
     """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def raise_unclaimed(esc: "Escalation", now: datetime) -> int:
+async def raise_unclaimed(esc: Escalation, now: datetime) -> int:
     """Write the reminders and escalations due at `now` into the outbox; returns how many."""
     teams = esc.teams()
     raised = 0

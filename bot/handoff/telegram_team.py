@@ -11,15 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-
 from typing import TYPE_CHECKING
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from kernel.ports import DeliveryError
-from kernel.messages import Button, Reply
 from bot.handoff.cases import Escalation, Staff
+from kernel.messages import Button, Reply
+from kernel.ports import DeliveryError
 
 if TYPE_CHECKING:
     from integrations.telegram.channel import StaffEvent, TelegramChannel
@@ -77,14 +76,14 @@ class TeamDesk:
     def __init__(self, escalation: Escalation) -> None:
         self.escalation = escalation
 
-    def attach(self, channel: "TelegramChannel") -> None:
+    def attach(self, channel: TelegramChannel) -> None:
         channel.add_staff_callback(CALLBACK_PREFIX.rstrip(":"), self.on_button)
         channel.add_staff_command("cases", self.on_cases)
         channel.add_staff_command("case", self.on_case)
         channel.add_staff_command("reassign", self.on_reassign)
         channel.add_staff_message_handler(self.on_message)
 
-    async def on_button(self, event: "StaffEvent") -> Sequence[Reply] | None:
+    async def on_button(self, event: StaffEvent) -> Sequence[Reply] | None:
         """`esc:claim|resolve|back:N` pressed on a case card."""
         parts = event.text.split(":")
         ops = {"claim": self.escalation.claim, "resolve": self.escalation.resolve, "back": self.escalation.hand_back}
@@ -94,7 +93,7 @@ class TeamDesk:
         await event.answer(outcome.text[:200] or None, alert=not outcome.ok)
         return []
 
-    async def on_message(self, event: "StaffEvent") -> Sequence[Reply] | None:
+    async def on_message(self, event: StaffEvent) -> Sequence[Reply] | None:
         """A message in a case's topic, or a reply to its card or to a relayed message, goes to the resident."""
         case_id = await self.escalation.case_for_message(event.chat_id, event.thread_id, event.reply_to_message_id)
         if case_id is None:
@@ -103,22 +102,22 @@ class TeamDesk:
                                               source_id=f"tg:{event.chat_id}:{event.message_id}")
         return [] if outcome.ok else [Reply(outcome.text)]
 
-    async def on_cases(self, event: "StaffEvent") -> Sequence[Reply] | None:
+    async def on_cases(self, event: StaffEvent) -> Sequence[Reply] | None:
         return [Reply((await self.escalation.list_open(_staff(event))).text)]
 
-    async def on_case(self, event: "StaffEvent") -> Sequence[Reply] | None:
+    async def on_case(self, event: StaffEvent) -> Sequence[Reply] | None:
         if len(event.args) != 1 or not event.args[0].lstrip("#").isdigit():
             return [Reply(self.escalation.tr("Cách dùng: /case <số yêu cầu>"))]
         return [Reply((await self.escalation.show(int(event.args[0].lstrip("#")), _staff(event))).text)]
 
-    async def on_reassign(self, event: "StaffEvent") -> Sequence[Reply] | None:
+    async def on_reassign(self, event: StaffEvent) -> Sequence[Reply] | None:
         if len(event.args) != 2 or not event.args[0].lstrip("#").isdigit():
             return [Reply(self.escalation.tr("Cách dùng: /reassign <số yêu cầu> <mã tổ>"))]
         return [Reply((await self.escalation.reassign(int(event.args[0].lstrip("#")), _staff(event),
                                                       event.args[1])).text)]
 
 
-def _staff(event: "StaffEvent") -> Staff:
+def _staff(event: StaffEvent) -> Staff:
     return Staff(event.user_id, event.user_name or str(event.user_id))
 
 

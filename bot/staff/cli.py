@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from bot.staff.accounts import StaffAccounts, StaffError, check_password, generate_password
 from bot.staff.models import ROLES
@@ -15,7 +16,7 @@ from bot.storage.store import Store
 from kernel.commune import load_commune
 from kernel.settings import load_settings
 
-Runner = Callable[[argparse.Namespace], Awaitable[int]]
+Runner = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Runner]:

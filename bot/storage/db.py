@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -19,15 +20,25 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import Connection, CursorResult, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.dml import UpdateBase
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+async def changed(session: AsyncSession, statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE in the session; the number of rows it changed (compare-and-set checks).
+
+    SQLAlchemy types `execute` as returning a plain Result; for DML it is a CursorResult, which has
+    the row count."""
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return int(result.rowcount or 0)
 
 
 class Base(DeclarativeBase):

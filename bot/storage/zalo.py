@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import DateTime, String, Text, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.db import Base, utcnow
+from bot.storage.db import Base, changed, utcnow
 from bot.storage.store import Store
 from integrations.zalo.memory import Tokens
 from kernel.config_read import ConfigError
@@ -143,11 +143,11 @@ class ZaloStore:
                                       .where(ZaloToken.account == ACCOUNT))).scalar_one_or_none()
             if self._open(stored) != previous_refresh:
                 return False
-            result = await s.execute(
-                update(ZaloToken).where(ZaloToken.account == ACCOUNT, ZaloToken.refresh_token == stored)
-                .values(access_token=self._seal(tokens.access_token), refresh_token=self._seal(tokens.refresh_token),
-                        expires_at=tokens.expires_at, updated_at=utcnow()))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            swapped = await changed(s, update(ZaloToken).where(
+                ZaloToken.account == ACCOUNT, ZaloToken.refresh_token == stored).values(
+                access_token=self._seal(tokens.access_token), refresh_token=self._seal(tokens.refresh_token),
+                expires_at=tokens.expires_at, updated_at=utcnow()))
+            return bool(swapped)
 
     async def offered_users(self) -> set[str]:
         """Residents with numbers on offer (read once at start; the sender keeps the set up to date)."""

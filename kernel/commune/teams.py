@@ -151,7 +151,8 @@ def _team(raw: Any, where: str, codes: set[str]) -> Team:
                 chat_id=integer(m.get("telegram_chat_id"), f"{where}.telegram_chat_id",
                                 "a Telegram chat id (a number like -1001234567890)"),
                 members=frozenset(members), hours=hours or ALWAYS, hours_known=hours is not None,
-                **{k: text(m.get(k), f"{where}.{k}") for k in ("name_en", "contact", "contact_en", "phone", "place", "place_en")})
+                **{k: text(m.get(k), f"{where}.{k}")
+                   for k in ("name_en", "contact", "contact_en", "phone", "place", "place_en")})
 
 
 def parse_teams(raw: Any, codes: set[str], units: Mapping[str, str] | None = None) -> Teams:
@@ -162,7 +163,8 @@ def parse_teams(raw: Any, codes: set[str], units: Mapping[str, str] | None = Non
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise CommuneError(f"{FILE}: timezone {zone_name!r} is not a known time zone (e.g. Asia/Ho_Chi_Minh)") from None
-    teams = tuple(_team(t, f"{FILE}: teams[{i}]", codes) for i, t in enumerate(items(top.get("teams"), f"{FILE}: teams")))
+    teams = tuple(_team(t, f"{FILE}: teams[{i}]", codes)
+                  for i, t in enumerate(items(top.get("teams"), f"{FILE}: teams")))
     ids = [t.id for t in teams]
     if len(set(ids)) != len(ids):
         raise CommuneError(f"{FILE}: teams: an id is used twice ({ids})")

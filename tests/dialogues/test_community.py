@@ -47,7 +47,8 @@ async def commune_dir(tmp_path: Path) -> Path:
     teams = yaml.safe_load((target / "teams.yml").read_text(encoding="utf-8"))
     for team in teams["teams"]:
         if team["id"] == "dai-cuong":
-            team["hours"] = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "07:00", "end": "20:00"}
+            team["hours"] = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                             "start": "07:00", "end": "20:00"}
     (target / "teams.yml").write_text(yaml.safe_dump(teams, allow_unicode=True), encoding="utf-8")
     return target
 

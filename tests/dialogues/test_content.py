@@ -12,7 +12,6 @@ import pytest
 import pytest_asyncio
 
 from bot.app import Services
-from kernel.settings import ROOT, Settings
 from dialogues import content
 from dialogues.flows import load_library
 from dialogues.guide import SCAM_WARNING
@@ -22,6 +21,7 @@ from dialogues.validate import (
     load_catalogs,
     validate,
 )
+from kernel.settings import ROOT, Settings
 from nlu.intents import TASKS, VARIANT_TASKS
 from tests.fakes.driver import Conversation, assistant, payloads, presses_to, texts
 
@@ -77,7 +77,8 @@ def test_the_checks_catch_each_kind_of_problem(tmp_path: Path) -> None:
         "Bật NFC trong Cài đặt. Máy đã bật sẵn thì bấm “Xong rồi”.")
     path.write_text(text, encoding="utf-8")
     joined = "\n".join(str(p) for p in validate(flows, locales, ("vi", "en"), 600))
-    assert "step 'police' troubleshooting (vi): states a number, fee, hour or phone number without a source id" in joined
+    assert ("step 'police' troubleshooting (vi): states a number, fee, hour or phone number without a source id"
+            in joined)
     assert "step 'signal' (vi): 4 sentences, more than 3" in joined
     assert "step 'nfc_on' (vi): uses 'NFC' before explaining it" in joined
     assert "uses “Xong rồi” to skip a step" in joined

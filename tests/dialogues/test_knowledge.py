@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kernel.settings import ROOT
 from dialogues.extract import extract_knowledge
 from dialogues.knowledge import KnowledgeError, load_knowledge, sentences
 from dialogues.validate import load_catalogs, validate
+from kernel.settings import ROOT
 
 KNOWLEDGE = ROOT / "dialogues" / "knowledge"
 
@@ -79,8 +79,8 @@ def test_validate_pairs_entries_with_faq_intents(tmp_path: Path) -> None:
     (knowledge / "extra.yml").write_text("- id: lonely\n  source: [S1]\n  flows: [no_such_guide]\n"
                                          "  answer: Câu chưa dịch.\n", encoding="utf-8")
     faq = data / "faq.yml"
-    faq.write_text(faq.read_text(encoding="utf-8") + "\n- intent: faq_orphan\n  examples: |\n    - a\n    - b\n    - c\n",
-                   encoding="utf-8")
+    orphan = "\n- intent: faq_orphan\n  examples: |\n    - a\n    - b\n    - c\n"
+    faq.write_text(faq.read_text(encoding="utf-8") + orphan, encoding="utf-8")
     joined = "\n".join(str(p) for p in validate(flows, locales, ("vi", "en"), 600, knowledge, data))
     assert "no NLU examples for the intent 'faq_lonely'" in joined
     assert "unknown guide 'no_such_guide'" in joined

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from bot.app import Services, build
+from dialogues.flows import END, Flow
 from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
 from kernel.settings import Settings
-from dialogues.flows import END, Flow
 from nlu.types import Parse
 
 # (flow, step) of a resident in no guide; typed so a test may compare after a narrowing assert.
@@ -72,7 +72,8 @@ def presses_to(flow: Flow, step_id: str) -> list[str]:
     """The shortest list of button payloads that leads from a guide's first step to `step_id`
     ("done" where a step has no choices, the choice's "go:<step>" where it has)."""
     first = flow.steps[0].id
-    seen, todo = {first: []}, deque([first])
+    seen: dict[str, list[str]] = {first: []}
+    todo = deque([first])
     while todo:
         here = todo.popleft()
         if here == step_id:

@@ -46,7 +46,8 @@ def test_secrets_are_not_read_from_the_file(tmp_path: Path) -> None:
     cfg = tmp_path / "config.yml"
     cfg.write_text("telegram:\n  token: from-file\n", encoding="utf-8")
     # Refused rather than silently ignored: the error says where the secret goes.
-    with pytest.raises(ConfigError, match=r"telegram.token is a secret: set it in the environment \(TELEGRAM_BOT_TOKEN\)"):
+    secret = r"telegram.token is a secret: set it in the environment \(TELEGRAM_BOT_TOKEN\)"
+    with pytest.raises(ConfigError, match=secret):
         load_settings(cfg, env={})
     cfg.write_text("zalo:\n  bot_token: from-file\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="ZALO_BOT_TOKEN"):
@@ -76,8 +77,9 @@ def test_unknown_keys_and_wrong_types_name_the_key(tmp_path: Path, text: str, me
 
 
 def test_every_section_is_typed() -> None:
-    env = {"BOT_RATE_LIMITS": "off", "BOT_RATE_LIMIT_MESSAGES": "7", "BROADCAST_RATE_ZALO": "4", "COMMUNE_DIR": "/tmp/c",
-           "NLU_BACKEND": "rasa", "RASA_URL": "http://127.0.0.1:9", "ZALO_MODE": "bot", "ZALO_BOT_TOKEN": "t"}
+    env = {"BOT_RATE_LIMITS": "off", "BOT_RATE_LIMIT_MESSAGES": "7", "BROADCAST_RATE_ZALO": "4",
+           "COMMUNE_DIR": "/tmp/c", "NLU_BACKEND": "rasa", "RASA_URL": "http://127.0.0.1:9", "ZALO_MODE": "bot",
+           "ZALO_BOT_TOKEN": "t"}
     s = load_settings(ROOT / "config.yml", env=env)
     assert s.web.rate_limits is False and s.web.rate_limit_messages == 7
     assert load_settings(ROOT / "config.yml", env={}).web.rate_limits is True

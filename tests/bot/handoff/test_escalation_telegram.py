@@ -214,7 +214,8 @@ async def test_a_telegram_resident_gets_the_answer_in_their_private_chat(world: 
     fake, resident = world.fake, 4242
     fake.add_user(resident, "Bà Tư")
     fake.inject_message(resident, "tôi muốn gặp người hỗ trợ")
-    await fake.wait_until(lambda: any(d.startswith("village:dai-cuong") for m in fake.sent_to(resident) for d in m.data))
+    await fake.wait_until(lambda: any(d.startswith("village:dai-cuong")
+                                      for m in fake.sent_to(resident) for d in m.data))
     fake.press_button(resident, "village:dai-cuong")
     (card,) = await fake.wait_for(TEAM_CHAT, 1)
     assert "Kênh: telegram" in card.text
