@@ -164,13 +164,19 @@ def _hours(t: Turn, hours: Hours) -> str:
     return f"{hours.start:%H:%M}–{hours.end:%H:%M}, {span}"
 
 
-def _upcoming(t: Turn, sessions: tuple[Session, ...]) -> tuple[list[Session], bool]:
-    """Sessions from today on; the resident's village first. Returns (sessions, only_for_their_village)."""
+def _asked_place(t: Turn, parse: Parse) -> str | None:
+    """The place named in the question ("lịch xe lưu động ở thôn Đông Lỗ"), else the resident's village."""
+    entity = parse.entity("village")
+    named = t.ctx.commune.find_village(entity.value) if entity else None
+    return named.code if named else t.ctx.resident.village
+
+
+def _upcoming(t: Turn, sessions: tuple[Session, ...], place: str | None) -> tuple[list[Session], bool]:
+    """Sessions from today on (the commune's date); the place's own first. Returns (sessions, only_for_place)."""
     today = t.ctx.today
     future = [s for s in sessions if today is None or s.day >= today]
-    village = t.ctx.resident.village
-    if village:
-        codes = t.ctx.commune.codes(village)  # a visit for a former commune serves its thôn too
+    if place:
+        codes = t.ctx.commune.codes(place)  # a visit for a former commune serves its thôn too
         mine = [s for s in future if s.serves(*codes)]
         if mine:
             return mine, True
@@ -185,28 +191,53 @@ def _line(t: Turn, s: Session, with_topic: bool) -> str:
     return line + (f" ({topic})" if with_topic and topic else "")
 
 
+def _place(t: Turn, code: str) -> str:
+    village = t.ctx.commune.village(code)
+    return place_name(t._, village) if village else code
+
+
+def _where_to_ask(t: Turn, place: str | None) -> str:
+    """Whom to ask about dates the commune has not published: the place's team from teams.yml (brief §6.1:
+    the village team or the commune service point)."""
+    team = t.ctx.commune.teams.serving(place) if place else None
+    if team is None:
+        return t._("Hỏi tổ công nghệ số của thôn hoặc Điểm phục vụ hành chính công của xã.")
+    where = team.text("contact", t.language)
+    name = team.text("name", t.language)
+    return (t._("Hỏi {team} ({where}).", team=name, where=where) if where
+            else t._("Hỏi {team}.", team=name))
+
+
 def schedule(t: Turn, parse: Parse) -> None:
-    visits, mine = _upcoming(t, t.ctx.commune.schedule)
-    if not visits:
-        # The commune has published no schedule (brief §6.3: to confirm): say so and give the official ways.
-        t.say(t._("Xã chưa công bố lịch điểm dịch vụ công lưu động. Hỏi Điểm phục vụ hành chính công của xã, "
-                  "hoặc nộp hồ sơ trực tuyến trên dichvucong.hanoi.gov.vn. Đăng ký nhận thông báo để được báo "
-                  "khi xã có lịch."), (t.button("Đăng ký nhận thông báo", "intent:subscribe"),))
-        return
-    head = (t._("Lịch điểm dịch vụ công lưu động cho thôn của bạn:") if mine
-            else t._("Lịch điểm dịch vụ công lưu động:"))
-    lines = [_line(t, v, with_topic=False) for v in visits[:5]]
+    place = _asked_place(t, parse)
+    visits, mine = _upcoming(t, t.ctx.commune.schedule, place)
     rows = [(t.button("Đăng ký nhận thông báo", "intent:subscribe"),)]
-    if t.ctx.resident.village is None:
+    if place is None:
         rows.insert(0, (t.button("Chọn thôn của tôi", "ask:mobile_service_schedule"),))
+    if not visits:
+        # No confirmed date (brief §6.3: the schedule is to confirm): say so, whom to ask, and the portal.
+        head = (t._("Xã chưa công bố lịch điểm dịch vụ công lưu động cho {place}.", place=_place(t, place))
+                if place else t._("Xã chưa công bố lịch điểm dịch vụ công lưu động."))
+        t.say(head + " " + _where_to_ask(t, place) + " " +
+              t._("Bạn vẫn có thể nộp hồ sơ trực tuyến trên dichvucong.hanoi.gov.vn. Đăng ký nhận thông báo để "
+                  "được báo khi xã có lịch."), *rows)
+        return
+    if mine:
+        head = (t._("Lịch điểm dịch vụ công lưu động cho thôn của bạn:") if place == t.ctx.resident.village
+                else t._("Lịch điểm dịch vụ công lưu động cho {place}:", place=_place(t, place or "")))
+    elif place:
+        head = t._("Chưa có lịch cho {place}. Lịch điểm dịch vụ công lưu động ở nơi khác:", place=_place(t, place))
+    else:
+        head = t._("Lịch điểm dịch vụ công lưu động:")
+    lines = [_line(t, v, with_topic=False) for v in visits[:5]]
     t.say(head + "\n" + "\n".join(lines) + "\n" + t._("Mang theo thẻ căn cước và điện thoại của bạn."), *rows)
 
 
 def classes(t: Turn, parse: Parse) -> None:
-    upcoming, _mine = _upcoming(t, t.ctx.commune.classes)
+    place = _asked_place(t, parse)
+    upcoming, _mine = _upcoming(t, t.ctx.commune.classes, place)
     if not upcoming:
-        t.say(t._("Xã chưa công bố lịch lớp “Bình dân học vụ số”. Hỏi tổ công nghệ số của thôn hoặc Điểm phục vụ "
-                  "hành chính công của xã."),
+        t.say(t._("Xã chưa công bố lịch lớp “Bình dân học vụ số”.") + " " + _where_to_ask(t, place),
               (t.button("Gặp người hỗ trợ", HUMAN),))
         return
     lines = [_line(t, c, with_topic=True) for c in upcoming[:5]]

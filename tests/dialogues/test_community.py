@@ -13,10 +13,11 @@ import pytest_asyncio
 import yaml
 
 from bot.app import Services
-from dialogues.engine import Context, Pressed, Resident, advance
+from dialogues.engine import Context, Pressed, Resident, Said, advance
 from dialogues.state import DialogueState
 from kernel.commune import CommuneSource, load_commune
 from kernel.settings import ROOT, Settings, replace
+from nlu.types import Entity, Parse
 from tests.fakes.driver import Conversation, assistant, payloads, texts
 
 SOON = date.today() + timedelta(days=3)
@@ -209,9 +210,57 @@ def test_past_days_are_not_shown(settings: Settings, commune_dir: Path) -> None:
                   today=SOON + timedelta(days=1))
     out = advance(ctx, DialogueState(), Pressed("intent:mobile_service_schedule"))
     text = "\n".join(r.text for r in out.replies)
-    assert "Đại Cường" not in text  # its visit was the day before
+    assert "Nhà văn hoá thôn Đại Cường" not in text  # its visit was the day before
+    assert text.startswith("Chưa có lịch cho xã cũ Đại Cường.")
     assert "Xã chưa công bố lịch" not in text and "Kim Đường" in text  # other villages' visits are shown instead
     later = advance(replace(ctx, today=SOON + timedelta(days=30)), DialogueState(),
                     Pressed("intent:mobile_service_schedule"))
     assert "Xã chưa công bố lịch điểm dịch vụ công lưu động" in later.replies[0].text
     assert out.effects == () and later.effects == ()
+
+
+def _ctx(settings: Settings, commune_dir: Path, village: str | None, language: str = "vi") -> Context:
+    from dialogues.flows import load_library
+    from kernel.i18n import Catalogs
+
+    return Context(library=load_library(settings.flows_dir),
+                   catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
+                   commune=load_commune(commune_dir), resident=Resident(language, village), today=SOON)
+
+
+def _asked(intent: str, text: str, village: str | None = None) -> Said:
+    entities = (Entity("village", village, 0, len(village)),) if village else ()
+    return Said(Parse(text, intent, 1.0, ((intent, 1.0),), entities))
+
+
+def test_without_confirmed_dates_residents_are_told_so_and_whom_to_ask(settings: Settings) -> None:
+    """The shipped files have no dates: no example is shown as fact; the answer names the place asked about and
+    the team that serves it (teams.yml), and offers announcements."""
+    shipped = ROOT / "communes/ung-hoa"
+    out = advance(_ctx(settings, shipped, None), DialogueState(),
+                  _asked("mobile_service_schedule", "khi nào xe lưu động về thôn Đông Lỗ", "Đông Lỗ"))
+    text = out.replies[0].text
+    assert text.startswith("Xã chưa công bố lịch điểm dịch vụ công lưu động cho xã cũ Đông Lỗ.")
+    assert "Hỏi Tổ công nghệ số xã Ứng Hòa (Điểm phục vụ hành chính công của xã)." in text
+    assert not re.search(r"\d{1,2}/\d{1,2}|\d:\d\d", text)  # no date or hour of any kind
+    assert "intent:subscribe" in [b.payload for row in out.replies[0].buttons for b in row]
+    assert out.effects == ()  # naming a village in a question does not save it as the resident's
+    mine = advance(_ctx(settings, shipped, "dai-cuong", "en"), DialogueState(), Pressed("intent:digital_skills_class"))
+    assert mine.replies[0].text == ("The commune has not published a schedule of “Bình dân học vụ số” (digital skills "
+                                    "for all) classes yet. Ask Tổ công nghệ số Đại Cường (the village cultural house).")
+    nowhere = advance(_ctx(settings, shipped, None), DialogueState(), Pressed("intent:mobile_service_schedule"))
+    assert "Hỏi tổ công nghệ số của thôn hoặc Điểm phục vụ hành chính công của xã." in nowhere.replies[0].text
+    assert "ask:mobile_service_schedule" in [b.payload for row in nowhere.replies[0].buttons for b in row]
+
+
+def test_a_village_named_in_the_question_gets_its_own_visits(settings: Settings, commune_dir: Path) -> None:
+    out = advance(_ctx(settings, commune_dir, "dai-cuong"), DialogueState(),
+                  _asked("mobile_service_schedule", "lịch xe lưu động ở Đông Lỗ", "Đông Lỗ"))
+    text = out.replies[0].text
+    assert text.startswith("Lịch điểm dịch vụ công lưu động cho xã cũ Đông Lỗ:")
+    assert "Nhà văn hoá thôn Đông Lỗ" in text and "Đại Cường" not in text
+    other = advance(_ctx(settings, commune_dir, None), DialogueState(),
+                    _asked("mobile_service_schedule", "lịch xe lưu động ở Trung Tú", "Trung Tú"))
+    assert other.replies[0].text.startswith("Chưa có lịch cho xã cũ Trung Tú. Lịch điểm dịch vụ công lưu động ở nơi "
+                                            "khác:")
+    assert "Nhà văn hoá thôn Kim Đường" in other.replies[0].text
