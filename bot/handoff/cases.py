@@ -39,10 +39,13 @@ HISTORY = 8
 
 @dataclass(frozen=True)
 class Staff:
-    """A team member acting from Telegram."""
+    """A team member acting on a case: from Telegram (`user_id`, checked against teams.yml's members), or
+    from the web desk (an account: `teams` it belongs to, `everywhere` for staff and admins)."""
 
-    user_id: int
+    user_id: int | None
     name: str
+    teams: frozenset[str] | None = None
+    everywhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,10 @@ class Escalation:
     # --- staff operations (from Telegram; plain async functions) --------------
 
     def may_act(self, case: Case, staff: Staff) -> bool:
-        """Members of the case's team, of the team it was escalated to, and of the fallback team."""
+        """Members of the case's team, of the team it was escalated to, and of the fallback team; at the web
+        desk, accounts of the case's team or of the team it was raised to, and staff and admins."""
+        if staff.teams is not None:
+            return staff.everywhere or case.team in staff.teams or case.escalated_team in staff.teams
         teams = self.teams()
         for team_id in (case.team, case.escalated_team, teams.fallback):
             team = teams.get(team_id)

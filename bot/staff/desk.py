@@ -1,4 +1,5 @@
-"""The team desk on the web server: its login (integrations.web.desk_auth) on the staff accounts."""
+"""The team desk on the web server: its login (integrations.web.desk_auth) on the staff accounts, and its
+case API (integrations.web.desk_api) on the hand-off's cases."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from typing import Any
 from aiohttp import web
 
 from bot.staff.accounts import StaffAccounts
+from bot.staff.cases import DeskCases
+from integrations.web.desk_api import add_case_routes
 from integrations.web.desk_auth import LoginLimits, add_login_routes
 
 
 def attach_desk(app: web.Application, services: Any, limits: LoginLimits | None = None) -> StaffAccounts:
     """Add /staff/ to the web app (before it starts); returns the accounts behind it."""
     accounts = StaffAccounts(services.store)
-    add_login_routes(app, accounts, limits)
+    add_login_routes(app, accounts, limits, services.catalogs)
+    if services.escalation is not None:
+        add_case_routes(app, DeskCases(services.escalation))
     return accounts

@@ -13,15 +13,15 @@ import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from aiohttp import web
 
+from integrations.web.desk_page import desk_page, desk_strings
 from integrations.web.limits import FloodLimiter, address_key
+from kernel.i18n import Catalogs
 
 log = logging.getLogger(__name__)
-STATIC = Path(__file__).resolve().parent / "static"
 COOKIE = "staff_session"
 MAX_FIELD = 1024
 
@@ -77,6 +77,7 @@ class LoginLimits:
 
 LOGINS = web.AppKey("staff_logins", StaffLogins)
 LOGIN_LIMITS = web.AppKey("staff_login_limits", LoginLimits)
+DESK_PAGE = web.AppKey("staff_desk_page", str)  # desk.html with its strings, built once
 USER = web.RequestKey("staff_user", StaffUser)  # the StaffUser of a request under /staff/api/
 
 
@@ -161,18 +162,21 @@ async def me(request: web.Request) -> web.Response:
                               "csrf": user.csrf})
 
 
-async def page(request: web.Request) -> web.FileResponse:
+async def page(request: web.Request) -> web.Response:
     """The desk page (it shows the login form until /staff/api/me answers)."""
-    return web.FileResponse(STATIC / "desk.html", headers={"Cache-Control": "no-store"})
+    return web.Response(text=request.app[DESK_PAGE], content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
 async def to_desk(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/staff/")
 
 
-def add_login_routes(app: web.Application, logins: StaffLogins, limits: LoginLimits | None = None) -> None:
-    """The desk's login, logout, `me` and page on the web app (the middleware guards /staff/api/)."""
+def add_login_routes(app: web.Application, logins: StaffLogins, limits: LoginLimits | None = None,
+                     catalogs: Catalogs | None = None) -> None:
+    """The desk's login, logout, `me` and page on the web app (the middleware guards /staff/api/);
+    `catalogs` give the page its strings (without them, the Vietnamese source strings)."""
     app[LOGINS] = logins
+    app[DESK_PAGE] = desk_page(desk_strings(catalogs))
     app[LOGIN_LIMITS] = limits or LoginLimits.default()
     app.middlewares.append(api_guard)
     app.router.add_get("/staff/", page)

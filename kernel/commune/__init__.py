@@ -1,5 +1,5 @@
-"""The commune's own data (places, teams, schedule, classes, staff): YAML files the commune edits,
-parsed into frozen types, checked, and reloaded on change one file at a time."""
+"""The commune's own data (places, teams, schedule, classes, staff, the desk's quick replies): YAML files
+the commune edits, parsed into frozen types, checked, and reloaded on change one file at a time."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import yaml
 
 from kernel.commune.check import CommuneError
 from kernel.commune.places import Places, Village, parse_places, place_name
+from kernel.commune.replies import QuickReply, parse_replies
 from kernel.commune.sessions import Session, parse_sessions
 from kernel.commune.staff import NOBODY, Roles, StaffMember, parse_staff
 from kernel.commune.teams import ALWAYS, DAYS, Hours, Team, Teams, parse_teams
@@ -37,6 +38,7 @@ class Commune:
     classes: tuple[Session, ...] = ()
     staff: Roles = NOBODY
     city: str = ""
+    replies: tuple[QuickReply, ...] = ()  # the team desk's quick replies
     units: tuple[Village, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,13 +87,14 @@ FILES: dict[str, Parser] = {
     "schedule.yml": lambda raw, p: parse_sessions(raw, "schedule.yml", "visits", {v.code for v in p.villages}),
     "classes.yml": lambda raw, p: parse_sessions(raw, "classes.yml", "classes", {v.code for v in p.villages}),
     "staff.yml": lambda raw, p: parse_staff(raw, {v.code for v in p.villages}),
+    "replies.yml": lambda raw, p: parse_replies(raw),
 }
 
 
 def _assemble(places: Places, parts: dict[str, Any]) -> Commune:
     return Commune(code=places.code, name=places.name, city=places.city, villages=places.villages,
                    teams=parts["teams.yml"], schedule=parts["schedule.yml"], classes=parts["classes.yml"],
-                   staff=parts["staff.yml"])
+                   staff=parts["staff.yml"], replies=parts["replies.yml"])
 
 
 def load_places(directory: Path) -> Places:
@@ -154,6 +157,6 @@ class CommuneSource:
         return self._commune
 
 
-__all__ = ["ALWAYS", "DAYS", "Commune", "CommuneError", "CommuneSource", "Hours", "Roles", "Session",
+__all__ = ["ALWAYS", "DAYS", "Commune", "CommuneError", "CommuneSource", "Hours", "QuickReply", "Roles", "Session",
            "StaffMember", "Team", "Teams", "Village", "load_commune",
            "place_name"]

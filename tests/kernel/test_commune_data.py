@@ -47,6 +47,9 @@ BAD_EDITS = [
     ("classes.yml", lambda d: d.update(classes=[{"date": "2026-12-20", "place": "x", "plase": "y"}]),
      "classes[0].plase", "classes"),
     ("staff.yml", lambda d: d["staff"][0].update(telegram_user_id="abc"), "staff[0].telegram_user_id", "staff"),
+    ("replies.yml", lambda d: d["replies"][0].pop("text_en"), "replies[0].text_en", "replies"),
+    ("replies.yml", lambda d: d["replies"][1].update(id=d["replies"][0]["id"]), "an id is used twice", "replies"),
+    ("replies.yml", lambda d: d["replies"][2].update(text="x" * 1001), "replies[2].text is 1001", "replies"),
 ]
 
 
