@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dialogues import answers, guide
+from dialogues import answers, facts, guide
 from dialogues.flows import Flow
 from dialogues.state import DialogueState
 from dialogues.turn import (
@@ -32,6 +32,7 @@ from dialogues.turn import (
     topic,
 )
 from kernel import effects as fx
+from nlu.intents import FAQ_PREFIX
 from nlu.types import Parse
 
 __all__ = ["Context", "Event", "Outcome", "Pressed", "Resident", "Said", "advance"]
@@ -112,6 +113,12 @@ def _said(t: Turn, flow: Flow | None, parse: Parse) -> None:
     ranking = parse.ranking or ((parse.intent, parse.confidence),)
     second = ranking[1][1] if len(ranking) > 1 else 0.0
     unsure = parse.confidence < t.ctx.threshold or parse.confidence - second < t.ctx.margin
+    if (unsure or parse.intent.startswith(FAQ_PREFIX)) and facts.names_old_unit(parse.text):
+        # "tôi ở Trầm Lộng cũ chọn xã nào": a former commune named as such is an old-address question.
+        parse = replace(parse, intent="old_address")
+        unsure = False
+    elif unsure and facts.about_the_guide(t, flow, parse):
+        unsure = False  # a fact of this very guide, asked in its words, needs less certainty
     if unsure and parse.intent != "out_of_scope" and parse.confidence > 0:
         _clarify(t, flow, ranking)
         return
@@ -149,6 +156,8 @@ def _not_understood(t: Turn, flow: Flow | None, out_of_scope: bool) -> None:
 
 def _answer_awaiting(t: Turn, flow: Flow | None, parse: Parse) -> bool:
     """Handle the answer to a question the assistant asked; False if the message is something else."""
+    if t.state.awaiting == facts.AWAITING_OLD_ADDRESS and facts.say_new_unit(t, flow, parse.text):
+        return True
     if t.state.awaiting in VILLAGE_QUESTIONS:
         entity = parse.entity("village")
         village = t.ctx.commune.find_village(entity.value if entity else parse.text)
@@ -184,6 +193,13 @@ def _intent(t: Turn, flow: Flow | None, parse: Parse) -> None:
         if name in in_flow:
             in_flow[name]()
             return
+    entry = t.ctx.library.knowledge.get(name) if name.startswith(FAQ_PREFIX) else None
+    if entry is not None:
+        facts.knowledge(t, flow, entry)
+        return
+    if name == "old_address":
+        facts.old_unit(t, flow, parse)
+        return
     answer = answers.ANSWERS.get(name)
     if answer is None:
         _not_understood(t, flow, out_of_scope=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from dialogues.knowledge import Knowledge, KnowledgeError, load_knowledge
 
 END = "end"
 # A choice may lead into another guide: "flow:<id>" (its first step) or "flow:<id>/<step>".
@@ -99,6 +101,8 @@ class Library:
 
     flows: Mapping[str, Flow]
     topics: tuple[Topic, ...]
+    # The short fact answers (dialogues/knowledge/), served beside the guides.
+    knowledge: Knowledge = field(default_factory=lambda: Knowledge({}))
 
     def get(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)
@@ -171,8 +175,9 @@ def parse_flow(data: Any, source: str) -> Flow:
                 sources=_sources(data.get("source"), where))
 
 
-def load_library(flows_dir: Path) -> Library:
-    """Load every *.yml flow under flows_dir and the menu (menu.yml); raise FlowError if broken."""
+def load_library(flows_dir: Path, knowledge_dir: Path | None = None) -> Library:
+    """Load every *.yml flow under flows_dir, the menu (menu.yml) and the knowledge base (by default the
+    `knowledge` directory beside flows_dir, when there is one); raise FlowError if anything is broken."""
     flows: dict[str, Flow] = {}
     for path in sorted(flows_dir.glob("*.yml")):
         if path.name == "menu.yml":
@@ -205,4 +210,9 @@ def load_library(flows_dir: Path) -> Library:
                 if fid not in flows:
                     raise FlowError(f"{menu_path}: topic '{topic.id}' lists unknown flow '{fid}'")
             topics.append(topic)
-    return Library(flows=flows, topics=tuple(topics))
+    knowledge_dir = knowledge_dir or flows_dir.parent / "knowledge"
+    try:
+        knowledge = load_knowledge(knowledge_dir) if knowledge_dir.is_dir() else Knowledge({})
+    except KnowledgeError as exc:  # stops start-up like a broken guide, naming the file and entry
+        raise FlowError(str(exc)) from None
+    return Library(flows=flows, topics=tuple(topics), knowledge=knowledge)

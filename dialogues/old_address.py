@@ -80,9 +80,9 @@ def _national() -> dict[str, list[dict[str, Any]]]:
 
 
 def _phrases(folded: str, longest: int = 4) -> list[str]:
+    """Runs of two to `longest` words, longest first: one syllable ("hồ", "i") names no unit in a sentence."""
     words = folded.split()
-    found = [" ".join(words[i:i + n]) for n in range(longest, 0, -1) for i in range(len(words) - n + 1)]
-    return found
+    return [" ".join(words[i:i + n]) for n in range(longest, 1, -1) for i in range(len(words) - n + 1)]
 
 
 def lookup(question: str) -> NewUnit | None:

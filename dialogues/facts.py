@@ -1,0 +1,91 @@
+"""Short answers beside the guides: a knowledge-base fact, or where an old (pre-July-2025) commune went.
+
+Asked outside a guide, the answer offers the guides it belongs to; asked inside one, it offers to go on with
+the same step ("Tiếp tục Bước N/M"): the guide's place never changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dialogues import old_address
+from dialogues.flows import Flow
+from dialogues.knowledge import Entry
+from dialogues.turn import CANCEL, MENU, RESUME, Turn
+from kernel.messages import Button
+from nlu.intents import FAQ_PREFIX
+from nlu.types import Parse
+
+_FORMER = (" cu ", " sap nhap ", " truoc day ", " ngay truoc ", " former ", " old ", " formerly ")
+# What the resident is asked after an old-address question that names no unit we know.
+AWAITING_OLD_ADDRESS = "old_address"
+
+
+def resume_rows(t: Turn, flow: Flow | None) -> tuple[tuple[Button, ...], ...]:
+    """"Tiếp tục Bước N/M" (and "Thôi") while a guide is open; nothing otherwise."""
+    if flow is None or t.state.flow != flow.id or t.state.step is None:
+        return ()
+    n = flow.index(t.state.step) + 1
+    return ((t.button(t._("Tiếp tục Bước {n}/{total}", n=n, total=len(flow.steps)), RESUME),
+             t.button("Thôi", CANCEL)),)
+
+
+def answer(t: Turn, flow: Flow | None, text: str, related: tuple[str, ...] = ()) -> None:
+    """Say a short answer with a way on: back to the open guide's step, else the related guides and the menu."""
+    rows = resume_rows(t, flow)
+    if not rows:
+        guides = [t.ctx.library.flows[f] for f in related if f in t.ctx.library.flows][:2]
+        rows = (*((t.button(g.title, f"flow:{g.id}"),) for g in guides), (t.button("Xem danh mục", MENU),))
+    t.say(text, *rows)
+
+
+def knowledge(t: Turn, flow: Flow | None, entry: Entry) -> None:
+    """A fact of the knowledge base, in one to three sentences (an unconfirmed one says so in its text)."""
+    answer(t, flow, t._(entry.answer), entry.flows)
+
+
+# A question about the task may be phrased loosely; a fact of the open guide counts from this confidence.
+ABOUT_THE_GUIDE = 0.3
+
+
+def about_the_guide(t: Turn, flow: Flow | None, parse: Parse) -> bool:
+    """The message asks for a fact the knowledge base ties to the open guide (with some confidence)."""
+    if flow is None or parse.confidence < ABOUT_THE_GUIDE or not parse.intent.startswith(FAQ_PREFIX):
+        return False
+    entry = t.ctx.library.knowledge.get(parse.intent)
+    return entry is not None and flow.id in entry.flows
+
+
+def names_old_unit(text: str) -> bool:
+    """The message names a former commune or ward as former ("... cũ", "trước sáp nhập", "old ...")."""
+    words = f" {old_address.fold(text)} "
+    unit = old_address.lookup(text) if any(w in words for w in _FORMER) else None
+    if unit is None:
+        return False
+    name = old_address.fold(unit.old)
+    bare = name.split(" ", 1)[1] if name.startswith(("xa ", "phuong ")) else name.removeprefix("thi tran ")
+    return f" {bare} cu " in words or any(f" {p} {bare} " in words for p in ("xa", "phuong", "old", "former"))
+
+
+def old_unit(t: Turn, flow: Flow | None, parse: Parse) -> None:
+    """Where the old commune or ward named in the message went; asks for the name when none is recognised."""
+    if say_new_unit(t, flow, parse.text):
+        return
+    t.state = replace(t.state, awaiting=AWAITING_OLD_ADDRESS)
+    t.say(t._("Bạn cho tôi biết tên xã, phường cũ (và huyện cũ nếu nhớ), ví dụ “xã Hòa Lâm, huyện Ứng Hòa”?"),
+          *resume_rows(t, flow))
+
+
+def say_new_unit(t: Turn, flow: Flow | None, text: str) -> bool:
+    """Answer with the new unit of the old one named in `text`; False when the text names none."""
+    unit = old_address.lookup(text)
+    if unit is None:
+        return False
+    t.state = replace(t.state, awaiting=None)
+    said = t._("{old} ({district} cũ) nay thuộc {new}, {province}.", old=unit.old, district=unit.old_district,
+               new=unit.new, province=unit.province)
+    if unit.to_confirm:
+        said += " " + t._("Đây là theo dữ liệu công khai về đợt sắp xếp đơn vị hành chính, cần đối chiếu lại "
+                          "với Nghị quyết hoặc hỏi Điểm phục vụ hành chính công của xã.")
+    answer(t, flow, said)
+    return True

@@ -1,0 +1,121 @@
+"""Short answers beside the guides (issue 16): knowledge-base facts and old addresses, outside a guide and
+inside one (the step kept, "Tiếp tục Bước N/M" offered). The engine is pure: parses are given to it."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogues.engine import Context, Pressed, Resident, Said, advance
+from dialogues.flows import load_library
+from dialogues.state import DialogueState
+from dialogues.turn import Outcome
+from kernel.commune import load_commune
+from kernel.i18n import Catalogs
+from kernel.settings import Settings
+from nlu.types import Parse
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Context:
+    return Context(library=load_library(settings.flows_dir),
+                   catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
+                   commune=load_commune(settings.commune_dir), resident=Resident("vi"))
+
+
+def said(intent: str, text: str = "…") -> Said:
+    return Said(Parse(text, intent, 0.9, ((intent, 0.9),)))
+
+
+def text(out: Outcome) -> str:
+    return "\n".join(r.text for r in out.replies)
+
+
+def labels(out: Outcome) -> list[str]:
+    return [b.label for r in out.replies for b in r.flat_buttons()]
+
+
+def test_the_knowledge_base_is_loaded_beside_the_guides(ctx: Context) -> None:
+    assert ctx.library.knowledge.get("faq_vneid_hotline") is not None
+    assert len(ctx.library.knowledge.entries) >= 40
+
+
+def test_a_fact_outside_a_guide_is_answered_and_offers_its_guides(ctx: Context) -> None:
+    out = advance(ctx, DialogueState(), said("faq_vneid_hotline"))
+    assert "1900 0368" in text(out) and "phím 4" in text(out)
+    assert out.state.flow is None
+    payloads = [b.payload for r in out.replies for b in r.flat_buttons()]
+    assert "flow:vneid_change_device" in payloads and "menu" in payloads
+    assert "chưa giúp được" not in text(out)
+
+
+def test_a_fact_inside_a_guide_keeps_the_step_and_offers_to_go_on(ctx: Context) -> None:
+    state = advance(ctx, DialogueState(), said("judicial_record")).state
+    state = advance(ctx, state, Pressed("done")).state
+    assert state.step is not None
+    out = advance(ctx, state, said("faq_judicial_record_fee"))
+    assert "200.000" in text(out)
+    assert (out.state.flow, out.state.step) == ("judicial_record", state.step)
+    total = len(ctx.library.flows["judicial_record"].steps)
+    assert f"Tiếp tục Bước 2/{total}" in labels(out)
+    back = advance(ctx, out.state, Pressed("resume"))
+    assert back.replies[-1].text.startswith(f"Bước 2/{total}")
+
+
+def test_a_fact_in_english_is_the_translated_answer(ctx: Context) -> None:
+    en = Context(ctx.library, ctx.catalogs, ctx.commune, Resident("en"))
+    out = advance(en, DialogueState(), said("faq_judicial_record_fee"))
+    assert "200,000" in text(out) or "200.000" in text(out)
+    assert "lý lịch" not in text(out).lower()
+
+
+@pytest.mark.parametrize(("question", "new"), [
+    ("Hòa Lâm cũ giờ thuộc xã nào", "Xã Ứng Hòa"),
+    ("xa hoa vien cu bay gio la xa nao", "Xã Ứng Thiên"),
+    ("xã Thái Hòa huyện Ứng Hòa cũ giờ thuộc xã nào", "Xã Hòa Xá"),
+    ("phường Phúc Xá quận Ba Đình cũ giờ là phường nào", "Phường Hồng Hà"),
+])
+def test_an_old_address_gets_its_new_commune(ctx: Context, question: str, new: str) -> None:
+    out = advance(ctx, DialogueState(), said("old_address", question))
+    assert new in text(out)
+    assert out.state.flow is None and out.state.awaiting is None
+
+
+def test_an_unconfirmed_merger_says_so(ctx: Context) -> None:
+    assert "đối chiếu" in text(advance(ctx, DialogueState(), said("old_address", "Đại Cường cũ giờ thuộc xã nào")))
+    assert "đối chiếu" not in text(advance(ctx, DialogueState(), said("old_address", "Hoa Viên cũ giờ là xã gì")))
+
+
+def test_an_old_address_question_without_a_name_asks_for_it_then_answers(ctx: Context) -> None:
+    asked = advance(ctx, DialogueState(), said("old_address", "xã cũ giờ thuộc xã nào"))
+    assert "?" in text(asked) and asked.state.awaiting == "old_address"
+    out = advance(ctx, asked.state, said("out_of_scope", "xa truong thinh"))
+    assert "Xã Ứng Thiên" in text(out) and out.state.awaiting is None
+
+
+def test_an_old_address_mid_guide_keeps_the_step(ctx: Context) -> None:
+    state = advance(ctx, DialogueState(), said("portal_submit")).state
+    out = advance(ctx, state, said("old_address", "chọn cơ quan thì tôi ở Trầm Lộng cũ chọn xã nào"))
+    assert "Xã Ứng Hòa" in text(out)
+    assert (out.state.flow, out.state.step) == (state.flow, state.step)
+    assert any(label.startswith("Tiếp tục Bước 1/") for label in labels(out))
+
+
+def test_a_loosely_asked_fact_of_the_open_guide_is_answered(ctx: Context) -> None:
+    state = advance(ctx, DialogueState(), said("judicial_record")).state
+    unsure = Said(Parse("thế hết bao nhiêu tiền hả cháu?", "faq_judicial_record_fee", 0.41,
+                        (("faq_judicial_record_fee", 0.41), ("pay_public_fee", 0.2))))
+    out = advance(ctx, state, unsure)
+    assert "200.000" in text(out) and out.state.step == state.step
+    # The same words outside that guide are not sure enough: a clarifying question.
+    assert "200.000" not in text(advance(ctx, DialogueState(), unsure))
+
+
+def test_a_former_commune_named_as_such_is_an_old_address_question(ctx: Context) -> None:
+    state = advance(ctx, DialogueState(), said("portal_submit")).state
+    asked = "chọn cơ quan thì tôi ở Trầm Lộng cũ chọn xã nào"
+    out = advance(ctx, state, Said(Parse(asked, "faq_judicial_record_agency", 0.56,
+                                         (("faq_judicial_record_agency", 0.56),))))
+    assert "Xã Ứng Hòa" in text(out) and out.state.step == state.step
+    plain = advance(ctx, DialogueState(), Said(Parse("sổ hộ khẩu cũ còn dùng được không", "faq_level2_documents",
+                                                     0.8, (("faq_level2_documents", 0.8),))))
+    assert "nay thuộc" not in text(plain)
