@@ -38,16 +38,22 @@ async def _chat(args: argparse.Namespace) -> int:
 
 async def _stats(args: argparse.Namespace) -> int:
     # Only the database and the guides: the funnel needs no NLU model and no channels.
-    from bot.stats import print_funnel
+    from bot.stats import ScopeError, print_funnel, stats_scope
     from bot.storage.db import make_engine, migrate
     from bot.storage.store import Store
     from dialogues.flows import load_library
+    from kernel.commune import load_commune
 
     settings = load_settings(args.config)
+    try:
+        scope = stats_scope(load_commune(settings.commune_dir), args.since, args.until, args.village)
+    except ScopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     engine = make_engine(settings.database_url)
     try:
         await migrate(engine)
-        await print_funnel(Store(engine), load_library(settings.flows_dir))
+        await print_funnel(Store(engine), load_library(settings.flows_dir), scope)
     finally:
         await engine.dispose()
     return 0
@@ -61,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="serve the web chat and every configured channel")
     chat = sub.add_parser("chat", help="talk to the assistant in the terminal")
     chat.add_argument("--user", default="terminal", help="who you are (a new name starts a new conversation)")
-    sub.add_parser("stats", help="per guide: how many started, where they got stuck, how many completed")
+    stats = sub.add_parser("stats", help="per guide: how many started, where they got stuck, how many completed")
+    stats.add_argument("--from", dest="since", metavar="YYYY-MM-DD", help="first day (the commune's time zone)")
+    stats.add_argument("--to", dest="until", metavar="YYYY-MM-DD", help="last day, included")
+    stats.add_argument("--village", metavar="CODE", help="residents of this place (a xã cũ includes its thôn)")
     from bot.broadcast.cli import add_parser as add_broadcast
     from bot.broadcast.cli import run as _broadcast
 

@@ -21,9 +21,11 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     settings = services.settings
     app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.of(settings.web),
                        services.senders, ChatHistory(services.pipeline), services.catalogs)
+    from bot.staff.dashboard import attach_dashboard
     from bot.staff.desk import attach_desk
 
     attach_desk(app, services)  # the team desk under /staff/ is always there, like the web chat
+    attach_dashboard(app, services)  # the commune's figures under /staff/api/ (roles staff and admin)
     channels = configured_channels(services)
     for channel in channels:
         await channel.start(app)

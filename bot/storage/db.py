@@ -47,7 +47,8 @@ class Base(DeclarativeBase):
 
 class Resident(Base):
     __tablename__ = "residents"
-    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_resident_channel_platform"),)
+    __table_args__ = (UniqueConstraint("channel", "platform_id", name="uq_resident_channel_platform"),
+                      Index("ix_residents_village", "village"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -92,7 +93,8 @@ class AnalyticsEvent(Base):
     """Funnel events; never message text."""
 
     __tablename__ = "analytics_events"
-    __table_args__ = (Index("ix_events_flow_kind", "flow", "kind"),)
+    # The funnel's filters and counted columns in one index (migration 0400_dashboard).
+    __table_args__ = (Index("ix_events_funnel", "flow", "kind", "created_at", "step", "resident_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
