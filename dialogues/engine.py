@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dialogues import answers, facts, guide
+from dialogues import answers, facts, guide, triage
 from dialogues.flows import Flow
 from dialogues.state import DialogueState
 from dialogues.turn import (
@@ -108,11 +108,12 @@ def _choice_target(flow: Flow, step_id: str | None, target: str) -> bool:
 # --- typed messages --------------------------------------------------------
 
 def _said(t: Turn, flow: Flow | None, parse: Parse) -> None:
+    if _triaged(t, flow, parse):
+        return
     if t.state.awaiting and _answer_awaiting(t, flow, parse):
         return
     ranking = parse.ranking or ((parse.intent, parse.confidence),)
-    second = ranking[1][1] if len(ranking) > 1 else 0.0
-    unsure = parse.confidence < t.ctx.threshold or parse.confidence - second < t.ctx.margin
+    unsure = _unsure(t, parse)
     if (unsure or parse.intent.startswith(FAQ_PREFIX)) and facts.names_old_unit(parse.text):
         # "tôi ở Trầm Lộng cũ chọn xã nào": a former commune named as such is an old-address question.
         parse = replace(parse, intent="old_address")
@@ -127,6 +128,42 @@ def _said(t: Turn, flow: Flow | None, parse: Parse) -> None:
         return
     t.state = replace(t.state, misunderstood=0)
     _intent(t, flow, parse)
+
+
+def _unsure(t: Turn, parse: Parse) -> bool:
+    ranking = parse.ranking or ((parse.intent, parse.confidence),)
+    second = ranking[1][1] if len(ranking) > 1 else 0.0
+    return parse.confidence < t.ctx.threshold or parse.confidence - second < t.ctx.margin
+
+
+def _triaged(t: Turn, flow: Flow | None, parse: Parse) -> bool:
+    """Safety first, also in the middle of a guide: a scam reported or quoted, a victim, a wrong transfer
+    (dialogues/triage.py). True if the message was taken."""
+    rules = t.ctx.library.triage
+    signals = rules.signals(parse.text)
+    if flow is not None and (flow.id, t.state.step) == triage.QUESTION:
+        answer = triage.answer_to_question(signals, parse.intent)
+        if answer is not None:
+            t.state = replace(t.state, misunderstood=0)
+            guide.goto(t, flow, answer)
+            return True
+    found = triage.situation(signals, parse.intent, confident=not _unsure(t, parse))
+    if found is None:
+        return False
+    t.state = replace(t.state, misunderstood=0, awaiting=None)
+    if found == triage.GENUINE:
+        _intent(t, flow, replace(parse, intent=triage.GENUINE_ANSWER, confidence=1.0))
+        return True
+    flow_id, step_id = triage.ROUTES[found]
+    target = t.ctx.library.get(flow_id)
+    if target is None:
+        return False
+    if flow is not None and (flow.id == target.id or flow.id == triage.ROUTES[triage.VICTIM][0]):
+        guide.show_step(t, flow)  # already there, or a victim: the urgent steps stay in front
+        return True
+    hints = tuple(h.say for h in rules.hints_for(parse.text)) if flow_id == triage.ROUTES[triage.SCAM][0] else ()
+    guide.start(t, target, step_id, situation=found, hints=hints)
+    return True
 
 
 def _clarify(t: Turn, flow: Flow | None, ranking: tuple[tuple[str, float], ...]) -> None:

@@ -9,6 +9,7 @@ import yaml
 
 from dialogues.flows import parse_flow
 from dialogues.knowledge import parse_entries
+from dialogues.triage import parse_rules
 
 
 def extract_flows(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
@@ -23,6 +24,14 @@ def extract_flows(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
     flow = parse_flow(data, str(name))
     for text in flow.strings():
         yield 0, None, text, [f"flow {flow.id}"]
+
+
+def extract_triage(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
+                   options: Any) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """Yield the facts the safety triage adds to the scam help's opening (dialogues/triage.yml)."""
+    rules = parse_rules(yaml.safe_load(fileobj.read().decode("utf-8")) or {}, str(getattr(fileobj, "name", "triage")))
+    for hint in rules.hints:
+        yield 0, None, hint.say, ["triage hint"]
 
 
 def extract_glossary(fileobj: IO[bytes], keywords: Any, comment_tags: Any,

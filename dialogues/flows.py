@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from dialogues.knowledge import Knowledge, KnowledgeError, load_knowledge
+from dialogues.triage import Rules, TriageError, load_rules
 
 END = "end"
 # A choice may lead into another guide: "flow:<id>" (its first step) or "flow:<id>/<step>".
@@ -55,6 +56,13 @@ class Flow:
     source: str = ""  # the file it was loaded from
     # The brief's source ids for the facts in title, intro and done (YAML `source:` at the top).
     sources: tuple[str, ...] = ()
+    # Openings that fit how the guide was reached (YAML `intros: {situation: text}`), in place of `intro`:
+    # e.g. the scam help opened by a described scam says plainly that it is one (dialogues/triage.py).
+    intros: tuple[tuple[str, str], ...] = ()
+
+    def intro_for(self, situation: str | None) -> str | None:
+        """The opening for a situation, else the guide's own intro."""
+        return dict(self.intros).get(situation or "", self.intro)
 
     def index(self, step_id: str) -> int:
         for i, step in enumerate(self.steps):
@@ -78,6 +86,8 @@ class Flow:
         yield self.title
         if self.intro:
             yield self.intro
+        for _, text in self.intros:
+            yield text
         for step in self.steps:
             yield step.text
             if step.troubleshoot:
@@ -103,6 +113,8 @@ class Library:
     topics: tuple[Topic, ...]
     # The short fact answers (dialogues/knowledge/), served beside the guides.
     knowledge: Knowledge = field(default_factory=lambda: Knowledge({}))
+    # The safety triage's patterns (dialogues/triage.yml), checked before anything else a resident types.
+    triage: Rules = field(default_factory=Rules)
 
     def get(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)
@@ -172,7 +184,15 @@ def parse_flow(data: Any, source: str) -> Flow:
                 steps=tuple(steps), done=str(_require(data, "done", where)).strip(),
                 intro=(str(data["intro"]).strip() if data.get("intro") else None),
                 scam_warning=bool(data.get("scam_warning", False)), source=source,
-                sources=_sources(data.get("source"), where))
+                sources=_sources(data.get("source"), where), intros=_intros(data.get("intros"), where))
+
+
+def _intros(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not all(isinstance(v, str) and v.strip() for v in raw.values()):
+        raise FlowError(f"{where}: 'intros' must map a situation to a text")
+    return tuple((str(k), v.strip()) for k, v in raw.items())
 
 
 def load_library(flows_dir: Path, knowledge_dir: Path | None = None) -> Library:
@@ -215,4 +235,9 @@ def load_library(flows_dir: Path, knowledge_dir: Path | None = None) -> Library:
         knowledge = load_knowledge(knowledge_dir) if knowledge_dir.is_dir() else Knowledge({})
     except KnowledgeError as exc:  # stops start-up like a broken guide, naming the file and entry
         raise FlowError(str(exc)) from None
-    return Library(flows=flows, topics=tuple(topics), knowledge=knowledge)
+    triage_path = flows_dir.parent / "triage.yml"
+    try:
+        triage = load_rules(triage_path) if triage_path.exists() else Rules()
+    except TriageError as exc:  # stops start-up like a broken guide
+        raise FlowError(str(exc)) from None
+    return Library(flows=flows, topics=tuple(topics), knowledge=knowledge, triage=triage)

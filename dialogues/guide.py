@@ -29,18 +29,32 @@ SCAM_WARNING = N_("⚠️ Trợ lý không bao giờ hỏi số CCCD, mật kh�
                   "Đừng đưa các mã này cho bất kỳ ai.")
 
 
-def start(t: Turn, flow: Flow, step_id: str | None = None) -> None:
-    """Open a guide (at its first step, or at `step_id` when another guide leads into it)."""
+def start(t: Turn, flow: Flow, step_id: str | None = None, situation: str | None = None,
+          hints: tuple[str, ...] = ()) -> None:
+    """Open a guide (at its first step, or at `step_id` when another guide leads into it).
+
+    `situation` picks the opening that fits how it was reached (the safety triage's), and `hints` are
+    facts added to it; the scam warning comes once a conversation, and not over a situation's opening."""
     first = step_id or flow.steps[0].id
     t.state = replace(t.state.at(flow.id, first), tried=())
     t.effects.append(fx.Track("flow_start", flow.id, first))
     intro = t._(flow.title)
-    if flow.intro:
-        intro += "\n" + t._(flow.intro)
-    if flow.scam_warning:
+    opening = flow.intro_for(situation)
+    if opening:
+        intro += "\n" + t._(opening)
+    for hint in hints:
+        intro += "\n" + t._(hint)
+    if flow.scam_warning and situation is None and _warning_due(t):
         intro += "\n" + t._(SCAM_WARNING)
+        t.state = replace(t.state, warned=t.ctx.today.isoformat() if t.ctx.today else "")
     t.say(intro)
     show_step(t, flow, track=False)
+
+
+def _warning_due(t: Turn) -> bool:
+    """The scam warning is shown once a conversation: not again on the same day (the commune's)."""
+    warned = t.state.warned
+    return warned is None or (t.ctx.today is not None and warned != t.ctx.today.isoformat())
 
 
 def show_step(t: Turn, flow: Flow | None, track: bool = True) -> None:

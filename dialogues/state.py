@@ -19,6 +19,8 @@ class DialogueState:
     awaiting: str | None = None
     # Steps already tried in this guide that did not work (for the team's case card).
     tried: tuple[str, ...] = ()
+    # The commune's day the scam warning was last shown ("" when the day was not known): once a conversation.
+    warned: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

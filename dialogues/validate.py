@@ -133,6 +133,10 @@ def check_content(library: Library, catalogs: Mapping[str, Mapping[str, str]],
         for t in terms:
             if t.gloss not in catalog:
                 problems.append(Problem("dialogues/glossary.yml", f"'{t.id}' not translated in the '{lang}' catalog"))
+    for n, hint in enumerate(library.triage.hints, 1):
+        if not hint.sources or not all(SOURCE_ID.match(i) and i in content.BRIEF_IDS for i in hint.sources):
+            problems.append(Problem("dialogues/triage.yml", f"hint {n} needs the brief's source ids: "
+                                                            f"{hint.say[:60]!r}"))
     problems += check_answer_sources()
     return problems
 
@@ -161,6 +165,7 @@ def _check_strings(library: Library, catalogs: Mapping[str, Mapping[str, str]],
     wanted: dict[str, str] = {tp.title: f"menu.yml, topic '{tp.id}'" for tp in library.topics}
     for flow in library.flows.values():
         wanted.update(dict.fromkeys(flow.strings(), flow.source))
+    wanted.update(dict.fromkeys((h.say for h in library.triage.hints), "dialogues/triage.yml"))
     for lang, catalog in catalogs.items():
         for text, where in wanted.items():
             if text not in catalog:

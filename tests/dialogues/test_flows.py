@@ -54,7 +54,8 @@ async def test_every_guide_every_step_and_every_troubleshooting(guides: Services
             assert opening.startswith(tr(flow.title))
             if flow.intro:
                 assert tr(flow.intro) in opening
-            assert (tr(SCAM_WARNING) in opening) == flow.scam_warning
+            # The scam warning opens the first guide that has one, once a conversation (issue 16).
+            assert (tr(SCAM_WARNING) in opening) == (flow.scam_warning and n == 1)
             for payload in presses_to(flow, step.id):
                 replies = await conv.press(payload)
             shown = replies[-1]
