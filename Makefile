@@ -12,7 +12,7 @@ PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test test-fast lint chat stats venv dev locales model browser bench clean
+.PHONY: run test test-fast lint chat stats venv dev locales model browser fonts bench clean
 
 # The runtime (requirements.txt) for run/chat/stats; tests and lint add requirements-dev.txt.
 $(BIN)/.installed: requirements.txt
@@ -45,6 +45,12 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "could not install Chromium (the browser tests need it: apt-get install chromium)"; }
 
+# The posters (python -m bot posters) print with a TrueType font that has the Vietnamese letters.
+fonts:
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { echo "installing DejaVu fonts for the posters"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null) \
+	  || echo "could not install fonts-dejavu-core (the posters need a font with Vietnamese letters)"; }
+
 run: venv locales model
 	$(PYTHON) -m bot run
 
@@ -54,7 +60,7 @@ chat: venv locales model
 stats: venv locales model
 	$(PYTHON) -m bot stats
 
-test: dev locales model browser
+test: dev locales model browser fonts
 	$(PYTHON) -m pytest -q
 
 # The logic without the end-to-end runs and the browser (under a minute).

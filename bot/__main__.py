@@ -79,13 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     from bot.converse_run import run as _converse
 
     add_converse(sub)
+    from bot.posters import add_commands as add_posters
     from bot.staff.cli import add_commands as add_staff
 
     commands = {"run": _run, "chat": _chat, "stats": _stats, "broadcast": _broadcast, "converse": _converse,
-                **add_staff(sub)}
+                **add_staff(sub), **add_posters(sub)}
     args, _rest = parser.parse_known_args(argv)
     # Quiet for the interactive commands and broadcast send/status/...; the servers log at INFO.
-    quiet = args.command in ("chat", "converse") or getattr(args, "action", "work") != "work"
+    quiet = args.command in ("chat", "converse", "posters") or getattr(args, "action", "work") != "work"
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if quiet
                         else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_libraries()  # -v is DEBUG for our modules; libraries that log URLs or bodies stay at WARNING
