@@ -1,20 +1,29 @@
-"""Benchmark: N concurrent residents drive a real `python -m bot run` over HTTP (SQLite and PostgreSQL).
+"""Benchmark: residents drive a real `python -m bot run` over HTTP (SQLite and PostgreSQL), next to a bare
+aiohttp server answering the same JSON to the same client in the same run.
 
-Prints turns per second, p50/p99 latency and the server's peak memory for each database.
-Usage: .venv/bin/python bench/pipeline.py [--residents 100] [--turns 20] [--db sqlite,postgresql] [--limits off]
+Two modes per server, each for `--seconds`:
+- closed loop: `--residents` residents, each sending its next message as soon as the answer came;
+- open loop: a steady offered load of `--rate` turns/s spread over `--population` residents, whatever the
+  answers' speed (latency counted from when the message was due, so a stalled server is not hidden).
+Prints turns/s (and as a ratio of the bare server's closed loop), p50/p99 latency, errors, and the server
+process's peak memory (VmHWM, reset before each mode). The database is migrated before the server starts,
+as on every start but the first.
+Usage: .venv/bin/python bench/pipeline.py [--residents 100] [--rate 100] [--population 1000] [--seconds 15]
+                                          [--db bare,sqlite,postgresql] [--modes closed,open] [--limits off]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +37,33 @@ PG = "postgresql://postgres@127.0.0.1:5432/test"
 SCRIPT = [("text", "làm sao cài ứng dụng VNeID"), ("payload", "done"), ("payload", "stuck"),
           ("payload", "done"), ("text", "cảm ơn bạn"), ("payload", "resume"), ("payload", "done"),
           ("payload", "done"), ("text", "chào bạn"), ("payload", "menu")]
+BARE = """
+import json, sys
+from aiohttp import web
+answer = open(sys.argv[2], "rb").read()
+async def chat(request):
+    await request.json()  # read and parse the body as the assistant does
+    return web.Response(body=answer, content_type="application/json")
+app = web.Application()
+app.router.add_post("/api/chat", chat)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+"""
 
+
+@dataclass
+class Run:
+    """What one mode measured."""
+
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000 if ordered else float("nan")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -38,33 +73,131 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def resident(web: WebChat, user: str, turns: int, latencies: list[float], errors: list[int]) -> None:
-    for i in range(turns):
+def reset_peak(pid: int) -> None:
+    """Start counting the peak anew (Linux: writing 5 to clear_refs resets VmHWM to the current RSS)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+class Client:
+    """Residents by label over one keep-alive client session; the message counter makes each message id unique."""
+
+    def __init__(self, web: WebChat) -> None:
+        self.web = web
+        self.sent: dict[str, int] = {}
+
+    async def turn(self, label: str, run: Run, due: float | None = None) -> None:
+        i = self.sent.get(label, 0)
+        self.sent[label] = i + 1
         kind, value = SCRIPT[i % len(SCRIPT)]
-        t0 = time.perf_counter()
-        status, _ = await web.post(user, **{kind: value, "id": f"{user}-{i}"})
+        t0 = time.perf_counter() if due is None else due
+        try:
+            status, _ = await self.web.post(label, **{kind: value, "id": f"{label}-{i}"})
+        except Exception:  # a refused or reset connection counts as an error, like a 5xx
+            status = 0
+        run.latencies.append(time.perf_counter() - t0)
         if status != 200:
-            errors.append(status)
-        latencies.append(time.perf_counter() - t0)
+            run.errors += 1
 
 
-async def drive(port: int, residents: int, turns: int) -> tuple[float, list[float], list[int]]:
-    latencies: list[float] = []
-    errors: list[int] = []
-    async with client_session(limit=residents) as http:
-        web = WebChat(http, f"http://127.0.0.1:{port}")
-        # Warm-up: first contact creates the residents (each gets its session token).
-        await asyncio.gather(*(resident(web, f"warm-{i}", 1, [], errors) for i in range(residents)))
-        t0 = time.perf_counter()
-        await asyncio.gather(*(resident(web, f"bench-{uuid.uuid4().hex[:8]}", turns, latencies, errors)
-                               for _ in range(residents)))
-        elapsed = time.perf_counter() - t0
-    return elapsed, latencies, errors
+async def closed_loop(client: Client, residents: int, seconds: float) -> Run:
+    run = Run()
+    labels = [f"closed-{uuid.uuid4().hex[:8]}" for _ in range(residents)]
+    await asyncio.gather(*(client.turn(label, Run()) for label in labels))  # first contact: session tokens
+    deadline = time.perf_counter() + seconds
+
+    async def resident(label: str) -> None:
+        while time.perf_counter() < deadline:
+            await client.turn(label, run)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(resident(label) for label in labels))
+    run.seconds = time.perf_counter() - t0
+    return run
+
+
+async def open_loop(client: Client, rate: float, population: int, seconds: float) -> Run:
+    run = Run()
+    labels = [f"open-{uuid.uuid4().hex[:8]}" for _ in range(population)]
+    warm = asyncio.Semaphore(50)
+
+    async def first(label: str) -> None:
+        async with warm:
+            await client.turn(label, Run())
+
+    await asyncio.gather(*(first(label) for label in labels))
+    tasks: set[asyncio.Task[None]] = set()
+    start = time.perf_counter()
+    total = int(rate * seconds)
+    for n in range(total):
+        due = start + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(client.turn(labels[n % population], run, due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    run.seconds = max(time.perf_counter() - start, seconds)
+    return run
+
+
+async def measure(port: int, pid: int, modes: list[str], args: argparse.Namespace) -> list[tuple[str, Run, float]]:
+    out = []
+    async with client_session(limit=0) as http:
+        client = Client(WebChat(http, f"http://127.0.0.1:{port}"))
+        for mode in modes:
+            reset_peak(pid)
+            if mode == "closed":
+                run = await closed_loop(client, args.residents, args.seconds)
+            else:
+                run = await open_loop(client, args.rate, args.population, args.seconds)
+            out.append((mode, run, peak_rss_mb(pid)))
+    return out
+
+
+async def sample_answer(port: int) -> bytes:
+    """The assistant's answer to the script's first message: what the bare server answers every time."""
+    async with client_session(limit=1) as http:
+        _, answer = await WebChat(http, f"http://127.0.0.1:{port}").post("sample", text=SCRIPT[0][1])
+    return json.dumps(answer, ensure_ascii=False).encode()
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int) -> None:
+    import socket
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"the server on port {port} did not start")
+
+
+def start_bare(answer: bytes, port: int, tmp: str) -> subprocess.Popen[bytes]:
+    path = Path(tmp, "answer.json")
+    path.write_bytes(answer)
+    proc = subprocess.Popen([sys.executable, "-c", BARE, str(port), str(path)], cwd=ROOT)
+    wait_listening(proc, port)
+    return proc
 
 
 def start_server(database_url: str, port: int, limits: str) -> subprocess.Popen[bytes]:
+    from bot.storage.db import make_engine, migrate
+
+    async def migrated() -> None:
+        engine = make_engine(database_url)
+        await migrate(engine)
+        await engine.dispose()
+
+    asyncio.run(migrated())
     env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "BOT_RATE_LIMITS": limits}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
+    for secret in ("TELEGRAM_BOT_TOKEN", "ZALO_ACCESS_TOKEN", "ZALO_APP_ID"):
+        env.pop(secret, None)
     return fakes_server.start_server(env, quiet=True)
 
 
@@ -79,38 +212,53 @@ async def pg_schema(create: bool, schema: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--residents", type=int, default=100)
-    ap.add_argument("--turns", type=int, default=20)
-    ap.add_argument("--db", default="sqlite,postgresql")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--residents", type=int, default=100, help="closed loop: residents at once")
+    ap.add_argument("--rate", type=float, default=100.0, help="open loop: turns offered per second")
+    ap.add_argument("--population", type=int, default=1000, help="open loop: residents the turns come from")
+    ap.add_argument("--seconds", type=float, default=15.0, help="length of each mode")
+    ap.add_argument("--db", default="bare,sqlite,postgresql")
+    ap.add_argument("--modes", default="closed,open")
     ap.add_argument("--limits", choices=("on", "off"), default="off",
                     help="BOT_RATE_LIMITS of the server: off (default) measures the pipeline; on measures it "
                          "under the web chat's limits (all residents come from one address, so expect 429s)")
     args = ap.parse_args()
-    print(f"{'database':<11} {'turns':>6} {'turns/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'peak MB':>8} {'errors':>6}")
-    for db in args.db.split(","):
-        tmp = tempfile.mkdtemp()
+    modes = args.modes.split(",")
+    targets = args.db.split(",")
+    print(f"closed: {args.residents} residents at once; open: {args.rate:g} turns/s offered by "
+          f"{args.population} residents; {args.seconds:g} s each", flush=True)
+    print(f"{'server':<11} {'mode':<7} {'turns':>6} {'turns/s':>8} {'x bare':>7} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'peak MB':>8} {'errors':>6}", flush=True)
+    tmp = tempfile.mkdtemp()
+    bare_rate = 0.0
+    answer = b""
+    for target in ["sample", *targets] if "bare" in targets else targets:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
-        if db == "sqlite":
-            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+        port = free_port()
+        if target == "bare":
+            proc = start_bare(answer, port, tmp)
+        elif target in ("sample", "sqlite"):
+            proc = start_server(f"sqlite+aiosqlite:///{tmp}/{target}.db", port, args.limits)
         else:
             asyncio.run(pg_schema(True, schema))
-            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/test?search_path={schema}"
-        port = free_port()
-        proc = start_server(url, port, args.limits)
+            proc = start_server(f"postgresql+asyncpg://postgres@127.0.0.1:5432/test?search_path={schema}", port,
+                                args.limits)
         try:
-            elapsed, lat, errors = asyncio.run(drive(port, args.residents, args.turns))
-            peak = peak_rss_mb(proc.pid)
+            if target == "sample":
+                answer = asyncio.run(sample_answer(port))
+                continue
+            results = asyncio.run(measure(port, proc.pid, modes, args))
         finally:
             proc.terminate()
             proc.wait()
-            if db != "sqlite":
+            if target == "postgresql":
                 asyncio.run(pg_schema(False, schema))
-        lat.sort()
-        p50 = statistics.median(lat) * 1000
-        p99 = lat[int(len(lat) * 0.99) - 1] * 1000
-        print(f"{db:<11} {len(lat):>6} {len(lat) / elapsed:>8.0f} {p50:>7.1f} {p99:>7.1f} {peak:>8.0f} "
-              f"{len(errors):>6}")
+        for mode, run, peak in results:
+            if target == "bare" and mode == "closed":
+                bare_rate = run.rate()
+            ratio = f"{run.rate() / bare_rate:7.3f}" if bare_rate and mode == "closed" else f"{'-':>7}"
+            print(f"{target:<11} {mode:<7} {len(run.latencies):>6} {run.rate():>8.0f} {ratio} "
+                  f"{run.percentile(0.5):>7.1f} {run.percentile(0.99):>7.1f} {peak:>8.0f} {run.errors:>6}", flush=True)
 
 
 if __name__ == "__main__":

@@ -52,11 +52,12 @@ async def start(services: Services, channels: Sequence[object] = ()) -> None:
         sender = getattr(channel, "sender", None)
         if sender is not None and getattr(sender, "channel", None):
             services.senders.register(sender)
-    from bot.handoff.telegram_team import TeamDesk, TelegramTeamSender
-    from integrations.telegram.channel import TelegramChannel
-
-    telegram = next((c for c in channels if isinstance(c, TelegramChannel)), None)
+    # Found by its sender's name: python-telegram-bot is imported only when the channel runs.
+    telegram: Any = next((c for c in channels if getattr(getattr(c, "sender", None), "channel", "") == "telegram"),
+                         None)
     if telegram is not None:
+        from bot.handoff.telegram_team import TeamDesk, TelegramTeamSender
+
         TeamDesk(services.escalation).attach(telegram)
         worker.team_sender = TelegramTeamSender(telegram.bot, telegram.settings.group_per_minute)
     worker.start()

@@ -63,6 +63,7 @@ from kernel.commune import CommuneSource
 from kernel.edge import Refused, parse_json
 from kernel.flood import FloodLimiter
 from kernel.i18n import Catalogs
+from kernel.locks import KeyedLocks
 from kernel.logs import hide
 from kernel.messages import Incoming, Reply, ResidentKey
 from kernel.ports import HealthCheck, ResidentDirectory, Turns
@@ -150,7 +151,7 @@ class TelegramChannel:
         self.health = health
         self._errors: dict[int, BaseException] = {}  # update_id -> the error its handler raised
         self._failed: dict[int, int] = defaultdict(int)  # webhook: update_id -> failed deliveries
-        self._chat_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)  # webhook: one chat in order
+        self._chat_locks = KeyedLocks()  # webhook: one chat in order
         limiter = (FloodLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds)
                    if settings.rate_limits else None)
         self.dispatch = Dispatcher(self._run_update, health,

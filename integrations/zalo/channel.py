@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import logging
 import time
-import weakref
 from collections.abc import Sequence
 
 import aiohttp
@@ -28,6 +27,7 @@ from integrations.zalo.memory import ZaloMemory
 from kernel.edge import Refused, clean_text, decode_body, parse_json, token
 from kernel.flood import FloodLimiter
 from kernel.i18n import Catalogs
+from kernel.locks import KeyedLocks
 from kernel.messages import Incoming, Reply, ResidentKey
 from kernel.ports import DeliveryError, HealthCheck, ResidentDirectory, Turns
 from kernel.safety import screen
@@ -54,7 +54,7 @@ class ZaloSender:
         self.tokens: TokenKeeper | None = None
         self.client: OAClient | BotClient | None = None
         self._refresher: asyncio.Task[None] | None = None
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
         self._starting = asyncio.Lock()
         self._offered: set[str] = set()  # residents with a numbered list stored in zalo_choices
 
@@ -91,11 +91,7 @@ class ZaloSender:
             self.client = None
 
     def _lock(self, user_id: str) -> asyncio.Lock:
-        lock = self._locks.get(user_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[user_id] = lock
-        return lock
+        return self._locks[user_id]
 
     async def forget(self, user_id: str) -> None:
         """Drop the numbers offered to a resident who asked to be forgotten."""

@@ -218,18 +218,6 @@ def test_evaluate_counts() -> None:
     assert report["confused"] == [{"gold": "thank", "predicted": "greet", "count": 1}]
 
 
-def test_fast_scoring_matches_the_trained_pipeline(interpreter: EmbeddedInterpreter) -> None:
-    import numpy as np
-
-    texts = [c.text for c in read_labelled(HELDOUT)][::5] + ["", "x" * 5000, "ko dc"]
-    model = interpreter.model
-    expected = model.pipeline.predict_proba([normalize(t) for t in texts])
-    for text, row in zip(texts, expected, strict=True):
-        got = model._scorer().probabilities(normalize(text))
-        assert np.abs(got - row).max() < 1e-5
-        assert int(np.argmax(got)) == int(np.argmax(row))
-
-
 def test_unknown_words_move_confidence_to_out_of_scope(interpreter: EmbeddedInterpreter) -> None:
     known = interpreter.parse_sync("đăng ký vneid")
     # More unknown words than known ones (typed diacritics count twice: "~đăng" beside "dang").
