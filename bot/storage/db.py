@@ -22,12 +22,12 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     inspect,
-    text as sql_text,
 )
 from sqlalchemy.engine import Connection, CursorResult, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.expression import text as sql_text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
