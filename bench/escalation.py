@@ -27,7 +27,8 @@ from telegram.request import HTTPXRequest  # noqa: E402
 from bench import pipeline as bench_pipeline  # noqa: E402
 from bot.app import build  # noqa: E402
 from bot.handoff import Staff  # noqa: E402
-from bot.handoff.telegram_team import TelegramTeamSender  # noqa: E402
+from integrations.telegram.desk import TelegramDesk  # noqa: E402
+from integrations.telegram.sender import TelegramSender  # noqa: E402
 from kernel.messages import Incoming, ResidentKey  # noqa: E402
 from kernel.settings import load_settings, replace  # noqa: E402
 from tests.fakes.commune import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune  # noqa: E402
@@ -83,7 +84,7 @@ async def run(db: str, cases: int, messages: int) -> None:
 
         # Like the Telegram channel's bot: a pool of connections (PTB's default is one).
         async with Bot(fake.token, base_url=fake.base_url, request=HTTPXRequest(connection_pool_size=32)) as bot:
-            services.outbox.team_sender = TelegramTeamSender(bot)
+            services.desks.register(TelegramDesk(bot, TelegramSender(bot), places=set))
             t0 = time.perf_counter()
             delivered = await services.outbox.run_once()
             elapsed = time.perf_counter() - t0
@@ -98,7 +99,7 @@ async def run(db: str, cases: int, messages: int) -> None:
             ids = list((await s.execute(select(Case.id))).scalars())
         t0 = time.perf_counter()
         await asyncio.gather(*(services.escalation.reply(c, Staff(MEMBER, "Lan"), "Bác thử lại nhé") for c in ids))
-        got = await asyncio.gather(*(services.senders.collect("web", f"bench-{i}") for i in range(cases)))
+        got = await asyncio.gather(*(services.mailboxes.collect("web", f"bench-{i}") for i in range(cases)))
         elapsed = time.perf_counter() - t0
         answers = sum(len(g[0]) for g in got)
         print(f"[{db}] {len(ids)} team answers written and collected by web residents ({answers} messages incl. "

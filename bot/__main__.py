@@ -71,19 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     stats.add_argument("--from", dest="since", metavar="YYYY-MM-DD", help="first day (the commune's time zone)")
     stats.add_argument("--to", dest="until", metavar="YYYY-MM-DD", help="last day, included")
     stats.add_argument("--village", metavar="CODE", help="residents of this place (a xã cũ includes its thôn)")
-    from bot.broadcast.cli import add_parser as add_broadcast
-    from bot.broadcast.cli import run as _broadcast
-
-    add_broadcast(sub)
+    from bot.app import command_line
     from bot.converse_run import add_parser as add_converse
     from bot.converse_run import run as _converse
 
     add_converse(sub)
     from bot.posters import add_commands as add_posters
-    from bot.staff.cli import add_commands as add_staff
 
-    commands = {"run": _run, "chat": _chat, "stats": _stats, "broadcast": _broadcast, "converse": _converse,
-                **add_staff(sub), **add_posters(sub)}
+    commands = {"run": _run, "chat": _chat, "stats": _stats, "converse": _converse, **add_posters(sub),
+                **command_line(sub)}
     args, _rest = parser.parse_known_args(argv)
     # Quiet for the interactive commands and broadcast send/status/...; the servers log at INFO.
     quiet = args.command in ("chat", "converse", "posters") or getattr(args, "action", "work") != "work"

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import broadcast, handoff, staff
+from bot.broadcast.cli import commands as broadcast_commands
+from bot.desks import DeskRegistry
+from bot.handoff import Escalation, OutboxWorker
 from bot.pipeline import Limits, Pipeline
-from bot.senders import SenderRegistry
+from bot.senders import MailboxSet, SenderRegistry
+from bot.staff.cli import add_commands as staff_commands
 from bot.storage.db import make_engine, migrate
 from bot.storage.residents import Residents
 from bot.storage.store import Store
 from dialogues.flows import Library, load_library
 from kernel.commune import CommuneSource
+from kernel.feature import CliAdder, CliRunner, Feature, StaffRouter
 from kernel.i18n import Catalogs
 from kernel.ports import Channel, Sender
 from kernel.settings import Settings, TelegramSettings, ZaloSettings
@@ -27,9 +34,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The features' subcommands of `python -m bot`. The command line is read before anything is built, so
+# these are the features' own functions; each built Feature's `cli` is one of them (a test checks it).
+FEATURE_COMMANDS: tuple[CliAdder, ...] = (broadcast_commands, staff_commands)
+
 
 @dataclass
 class Services:
+    """Everything the assistant runs on, built once by `build`."""
+
     settings: Settings
     engine: AsyncEngine
     store: Store
@@ -38,16 +51,51 @@ class Services:
     commune: CommuneSource
     interpreter: Interpreter
     pipeline: Pipeline
+    features: tuple[Feature, ...]
+    # Push senders of the channels and their staff desks, registered by the server before any channel
+    # receives; the features' mailboxes for the web chat (hand-off answers).
+    senders: SenderRegistry
+    desks: DeskRegistry
+    mailboxes: MailboxSet
+    # The hand-off's service and outbox (for the commands and tests that act on cases directly).
+    escalation: Escalation
+    outbox: OutboxWorker
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
-    # Push senders per channel and mailboxes of the web chat (hand-off answers, broadcasts).
-    senders: SenderRegistry = field(default_factory=SenderRegistry)
-    # The hand-off to village teams (bot/handoff) and its delivery worker.
-    escalation: Any = None
-    outbox: Any = None
+
+    def attach(self, channels: list[Channel]) -> None:
+        """Register the channels' senders and staff desks (each desk then serves the features' router).
+        Call before any channel starts receiving: a staff action arriving first would find no handler."""
+        for channel in channels:
+            sender: Sender | None = getattr(channel, "sender", None)
+            if sender is not None:
+                self.senders.register(sender)
+            desk = getattr(channel, "desk", None)
+            if desk is not None:
+                self.desks.register(desk)
+
+    async def start_workers(self) -> None:
+        """Start every feature's worker (after attach: they deliver through the senders and desks)."""
+        for feature in self.features:
+            for worker in feature.workers:
+                await worker.start()
+
+    async def stop_workers(self) -> None:
+        for feature in reversed(self.features):
+            for worker in reversed(feature.workers):
+                await worker.stop()
 
     async def close(self) -> None:
+        await self.stop_workers()
         await self.stack.aclose()
         await self.engine.dispose()
+
+
+def command_line(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, CliRunner]:
+    """The features' subcommands, added to `python -m bot`'s parsers; their runners by name."""
+    runners: dict[str, CliRunner] = {}
+    for add in FEATURE_COMMANDS:
+        runners.update(add(sub))
+    return runners
 
 
 async def build_interpreter(settings: Settings, commune: CommuneSource, stack: AsyncExitStack) -> Interpreter:
@@ -66,7 +114,7 @@ async def build_interpreter(settings: Settings, commune: CommuneSource, stack: A
 
 
 async def build(settings: Settings, interpreter: Interpreter | None = None) -> Services:
-    """Build and start every service the assistant needs (the database is migrated first)."""
+    """Build every service the assistant needs (the database is migrated first) and its features, once."""
     engine = make_engine(settings.database_url)
     await migrate(engine)
     store = Store(engine)
@@ -76,13 +124,17 @@ async def build(settings: Settings, interpreter: Interpreter | None = None) -> S
     stack = AsyncExitStack()
     if interpreter is None:
         interpreter = await build_interpreter(settings, commune, stack)
+    senders, desks = SenderRegistry(), DeskRegistry()
+    escalation, outbox = handoff.build(store, catalogs, commune, library, senders, desks, settings.escalation)
+    features = (handoff.feature(escalation, outbox),
+                broadcast.feature(store, catalogs, commune, settings.broadcast, senders, desks),
+                staff.feature())
+    desks.route_to(StaffRouter.of(features))  # two features claiming one command or button: start-up error
     limits = Limits(settings.nlu.threshold, settings.nlu.ambiguity_margin, settings.nlu.max_misunderstandings)
-    pipeline = Pipeline(store, interpreter, library, catalogs, commune, limits)
-    services = Services(settings, engine, store, catalogs, library, commune, interpreter, pipeline, stack)
-    from bot.handoff import install
-
-    services.escalation, services.outbox = install(services)
-    return services
+    pipeline = Pipeline(store, interpreter, library, catalogs, commune, limits, features)
+    mailboxes = MailboxSet([mailbox for feature in features for mailbox in feature.mailboxes])
+    return Services(settings, engine, store, catalogs, library, commune, interpreter, pipeline, features,
+                    senders, desks, mailboxes, escalation, outbox, stack)
 
 
 def telegram_channel(services: Services, settings: TelegramSettings | None = None) -> TelegramChannel:

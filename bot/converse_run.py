@@ -52,7 +52,7 @@ def stored_texts(services: Services) -> Stored:
 async def web_chat(services: Services) -> AsyncIterator[TestClient]:
     """The web chat's real HTTP app on a loopback test server (no flood limits: scenarios are scripted)."""
     app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.off(),
-                       services.senders)
+                       services.mailboxes)
     async with TestClient(TestServer(app)) as client:
         yield client
 

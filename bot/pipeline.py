@@ -1,11 +1,15 @@
-"""The turn pipeline: safety filter -> NLU -> dialogue engine -> effects -> one saved transaction."""
+"""The turn pipeline: safety filter -> NLU -> dialogue engine -> effects -> one saved transaction.
+
+Features (kernel.feature.Feature: hand-off, broadcasts) are given at construction: their effect
+handlers, payload prefixes and interceptors become the pipeline's tables once (a second claim of an
+effect or prefix is a FeatureConflict at start-up) and nothing changes them afterwards."""
 
 from __future__ import annotations
 
 import logging
 import weakref
 from asyncio import Lock
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +26,7 @@ from dialogues.flows import Library
 from dialogues.state import DialogueState
 from kernel import effects as fx
 from kernel.commune import CommuneSource, Teams, place_name
+from kernel.feature import Feature, claims
 from kernel.i18n import Catalogs, Translator
 from kernel.messages import Button, Incoming, Reply, ResidentKey, TurnResult, TurnState
 from kernel.safety import screen
@@ -61,7 +66,7 @@ class Pipeline:
     """Turns one incoming message into replies, saving everything in one transaction."""
 
     def __init__(self, store: Store, interpreter: Interpreter, library: Library, catalogs: Catalogs,
-                 commune: CommuneSource, limits: Limits = Limits()) -> None:
+                 commune: CommuneSource, limits: Limits = Limits(), features: Sequence[Feature] = ()) -> None:
         self.store = store
         self.interpreter = interpreter
         self.library = library
@@ -70,19 +75,20 @@ class Pipeline:
         self.limits = limits
         self.residents = Residents(store)
         self._locks: weakref.WeakValueDictionary[ResidentKey, Lock] = weakref.WeakValueDictionary()
-        self.handlers: dict[type, EffectHandler] = {
+        core = Feature("pipeline", effects={
             fx.SetLanguage: self._set_language, fx.SetVillage: self._set_village, fx.Subscribe: self._subscribe,
             fx.Unsubscribe: self._unsubscribe, fx.Track: self._track, fx.ShowMyData: self._show_data,
-            fx.ForgetMe: self._forget, fx.Handoff: self._handoff_without_team,
-        }
-        # Payload prefixes served by an integration (e.g. "feedback:"), checked before the engine.
-        self.payload_hooks: dict[str, Callable[[TurnScope, str], Awaitable[list[Reply]]]] = {}
-        # Checked in order after the payload hooks, before the engine (e.g. relaying to an open hand-off case).
-        self.interceptors: list[Interceptor] = []
-
-    def on(self, effect_type: type, handler: EffectHandler) -> None:
-        """Let an integration carry out an effect (e.g. escalation opens a case for Handoff)."""
-        self.handlers[effect_type] = handler
+            fx.ForgetMe: self._forget})
+        everyone = (core, *features)
+        handlers: dict[type, EffectHandler] = claims(everyone, lambda f: f.effects, "effect")
+        # Without the hand-off feature, a hand-off tells the resident how to reach the team in person.
+        handlers.setdefault(fx.Handoff, self._handoff_without_team)
+        self.handlers: Mapping[type, EffectHandler] = handlers
+        # Payload prefixes served by a feature (e.g. "case:"), checked before the engine.
+        self.payloads: Mapping[str, Callable[[TurnScope, str], Awaitable[list[Reply]]]] = claims(
+            everyone, lambda f: f.payloads, "payload prefix")
+        # Checked in order after the payloads, before the engine (e.g. relaying to an open hand-off case).
+        self.interceptors: tuple[Interceptor, ...] = tuple(f.interceptor for f in features if f.interceptor)
 
     def _lock(self, who: ResidentKey) -> Lock:
         lock = self._locks.get(who)
@@ -121,7 +127,7 @@ class Pipeline:
                     replies.append(Reply(scope.tr("⚠️ Bạn vừa gửi một mã bí mật (OTP hoặc mật khẩu). Tôi đã xoá nó. "
                                                   "Đừng bao giờ đưa mã này cho ai, kể cả người xưng là công an "
                                                   "hay ngân hàng. Nếu đã lỡ đưa, hãy đổi mật khẩu ngay.")))
-                hook = self.payload_hooks.get((msg.payload or "").partition(":")[0]) if msg.payload else None
+                hook = self.payloads.get((msg.payload or "").partition(":")[0]) if msg.payload else None
                 taken: list[Reply] | None = None
                 if hook is not None:
                     taken = await hook(scope, msg.payload or "")
@@ -161,7 +167,7 @@ class Pipeline:
 
     def _hooked(self, payload: str) -> bool:
         """A feature's button (a hand-off case's, feedback): not tied to the guide's position."""
-        return payload.partition(":")[0] in self.payload_hooks
+        return payload.partition(":")[0] in self.payloads
 
     def _translator(self, resident: Resident, msg: Incoming) -> Translator:
         return self.catalogs.get(self.catalogs.negotiate(resident.language, msg.platform_language))
@@ -220,14 +226,17 @@ class Pipeline:
         return [Reply(scope.tr("Đã xoá toàn bộ thông tin của bạn. Nếu nhắn tiếp, trợ lý sẽ bắt đầu lại từ đầu."))]
 
     async def _handoff_without_team(self, scope: TurnScope, effect: fx.Handoff) -> list[Reply]:
-        """Used when no escalation integration is configured: tell the resident how to reach the team."""
-        tr = scope.tr
-        commune = self.commune.current()
-        village = commune.village(scope.resident.village)
-        return [Reply(tr("Tổ công nghệ số của {place} sẽ giúp bạn trực tiếp. Bạn có thể gặp trưởng thôn "
-                         "hoặc đến điểm phục vụ hành chính công của xã.",
-                         place=place_name(tr, village) if village else tr("thôn bạn")),
-                      ((Button(tr("Xem danh mục"), "menu"),),))]
+        return without_team(scope, self.commune, effect)
+
+
+def without_team(scope: TurnScope, commune: CommuneSource, effect: fx.Handoff) -> list[Reply]:
+    """A hand-off no team can take (none configured or reachable): how to reach the team in person."""
+    tr = scope.tr
+    village = commune.current().village(effect.village or scope.resident.village)
+    return [Reply(tr("Tổ công nghệ số của {place} sẽ giúp bạn trực tiếp. Bạn có thể gặp trưởng thôn "
+                     "hoặc đến điểm phục vụ hành chính công của xã.",
+                     place=place_name(tr, village) if village else tr("thôn bạn")),
+                  ((Button(tr("Xem danh mục"), "menu"),),))]
 
 
 def _local_today(teams: Teams) -> date:

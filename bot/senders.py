@@ -15,11 +15,10 @@ from kernel.ports import Mailbox, Sender
 
 
 class SenderRegistry:
-    """The push sender of each channel and the mailboxes of pull channels, built once at start-up."""
+    """The push sender of each channel, registered by the server before the features' workers start."""
 
     def __init__(self) -> None:
         self._senders: dict[str, Sender] = {}
-        self._mailboxes: list[Mailbox] = []
 
     def register(self, sender: Sender) -> None:
         self._senders[sender.channel] = sender
@@ -30,8 +29,12 @@ class SenderRegistry:
     def channels(self) -> Sequence[str]:
         return tuple(self._senders)
 
-    def add_mailbox(self, mailbox: Mailbox) -> None:
-        self._mailboxes.append(mailbox)
+
+class MailboxSet:
+    """The features' mailboxes for pull channels (kernel.ports.Mailboxes), fixed when they are built."""
+
+    def __init__(self, mailboxes: Sequence[Mailbox] = ()) -> None:
+        self._mailboxes = tuple(mailboxes)
 
     async def collect(self, channel: str, user_id: str, ack: str | None = None) -> tuple[list[Reply], str | None]:
         """Everything waiting for the resident in every mailbox, and the cursor to acknowledge it with.

@@ -1,4 +1,11 @@
-"""Running the assistant: the web chat (always on) and every channel enabled in the configuration."""
+"""Running the assistant: the web chat (always on) and every channel enabled in the configuration.
+
+Start-up order (nothing a resident or a staff member sends may arrive before its handler): the
+features are built with the services (bot/app.py), the channels are built and connected, their
+senders and staff desks registered (each desk then serves the features' router), the features'
+workers started, and only then do the channels start receiving and the web server listens. Shutdown
+runs the other way: workers stop first, so nothing is delivered while the channels close.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or SIGINT/SIGTERM)."""
     settings = services.settings
     app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.of(settings.web),
-                       services.senders, ChatHistory(services.pipeline), services.catalogs)
+                       services.mailboxes, ChatHistory(services.pipeline), services.catalogs)
     from bot.staff.dashboard import attach_dashboard
     from bot.staff.desk import attach_desk
 
@@ -28,31 +35,27 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     attach_dashboard(app, services)  # the commune's figures under /staff/api/ (roles staff and admin)
     channels = configured_channels(services)
     for channel in channels:
-        await channel.start(app)
+        await channel.open()  # connected, not receiving yet
+    services.attach(channels)  # senders and staff desks: every staff handler in place
+    await services.start_workers()  # outbox and broadcasts deliver through them
     runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.web.host, settings.web.port)
-    await site.start()
-    from bot.handoff import start as start_handoff
-
-    await start_handoff(services, channels)  # delivery starts once the channels are up
-    from bot.broadcast import start as start_broadcasts
-
-    broadcasts = await start_broadcasts(services, channels)
-    print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
     try:
+        for channel in channels:
+            await channel.start(app)  # now receiving (polling, or webhook routes served below)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.web.host, settings.web.port)
+        await site.start()
+        print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
+        stop = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
         await stop.wait()
     finally:
-        if services.outbox is not None:
-            await services.outbox.stop()  # no delivery while the channels shut down
-        await broadcasts.stop()
+        await services.stop_workers()  # no delivery while the channels shut down
         for channel in reversed(channels):
             await channel.stop()
         await runner.cleanup()

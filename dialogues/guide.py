@@ -145,7 +145,8 @@ def handoff(t: Turn, flow: Flow | None, reason: str) -> None:
         return
     flow_id = flow.id if flow else t.state.flow
     t.effects.append(fx.Track("handoff", flow_id, t.state.step))
-    t.effects.append(fx.Handoff(reason=reason, flow=flow_id, step=t.state.step))
+    # The village travels with the effect: routing must not depend on SetVillage having run first.
+    t.effects.append(fx.Handoff(reason=reason, flow=flow_id, step=t.state.step, village=t.ctx.resident.village))
 
 
 def offer_resume(t: Turn, flow: Flow | None) -> None:

@@ -52,6 +52,13 @@ def ascii_int(value: str) -> int | None:
     return int(value) if _ASCII_INT.fullmatch(value) else None
 
 
+def ascii_id(value: str) -> int | None:
+    """A platform's numeric id written as text (a Telegram group's is negative: "-1001234567890"), else None."""
+    value = value.strip()
+    number = ascii_int(value.removeprefix("-"))
+    return -number if number is not None and value.startswith("-") else number
+
+
 def decode_body(raw: bytes, charset: str | None) -> str:
     """A request body as text: UTF-8 unless the Content-Type names another charset Python knows."""
     name = charset or "utf-8"

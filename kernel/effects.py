@@ -17,11 +17,15 @@ class SetVillage:
 
 @dataclass(frozen=True)
 class Handoff:
-    """Open a case for the village's community tech team."""
+    """Open a case for the village's community tech team.
+
+    `village` is the village the case is routed by (the resident's, or the one they just chose in the
+    same turn), so routing does not depend on another effect having run first."""
 
     reason: str  # "asked" | "stuck" | "misunderstood"
     flow: str | None = None
     step: str | None = None
+    village: str | None = None
 
 
 @dataclass(frozen=True)

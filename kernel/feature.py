@@ -11,7 +11,7 @@ the application object back.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -53,6 +53,13 @@ class StaffAction:
 StaffHandler = Callable[[StaffAction], Awaitable[Sequence[Reply] | None]]
 
 
+# A subcommand of `python -m bot`: runs with the parsed arguments, returns the exit status.
+CliRunner = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+# Adds a feature's subcommands to the command line's subparsers and returns their runners by name. It is a
+# plain function of the feature's module: the command line is read before anything is built.
+CliAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Mapping[str, CliRunner]]
+
+
 class Worker(Protocol):
     """A background task of a feature (an outbox, a delivery queue), started after the channels."""
 
@@ -74,8 +81,7 @@ class Feature:
     staff_messages: StaffHandler | None = None  # any other text at a staff desk
     mailboxes: Sequence[Mailbox] = ()
     workers: Sequence[Worker] = ()
-    # Adds the feature's subcommands to `python -m bot` (argparse subparsers) and returns their runners.
-    cli: Callable[[Any], Mapping[str, Callable[[argparse.Namespace], Awaitable[int]]]] | None = None
+    cli: CliAdder | None = None  # the feature's subcommands of `python -m bot`
 
 
 class FeatureConflict(Exception):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
+from kernel.messages import Button, Incoming, Reply, ResidentKey, TurnResult
+
+if TYPE_CHECKING:
+    from kernel.feature import StaffRouter
 
 
 class DeliveryError(Exception):
@@ -49,7 +52,7 @@ class ResidentDirectory(Protocol):
 
 
 class Mailboxes(Protocol):
-    """Every mailbox of a pull channel at once (bot.senders.SenderRegistry)."""
+    """Every mailbox of a pull channel at once (bot.senders.MailboxSet)."""
 
     async def collect(self, channel: str, user_id: str, ack: str | None = None) -> tuple[list[Reply], str | None]:
         """What waits for the resident and the cursor to acknowledge it with (see Mailbox.take)."""
@@ -89,7 +92,12 @@ class Mailbox(Protocol):
 
 
 class Channel(Protocol):
-    """A messaging channel started beside the web chat (it may add routes to the web app, e.g. a webhook)."""
+    """A messaging channel started beside the web chat (it may add routes to the web app, e.g. a webhook).
+
+    `open` connects to the platform (clients, tokens) without receiving, so the server can start the
+    features' workers, which send through it, before any message arrives; `start` begins receiving."""
+
+    async def open(self) -> None: ...
 
     async def start(self, app: Any) -> None: ...
 
@@ -97,24 +105,28 @@ class Channel(Protocol):
 
 
 class StaffDesk(Protocol):
-    """Where a team works on cases and staff compose announcements: a Telegram group, the web desk.
+    """Where a team works on cases and staff compose announcements: Telegram groups, the web desk.
 
-    The features talk to "a staff desk" only; each desk implements posting and routes what staff do
-    there (StaffAction) to the features' staff handlers it was given at start-up."""
+    The features talk to "a staff desk" only. A desk posts what features send to a `place` (a Telegram
+    group's chat id, a web desk's team), optionally in a `thread` (a case's forum topic) or as a reply;
+    ids are strings whatever the desk. What staff do there (commands, button presses, messages) comes
+    back as kernel.feature.StaffAction to the StaffRouter the desk was given with `serve`, before it
+    receives anything."""
 
     name: str
+    # Seconds between two posts to one place that the platform allows (0: no pace); the hand-off outbox
+    # keeps it across servers through the database.
+    place_interval: float
 
     async def open_thread(self, place: str, title: str) -> str | None:
-        """A thread for one case at `place` (a forum topic), or None where the place has none."""
+        """A new thread for one case at `place` (a forum topic), or None where the place has none."""
         ...
 
-    async def post(self, place: str, text: str, buttons: Sequence[Sequence[Any]] = (), thread: str | None = None,
-                   reply_to: str | None = None) -> str:
-        """Post a message (with rows of kernel.messages.Button); returns its id at the desk.
-        Raises DeliveryError."""
+    async def post(self, place: str, text: str, buttons: Sequence[Sequence[Button]] = (),
+                   thread: str | None = None, reply_to: str | None = None) -> str:
+        """Post a message with rows of buttons; returns its id at the desk. Raises DeliveryError."""
         ...
 
-    def serve(self, router: Any) -> None:
-        """Route what staff do at this desk to the features (a kernel.feature.StaffRouter); called once,
-        before the desk receives anything."""
+    def serve(self, router: StaffRouter) -> None:
+        """Route what staff do at this desk to the features; called once, before the desk receives."""
         ...

@@ -1,52 +1,82 @@
 """Announcements from commune staff to subscribed residents: composing, a durable delivery queue, reports.
 
-`start(services, channels)` is called by the server once the channels are up: it adds the
-/announce staff command to the Telegram channel and runs a delivery worker in the server
-process. More workers may run beside it (`python -m bot broadcast work`).
+`feature(...)` declares what broadcasts plug in (kernel.feature.Feature): `/announce` (and
+`/thongbao`) with its send/approve/drop buttons at every staff desk (desk.py), a delivery worker in
+the server process on every channel that can push, reporting back to the desk the announcement came
+from, and the `python -m bot broadcast ...` commands (cli.py). More workers may run beside the
+server's (`python -m bot broadcast work`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from bot.app import Services
+from bot.broadcast.cli import commands
+from bot.broadcast.config import BroadcastSettings
+from bot.broadcast.desk import PREFIX, Composer
+from bot.broadcast.worker import Worker
+from bot.desks import DeskRegistry
+from bot.senders import SenderRegistry
+from bot.storage.store import Store
+from kernel.commune import CommuneSource
+from kernel.feature import Feature
+from kernel.i18n import Catalogs
+from kernel.ports import Sender, StaffDesk
 
 log = logging.getLogger(__name__)
 
 
-class Running:
-    """The in-server worker; stop() lets in-flight sends finish and records them."""
+class ServerWorker:
+    """The server's delivery worker (kernel.feature.Worker): started once the channels' senders and desks
+    are registered; stop() lets in-flight sends finish and records them."""
 
-    def __init__(self, task: asyncio.Task[None] | None, stop_event: asyncio.Event) -> None:
-        self._task = task
-        self._stop = stop_event
+    def __init__(self, store: Store, catalogs: Catalogs, settings: BroadcastSettings, senders: SenderRegistry,
+                 desks: DeskRegistry) -> None:
+        self.store = store
+        self.catalogs = catalogs
+        self.settings = settings
+        self.senders = senders
+        self.desks = desks
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        senders: dict[str, Sender] = {}
+        for channel in self.senders.channels():
+            sender = self.senders.get(channel)
+            if sender is not None:
+                senders[channel] = sender  # any channel that can push (Telegram, Zalo)
+        if not senders or self._task is not None:
+            return
+        desks: dict[str, StaffDesk] = {}
+        for name in self.desks.names():
+            desk = self.desks.get(name)
+            if desk is not None:
+                desks[name] = desk
+        worker = Worker(self.store, self.catalogs, self.settings, senders, desks=desks)
+        self._stop.clear()
+        self._task = asyncio.create_task(worker.run(self._stop), name="broadcast-worker")
+        log.info("broadcast worker %s started", worker.name)
 
     async def stop(self) -> None:
         self._stop.set()
         if self._task is not None:
             await self._task
+            self._task = None
 
 
-async def start(services: Services, channels: list[Any]) -> Running:
-    """Install the Telegram composer and start a worker on the channels that can push messages."""
-    from bot.broadcast.config import broadcast_settings
-    from bot.broadcast.telegram import TelegramComposer
-    from bot.broadcast.worker import Worker
+def feature(store: Store, catalogs: Catalogs, commune: CommuneSource, settings: BroadcastSettings,
+            senders: SenderRegistry, desks: DeskRegistry) -> Feature:
+    """Everything broadcasts plug into the assistant."""
+    composer = Composer(store, catalogs, commune)
+    return Feature(
+        name="broadcast",
+        staff_commands={"announce": composer.compose, "thongbao": composer.compose},
+        staff_buttons={PREFIX: composer.pressed},
+        workers=(ServerWorker(store, catalogs, settings, senders, desks),),
+        cli=commands,
+    )
 
-    senders = {}
-    for channel in channels:
-        sender = getattr(channel, "sender", None)
-        if sender is not None and getattr(sender, "channel", None):
-            senders[sender.channel] = sender  # any channel that can push (Telegram, Zalo)
-        if sender is not None and getattr(sender, "channel", None) == "telegram":
-            TelegramComposer(channel, services.store, services.catalogs, services.commune).install()
-    stop = asyncio.Event()
-    if not senders:
-        return Running(None, stop)
-    worker = Worker(services.store, services.catalogs, broadcast_settings(services.settings), senders)
-    task = asyncio.create_task(worker.run(stop))
-    log.info("broadcast worker %s started", worker.name)
-    return Running(task, stop)
+
+__all__ = ["feature", "ServerWorker"]

@@ -13,12 +13,19 @@ from zoneinfo import ZoneInfo
 from bot.broadcast import queue
 from bot.broadcast.compose import preview
 from bot.broadcast.models import Broadcast
-from bot.broadcast.runtime import open_runtime, platform_senders
+from bot.broadcast.runtime import Runtime, open_runtime, platform_senders
 from bot.broadcast.worker import Worker
+from kernel.feature import CliRunner
 from kernel.settings import load_settings
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 log = logging.getLogger(__name__)
+
+
+def commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, CliRunner]:
+    """`python -m bot broadcast ...` (the broadcast feature's command line)."""
+    add_parser(sub)
+    return {"broadcast": run}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,7 +94,7 @@ async def run(args: argparse.Namespace) -> int:
         await rt.close()
 
 
-async def _dispatch(rt, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+async def _dispatch(rt: Runtime, args: argparse.Namespace) -> int:
     store = rt.store
     if args.action in ("send", "approve", "cancel"):
         # Anyone at this machine's shell can type any --as: it is checked against staff.yml (queue.py), and
@@ -135,7 +142,7 @@ async def _dispatch(rt, args: argparse.Namespace) -> int:  # type: ignore[no-unt
     raise AssertionError(args.action)
 
 
-async def _audience(rt, villages: list[str]) -> int:  # type: ignore[no-untyped-def]
+async def _audience(rt: Runtime, villages: list[str]) -> int:
     from sqlalchemy import func, select
 
     from bot.storage.db import Resident
@@ -148,7 +155,7 @@ async def _audience(rt, villages: list[str]) -> int:  # type: ignore[no-untyped-
         return int((await s.execute(stmt)).scalar_one())
 
 
-async def _status(rt, broadcast_id: int) -> int:  # type: ignore[no-untyped-def]
+async def _status(rt: Runtime, broadcast_id: int) -> int:
     b = await queue.get(rt.store, broadcast_id)
     if b is None:
         print(f"no broadcast {broadcast_id}")
@@ -157,7 +164,7 @@ async def _status(rt, broadcast_id: int) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-async def _watch(rt, broadcast_id: int) -> int:  # type: ignore[no-untyped-def]
+async def _watch(rt: Runtime, broadcast_id: int) -> int:
     while True:
         if await _status(rt, broadcast_id):
             return 1

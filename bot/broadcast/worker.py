@@ -13,7 +13,7 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from bot.broadcast import queue
@@ -23,7 +23,7 @@ from bot.broadcast.models import Broadcast
 from bot.storage.store import Store
 from kernel.i18n import Catalogs
 from kernel.messages import Reply
-from kernel.ports import DeliveryError, Sender
+from kernel.ports import DeliveryError, Sender, StaffDesk
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,14 @@ class Worker:
     """Delivers every due broadcast on the channels it has senders for."""
 
     def __init__(self, store: Store, catalogs: Catalogs, settings: BroadcastSettings, senders: dict[str, Sender],
-                 name: str | None = None) -> None:
+                 name: str | None = None, desks: Mapping[str, StaffDesk] | None = None) -> None:
         self.store = store
         self.catalogs = catalogs
         self.settings = settings
         self.senders = {ch: s for ch, s in senders.items() if ch in settings.limits}
+        # Reports go back to the staff desk an announcement came from; a worker without desks (`broadcast
+        # work`) posts them with the platform's sender to the same chat.
+        self.desks = dict(desks or {})
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._broadcasts: dict[int, Broadcast] = {}
         self._outcomes: dict[str, list[queue.Outcome]] = defaultdict(list)
@@ -240,18 +243,22 @@ class Worker:
         counts = await queue.counts(self.store, broadcast_id)
         if final:
             log.info("broadcast %s done: %s", broadcast_id, counts)
-        sender = self.senders.get(broadcast.report_channel or "")
-        if sender is None or not broadcast.report_chat:
+        channel = broadcast.report_channel or ""
+        desk, sender = self.desks.get(channel), self.senders.get(channel)
+        place = broadcast.report_chat
+        if (desk is None and sender is None) or not place or channel not in self.settings.limits:
             return
         text = report(broadcast, counts, self.catalogs.get(None), final)
-        channel = broadcast.report_channel or ""
         for _attempt in range(3):
             try:
                 # Reports share the platform's rate with the deliveries: take a slot like they do.
                 delay = (await queue.reserve(self.store, channel, self.settings.limits[channel]))[0] - time.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                await sender.send(broadcast.report_chat, [Reply(text)])
+                if desk is not None:
+                    await desk.post(place, text)
+                elif sender is not None:
+                    await sender.send(place, [Reply(text)])
                 return
             except DeliveryError as exc:
                 if exc.retry_after is None:

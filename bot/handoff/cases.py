@@ -116,7 +116,8 @@ class Escalation:
             return [Reply(tr("Yêu cầu số {case} của bạn đang được chuyển tới tổ công nghệ số. Bạn cứ nhắn "
                              "tiếp ở đây, tổ sẽ đọc được.", case=existing.id),
                           ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{existing.id}"),),))]
-        team = self.reachable(resident.village)
+        village = effect.village or resident.village  # the effect's: chosen in this very turn, maybe
+        team = self.reachable(village)
         if team is None:
             return await fallback()
         now = self.clock()
@@ -128,7 +129,7 @@ class Escalation:
             history.append(("in", scope.text))
         teams = self.teams()
         answer_from = teams.answer_from(team, now)
-        case = Case(resident_id=resident.id, status=OPEN, team=team.id, village=resident.village,
+        case = Case(resident_id=resident.id, status=OPEN, team=team.id, village=village,
                     language=tr.language, channel=resident.channel, reason=effect.reason, flow=effect.flow,
                     step=effect.step, tried=list(scope.state.tried), history=[list(h) for h in history],
                     opened_at=now, due_at=answer_from.astimezone(now.tzinfo) if now.tzinfo else answer_from)

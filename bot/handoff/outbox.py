@@ -1,4 +1,4 @@
-"""Delivering the hand-off outbox: team messages to Telegram groups, resident messages to their channel.
+"""Delivering the hand-off outbox: team messages to a staff desk, resident messages to their channel.
 
 Guarantee. A row is written in the same transaction as the decision (turn, claim, reply), so
 nothing accepted is lost. A worker takes a due row by moving its due time one lease ahead
@@ -6,11 +6,13 @@ nothing accepted is lost. A worker takes a due row by moving its due time one le
 transaction. A worker killed before sending leaves the row to come due again after the lease: it
 is sent once. Only a crash in the instant between the platform accepting the message and our
 commit (or a timeout after the platform accepted it) can send it twice; we prefer that to losing
-it, since the platform offers no idempotency key. A team row is taken only when its group's turn has
-come (Telegram allows about 20 messages a minute to a group): the group's pace is a row of the shared
-schedule table (bot/broadcast/ratelimit.py), locked while a worker takes the slot, so several servers on
-one database keep the group's limit together, and no row waits for the pace while leased (it would
-outlive its lease and be posted twice, or hold the notices behind it for a whole lease after a kill).
+it, since the platform offers no idempotency key. A team row goes to the desk its `channel` names (the
+Telegram staff groups: "telegram") at its place (the group) and is taken only when the place's turn
+has come (the desk's `place_interval`: Telegram allows about 20 messages a minute to a group): the
+place's pace is a row of the shared schedule table (bot/broadcast/ratelimit.py), locked while a worker
+takes the slot, so several servers on one database keep the limit together, and no row waits for the
+pace while leased (it would outlive its lease and be posted twice, or hold the notices behind it for a
+whole lease after a kill).
 Rows for one case and audience go out in order:
 a row waits while an earlier one is undelivered. Web chat rows are not pushed: the resident's page
 takes them (`take`): marked delivered once the page acknowledges them (or as they are read, for a
@@ -22,54 +24,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.broadcast.ratelimit import schedule_for_update
+from bot.desks import DeskRegistry
 from bot.handoff.card import buttons_of
 from bot.handoff.cases import Escalation
 from bot.handoff.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
 from bot.senders import SenderRegistry
 from bot.storage.db import utcnow
 from bot.storage.store import Store
-from kernel.messages import Button, Reply
+from kernel.edge import ascii_id
+from kernel.messages import Reply
 from kernel.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 PULL_CHANNELS = ("web",)
 
 
-class TeamSender(Protocol):
-    """Posts into a team's Telegram group (implemented on python-telegram-bot in telegram_team.py)."""
-
-    group_interval: float  # seconds between two messages to one group (0: not paced here)
-
-    async def open_topic(self, chat_id: int, title: str) -> int | None:
-        """A new forum topic's thread id, or None when the group is not a forum."""
-        ...
-
-    async def post(self, chat_id: int, text: str, buttons: Sequence[Sequence[Button]], topic_id: int | None,
-                   reply_to: int | None) -> int:
-        """Send and return the message id, or raise DeliveryError."""
-        ...
-
-
 class OutboxWorker:
     """Delivers due outbox rows after commit; woken by `kick()`, polling the database as a safety net."""
 
-    def __init__(self, store: Store, escalation: Escalation, senders: SenderRegistry,
-                 team_sender: TeamSender | None = None, clock: Callable[[], datetime] = utcnow,
+    def __init__(self, store: Store, escalation: Escalation, senders: SenderRegistry, desks: DeskRegistry,
+                 clock: Callable[[], datetime] = utcnow,
                  lease: timedelta = timedelta(seconds=60), poll_seconds: float = 5.0,
                  tick_seconds: float = 30.0, concurrency: int = 16) -> None:
         self.store = store
         self.escalation = escalation
         self.senders = senders
-        self.team_sender = team_sender
+        self.desks = desks
         self.clock = clock
         self.lease = lease
         self.poll_seconds = poll_seconds
@@ -95,26 +83,29 @@ class OutboxWorker:
                                             earlier.status == PENDING, earlier.id < Outbox.id).exists())
         audiences: list[ColumnElement[bool]] = [Outbox.channel.in_(self._push_channels())
                                                 & (Outbox.audience == "resident")]
-        if self.team_sender is not None:
-            audiences.append(Outbox.audience == "team")
+        if self.desks.names():
+            audiences.append((Outbox.audience == "team") & Outbox.channel.in_(self.desks.names()))
         stmt = (select(Outbox).where(Outbox.status == PENDING, Outbox.next_attempt_at <= now, or_(*audiences),
                                      ~blocked).order_by(Outbox.id).limit(limit))
-        interval = getattr(self.team_sender, "group_interval", 0.0)
         async with self.store.writing() as s:
             if self.store.engine.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True, of=Outbox)
             rows = [row for row in (await s.execute(stmt)).scalars()
-                    if row.audience != "team" or not interval or await self._group_slot(s, row, interval)]
+                    if row.audience != "team" or await self._place_slot(s, row)]
             for row in rows:
                 row.next_attempt_at = now + self.lease
                 row.attempts += 1
         return rows
 
-    async def _group_slot(self, s: AsyncSession, row: Outbox, interval: float) -> bool:
-        """Take the group's next slot if it is open now (one row per group per claim); else leave the row
-        unleased and note when the slot opens. Real time: the pace is Telegram's, not the cases' clock."""
+    async def _place_slot(self, s: AsyncSession, row: Outbox) -> bool:
+        """Take the place's next slot if it is open now (one row per place per claim); else leave the row
+        unleased and note when the slot opens. Real time: the pace is the platform's, not the cases' clock."""
+        desk = self.desks.get(row.channel)
+        interval = desk.place_interval if desk is not None else 0.0
+        if not interval:
+            return True
         now = time.time()
-        pace = await schedule_for_update(s, f"tg-group:{row.chat_id}"[:32], now)
+        pace = await schedule_for_update(s, _pace_key(row), now)
         if pace.next_at > now:
             self._paced_until = min(self._paced_until, pace.next_at) if self._paced_until > now else pace.next_at
             return False
@@ -140,6 +131,7 @@ class OutboxWorker:
             return await self._deliver(row)
 
     async def _deliver(self, row: Outbox) -> bool:
+        message_id: str | None = None
         try:
             if row.audience == "team":
                 message_id = await self._post_to_team(row)
@@ -148,14 +140,13 @@ class OutboxWorker:
                 if sender is None:
                     raise DeliveryError(f"no sender for channel {row.channel}")
                 await sender.send(row.chat_id, [Reply(row.text, buttons_of(row.buttons))])
-                message_id = None
         except DeliveryError as exc:
             await self._failed(row, exc)
             return False
         async with self.store.writing() as s:
             await s.execute(update(Outbox).where(Outbox.id == row.id).values(
                 status=DELIVERED, delivered_at=self.clock(),
-                platform_message_id=str(message_id) if message_id is not None else None))
+                platform_message_id=message_id))
         return True
 
     async def _failed(self, row: Outbox, exc: DeliveryError) -> None:
@@ -171,27 +162,29 @@ class OutboxWorker:
                 values["next_attempt_at"] = self.clock() + timedelta(seconds=wait)
             await s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
 
-    async def _post_to_team(self, row: Outbox) -> int:
-        assert self.team_sender is not None
-        chat_id = int(row.chat_id)
+    async def _post_to_team(self, row: Outbox) -> str:
+        desk = self.desks.get(row.channel)
+        if desk is None:
+            raise DeliveryError(f"no staff desk {row.channel}")
         async with self.store.session() as s:
             thread = (await s.execute(select(CaseThread).where(CaseThread.case_id == row.case_id,
                                                                CaseThread.team == row.team))).scalar_one_or_none()
         if thread is None:
             # The first message of a case in this group (its card): open a topic if the group is a forum.
             # (A crash between creating the topic and saving it leaves an empty topic; the card goes once.)
-            topic = await self.team_sender.open_topic(chat_id, self.escalation.tr(
-                "Yêu cầu {case}", case=row.case_id))
+            topic = await desk.open_thread(row.chat_id, self.escalation.tr("Yêu cầu {case}", case=row.case_id))
             async with self.store.writing() as s:
-                thread = CaseThread(case_id=row.case_id, team=row.team or "", chat_id=chat_id, topic_id=topic)
+                thread = CaseThread(case_id=row.case_id, team=row.team or "", chat_id=_number(row.chat_id),
+                                    topic_id=_number(topic) if topic is not None else None)
                 s.add(thread)
-        reply_to = thread.card_message_id if thread.topic_id is None else None
-        message_id = await self.team_sender.post(chat_id, row.text, buttons_of(row.buttons), thread.topic_id,
-                                                 reply_to)
+        reply_to = str(thread.card_message_id) if thread.topic_id is None and thread.card_message_id else None
+        message_id = await desk.post(row.chat_id, row.text, buttons_of(row.buttons),
+                                     thread=str(thread.topic_id) if thread.topic_id is not None else None,
+                                     reply_to=reply_to)
         if thread.card_message_id is None and row.kind == "card":
             async with self.store.writing() as s:
                 await s.execute(update(CaseThread).where(CaseThread.id == thread.id).values(
-                    card_message_id=message_id))
+                    card_message_id=_number(message_id)))
         return message_id
 
     # --- the web chat's mailbox ---------------------------------------------
@@ -244,7 +237,7 @@ class OutboxWorker:
             except TimeoutError:
                 pass
 
-    def start(self) -> None:
+    async def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self.run(), name="handoff-outbox")
 
@@ -256,3 +249,17 @@ class OutboxWorker:
             except asyncio.CancelledError:
                 pass
             self._task = None
+
+
+def _pace_key(row: Outbox) -> str:
+    """The schedule row pacing one place of a desk (Telegram's groups keep their earlier key)."""
+    key = f"tg-group:{row.chat_id}" if row.channel == "telegram" else f"desk:{row.channel}:{row.chat_id}"
+    return key[:32]
+
+
+def _number(desk_id: str) -> int:
+    """A desk's id for a place, thread or message as the case thread stores it (a number, maybe negative)."""
+    value = ascii_id(desk_id)
+    if value is None:
+        raise DeliveryError(f"{desk_id!r}: the desk's ids must be numbers", permanent=True)
+    return value

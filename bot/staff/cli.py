@@ -5,21 +5,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 from bot.staff.accounts import StaffAccounts, StaffError, check_password, generate_password
 from bot.staff.models import ROLES
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
 from kernel.commune import load_commune
+from kernel.feature import CliRunner
 from kernel.settings import load_settings
 
-Runner = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
-
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, Runner]:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> dict[str, CliRunner]:
     """The parsers of `python -m bot staff ...` and its runner."""
     p = sub.add_parser("staff", help="team desk accounts: add, list, disable, reset-password")
     cmds = p.add_subparsers(dest="action", required=True)

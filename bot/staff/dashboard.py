@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -11,6 +11,9 @@ from bot.storage.store import Store
 from dialogues.flows import Library
 from integrations.web.dashboard_api import BadQuery, NotFound, add_dashboard_routes
 from kernel.commune import CommuneSource
+
+if TYPE_CHECKING:
+    from bot.app import Services
 
 
 class DashboardFigures:
@@ -29,7 +32,7 @@ class DashboardFigures:
         return (await flow_funnel(self.store, self.library, flow, scope)).as_json()
 
 
-def attach_dashboard(app: web.Application, services: Any) -> DashboardFigures:
+def attach_dashboard(app: web.Application, services: Services) -> DashboardFigures:
     """Add the dashboard's API to the web app (after attach_desk: its login guards /staff/api/)."""
     figures = DashboardFigures(services.store, services.library, services.commune)
     add_dashboard_routes(app, figures)

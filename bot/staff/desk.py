@@ -3,7 +3,7 @@ case API (integrations.web.desk_api) on the hand-off's cases."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -12,11 +12,13 @@ from bot.staff.cases import DeskCases
 from integrations.web.desk_api import add_case_routes
 from integrations.web.desk_auth import LoginLimits, add_login_routes
 
+if TYPE_CHECKING:
+    from bot.app import Services
 
-def attach_desk(app: web.Application, services: Any, limits: LoginLimits | None = None) -> StaffAccounts:
+
+def attach_desk(app: web.Application, services: Services, limits: LoginLimits | None = None) -> StaffAccounts:
     """Add /staff/ to the web app (before it starts); returns the accounts behind it."""
     accounts = StaffAccounts(services.store)
     add_login_routes(app, accounts, limits, services.catalogs)
-    if services.escalation is not None:
-        add_case_routes(app, DeskCases(services.escalation))
+    add_case_routes(app, DeskCases(services.escalation))
     return accounts

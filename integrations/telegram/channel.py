@@ -4,22 +4,16 @@ Residents talk to the bot in private chats only; in groups the bot serves staff 
 ignores everything else. Staff groups are `telegram.staff_chat_ids` in config.yml plus every
 `telegram_chat_id` in the commune's teams.yml (read on each update, so edits apply at once).
 
-Hooks for integrations (hand-off, broadcasts), registered before or after start():
+The core reaches it through ports, built once by the composition root (bot/app.py):
 
-    channel = TelegramChannel(settings, turns, residents, catalogs, commune)  # bot/app.py builds it
-    channel.add_staff_command("claim", on_claim)        # "/claim 12" in a staff group
-    channel.add_staff_callback("case", on_case_button)  # a button with callback_data "case:..." pressed there
-    channel.add_staff_message_handler(on_topic_reply)   # any other text in a staff group (e.g. a topic)
-    channel.sender                                      # TelegramSender: send(user_id, replies), send_to_chat()
-    channel.bot                                         # the PTB ExtBot (rate limited): create_forum_topic() ...
+    channel = TelegramChannel(settings, turns, residents, catalogs, commune)
+    channel.sender   # TelegramSender (kernel.ports.Sender): send(user_id, replies), send_to_chat()
+    channel.desk     # TelegramDesk (kernel.ports.StaffDesk): the staff groups; desk.serve(router) before start()
+    await channel.open()        # connect to the Bot API; nothing is received yet
+    await channel.start(app)    # start receiving (polling, or the webhook route on `app`)
 
-Each staff handler is `async def handler(event: StaffEvent) -> Sequence[Reply] | None`; the
-replies it returns are posted in the same chat and topic (None = not mine: the next message
-handler is tried). A button handler may call `await event.answer("notice")`; presses are
-answered silently otherwise. Residents' own buttons with an integration prefix go through the
-pipeline's `payload_hooks`, not here. Staff text reaches handlers as typed: a handler that stores
-or forwards it runs kernel.safety.screen() first. A handler that raises gets the same update again
-(see below), so it should commit its own changes only when it succeeds.
+Residents' buttons with a feature's prefix go through the pipeline, like any other press; what
+staff do in their groups goes to the features through the desk (integrations/telegram/desk.py).
 
 At most once: each update becomes a turn with message_id "tg:<update_id>", which the pipeline
 records, so a redelivered update is dropped. Polling confirms an update to Telegram (moves the
@@ -38,7 +32,6 @@ import logging
 import secrets
 import warnings
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +49,7 @@ from telegram.ext import (
     filters,
 )
 
+from integrations.telegram.desk import TelegramDesk
 from integrations.telegram.dispatch import Dispatcher, Retry, chat_key
 from integrations.telegram.limiter import TelegramRateLimiter
 from integrations.telegram.sender import CHANNEL, TelegramSender
@@ -87,35 +81,6 @@ class _Skipped:
     update_id: int
 
 
-@dataclass
-class StaffEvent:
-    """Something a staff member did in a staff group: a command, a button press or a message."""
-
-    chat_id: int
-    thread_id: int | None  # the forum topic, if any
-    user_id: int
-    user_name: str
-    text: str  # command arguments, message text, or the button's callback data
-    args: tuple[str, ...]  # command arguments split on spaces
-    message_id: int | None
-    reply_to_message_id: int | None
-    update: Update  # the raw PTB update, for anything else
-    answered: bool = False
-    handled: bool = False
-
-    async def answer(self, notice: str | None = None, alert: bool = False) -> None:
-        """Answer a button press with a short notice (up to 200 characters) shown over the chat.
-        Presses not answered by the handler are answered silently afterwards."""
-        from integrations.telegram.handlers import answer_query
-
-        if self.update.callback_query is not None and not self.answered:
-            self.answered = True
-            await answer_query(self.update, notice, alert)
-
-
-StaffHandler = Callable[[StaffEvent], Awaitable[Sequence[Reply] | None]]
-
-
 class TelegramChannel:
     """Serves residents and staff on Telegram (the Channel protocol of kernel.ports).
 
@@ -144,10 +109,8 @@ class TelegramChannel:
             .get_updates_connection_pool_size(2).build())
         self.bot = self.app.bot
         self.sender = TelegramSender(self.bot, residents)
+        self.desk = TelegramDesk(self.bot, self.sender, self.staff_chat_ids, self.settings.group_per_minute)
         self.webhook_secret = self.settings.webhook_secret or secrets.token_urlsafe(32)
-        self._staff_commands: dict[str, StaffHandler] = {}
-        self._staff_callbacks: dict[str, StaffHandler] = {}
-        self._staff_messages: list[StaffHandler] = []
         self.health = health
         self._errors: dict[int, BaseException] = {}  # update_id -> the error its handler raised
         self._failed: dict[int, int] = defaultdict(int)  # webhook: update_id -> failed deliveries
@@ -161,29 +124,18 @@ class TelegramChannel:
         self._stopping = asyncio.Event()
         self._install_handlers()
 
-    # --- hooks for integrations ------------------------------------------------
-
-    def add_staff_command(self, name: str, handler: StaffHandler) -> None:
-        """Serve `/name args` in staff groups."""
-        self._staff_commands[name.lower()] = handler
-
-    def add_staff_callback(self, prefix: str, handler: StaffHandler) -> None:
-        """Serve presses of buttons whose callback data is `prefix:...` in staff groups."""
-        self._staff_callbacks[prefix] = handler
-
-    def add_staff_message_handler(self, handler: StaffHandler) -> None:
-        """Serve other text messages in staff groups (handlers are tried in order until one returns
-        something other than None)."""
-        self._staff_messages.append(handler)
-
     def staff_chat_ids(self) -> set[int]:
         return set(self.settings.staff_chat_ids) | self.commune.current().teams.chat_ids()
 
     # --- lifecycle (Channel protocol) ----------------------------------------------
 
-    async def start(self, app: web.Application) -> None:
-        """Connect to the Bot API and start receiving: a webhook route on `app`, or a polling task."""
+    async def open(self) -> None:
+        """Connect to the Bot API (once); nothing is received until start()."""
         await self.app.initialize()
+
+    async def start(self, app: web.Application) -> None:
+        """Start receiving: a webhook route on `app`, or a polling task (connecting first if needed)."""
+        await self.open()
         if self.settings.mode == "webhook":
             app.router.add_post(self.settings.webhook_path, self.webhook)
             await self.bot.set_webhook(self.settings.webhook_url, secret_token=self.webhook_secret,
@@ -335,4 +287,4 @@ class TelegramChannel:
             await self.sender.send_to_chat(update.effective_chat.id, result.replies, at=result.at)
 
 
-__all__ = ["TelegramChannel", "StaffEvent", "StaffHandler", "MAX_ATTEMPTS"]
+__all__ = ["TelegramChannel", "MAX_ATTEMPTS"]

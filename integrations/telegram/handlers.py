@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from telegram import ChatMember, Update
-from telegram.error import TelegramError
 from telegram.ext import CallbackContext
 
+from integrations.telegram.desk import answer_query
 from integrations.telegram.sender import pressed
 from kernel.edge import Refused, clean_text, token
-from kernel.messages import Incoming, Reply
+from kernel.messages import Incoming
 from kernel.ports import DeliveryError
 
 if TYPE_CHECKING:
-    from integrations.telegram.channel import StaffEvent, StaffHandler, TelegramChannel
+    from integrations.telegram.channel import TelegramChannel
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +55,6 @@ async def _turn(channel: TelegramChannel, update: Update, *, text: str | None = 
     except DeliveryError as exc:
         # The turn is saved; a redelivered update would be a duplicate, so retrying cannot help here.
         log.warning("telegram: reply to %s not delivered: %s", user.id, exc)
-
-
-async def answer_query(update: Update, notice: str | None = None, alert: bool = False) -> None:
-    """Stop the spinner on a pressed button. Telegram refuses answers to old presses (e.g. one sent
-    again after a restart); the press itself still counts, so that refusal is only logged."""
-    query = update.callback_query
-    if query is None:
-        return
-    try:
-        await query.answer(notice, show_alert=alert)
-    except TelegramError as exc:
-        log.info("telegram: button press %s not answered: %s", query.id, exc)
 
 
 def on_text(channel: TelegramChannel) -> Callback:
@@ -107,7 +95,7 @@ def on_lang(channel: TelegramChannel) -> Callback:
 
 def on_button(channel: TelegramChannel) -> Callback:
     """A button press: a resident's goes to the pipeline as its payload; a staff group's to the staff
-    callback registered for its prefix. Every press is answered (Telegram shows a spinner until then)."""
+    desk. Every press is answered (Telegram shows a spinner until then)."""
     async def handle(update: Update, context: Context) -> None:
         query = update.callback_query
         chat = update.effective_chat
@@ -118,15 +106,10 @@ def on_button(channel: TelegramChannel) -> Callback:
                 payload, at = pressed(query.data)
                 await _turn(channel, update, payload=payload, at=at)
             return
-        handler = None
-        if chat is not None and chat.id in channel.staff_chat_ids():
-            handler = channel._staff_callbacks.get((query.data or "").partition(":")[0])
-        if handler is None:
-            await answer_query(update)
+        if chat is not None and update.effective_user is not None and channel.desk.is_staff_group(chat.id):
+            await channel.desk.on_button(update)
             return
-        event = await _staff(channel, handler, update, query.data or "")
-        if not event.answered:
-            await answer_query(update)
+        await answer_query(update)
     return handle
 
 
@@ -155,57 +138,13 @@ def on_member(channel: TelegramChannel) -> Callback:
 
 
 def on_staff_message(channel: TelegramChannel) -> Callback:
-    """Text in a group: a staff command or message if the group is a staff group; otherwise ignored."""
+    """Text in a group: for the staff desk if the group is a staff group; otherwise ignored."""
     async def handle(update: Update, context: Context) -> None:
         message = update.effective_message
-        if message is None or message.text is None or message.chat.id not in channel.staff_chat_ids():
+        if message is None or message.text is None or not channel.desk.is_staff_group(message.chat.id):
             return
         user = update.effective_user
         if user is None or user.is_bot:
             return
-        command = _command(message.text, channel.bot.username)
-        if command is not None:
-            name, rest = command
-            handler = channel._staff_commands.get(name)
-            if handler is not None:
-                await _staff(channel, handler, update, rest)
-            return
-        for handler in channel._staff_messages:
-            if (await _staff(channel, handler, update, message.text)).handled:
-                return
+        await channel.desk.on_text(update)
     return handle
-
-
-def _command(text: str, bot_username: str | None) -> tuple[str, str] | None:
-    """('claim', '12') for '/claim 12' or '/claim@our_bot 12'; None if not a command for us."""
-    m = re.match(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+(.*))?$", text.strip(), re.DOTALL)
-    if not m:
-        return None
-    if m.group(2) and bot_username and m.group(2).lower() != bot_username.lower():
-        return None
-    return m.group(1).lower(), (m.group(3) or "").strip()
-
-
-async def _staff(channel: TelegramChannel, handler: StaffHandler, update: Update, text: str) -> StaffEvent:
-    """Run a staff handler; post what it returns in the same chat and topic (event.handled: it returned some)."""
-    from integrations.telegram.channel import StaffEvent
-
-    message = update.effective_message
-    user = update.effective_user
-    chat = update.effective_chat
-    assert user is not None and chat is not None
-    thread = message.message_thread_id if message is not None and message.is_topic_message else None
-    text = clean_text(text)
-    event: StaffEvent = StaffEvent(
-        chat_id=chat.id, thread_id=thread, user_id=user.id, user_name=clean_text(user.full_name), text=text,
-        args=tuple(text.split()), message_id=message.message_id if message else None,
-        reply_to_message_id=(message.reply_to_message.message_id
-                             if message is not None and message.reply_to_message else None),
-        update=update)
-    replies: Sequence[Reply] | None = await handler(event)
-    if replies is None:
-        return event
-    event.handled = True
-    if replies:
-        await channel.sender.send_to_chat(chat.id, replies, thread_id=thread)
-    return event

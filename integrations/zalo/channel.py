@@ -142,8 +142,13 @@ class ZaloChannel:
                         if settings.rate_limits else None)
         self._told: set[str] = set()
 
-    async def start(self, app: web.Application) -> None:
+    async def open(self) -> None:
+        """Open the HTTP client and load the OA's tokens (once); nothing is received until start()."""
         await self.sender.start()
+
+    async def start(self, app: web.Application) -> None:
+        """Start receiving: the webhook route on `app`, or polling the Bot API (connecting first if needed)."""
+        await self.open()
         if self.settings.mode == "bot" and not self.settings.webhook_url:
             # No public URL: ask Zalo for updates instead (the webhook route is not served at all).
             assert isinstance(self.sender.client, BotClient)

@@ -82,7 +82,6 @@ def zalo_events(fake: FakeZalo) -> st.SearchStrategy[tuple[bytes, dict[str, str]
 @pytest.fixture
 def served(settings, interpreter, database_url: str) -> Iterator[tuple[ServerThread, Any, str, FakeZalo]]:  # type: ignore[no-untyped-def]
     from bot.app import build, telegram_channel, zalo_channel
-    from bot.handoff import start as start_handoff
     from kernel.settings import replace
     from tests.fakes.pacing import TELEGRAM
 
@@ -106,7 +105,8 @@ def served(settings, interpreter, database_url: str) -> Iterator[tuple[ServerThr
                                                 webhook_url=f"{fake_tg.url}/hook-unused",
                                                 staff_chat_ids=(STAFF,), rate_limits=False))
         zalo = zalo_channel(services, replace(oa_settings(fake_zalo), rate_limits=False))
-        await start_handoff(services, [tg, zalo])  # the staff desk's commands, as in production
+        services.attach([tg, zalo])  # the staff desk's commands, as in production
+        await services.outbox.start()
         await tg.start(app)
         await zalo.start(app)
         runner = web.AppRunner(app, access_log=None)

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from bot.app import build, telegram_channel
 from bot.broadcast import queue
 from bot.broadcast.config import BroadcastSettings, PlatformLimit
+from bot.broadcast.desk import parse
 from bot.broadcast.models import Delivery
 from bot.broadcast.runtime import telegram_sender
-from bot.broadcast.telegram import TelegramComposer, parse
 from bot.broadcast.worker import Worker
 from bot.storage.db import Resident
 from bot.storage.store import Store
@@ -248,8 +248,8 @@ async def test_staff_compose_in_telegram_confirm_and_a_resident_unsubscribes(
         for i in range(4):
             fake.add_user(1000 + i, language_code=None)
         await add_residents(services.store, 4)
+        services.attach([channel])  # the staff desk serves the features' /announce, as in the server
         await channel.start(web.Application())
-        TelegramComposer(channel, services.store, services.catalogs, services.commune).install()
         # Someone not in staff.yml is refused and nothing is stored.
         fake.inject_message(STAFF_GROUP, "/announce vi: Tin giả", from_user=8888)
         await fake.wait_for(STAFF_GROUP, 1)
@@ -270,8 +270,8 @@ async def test_staff_compose_in_telegram_confirm_and_a_resident_unsubscribes(
         fake.press_button(STAFF_GROUP, f"bcast:send:{draft.id}", from_user=STAFF_USER)
         await fake.wait_for(STAFF_GROUP, 5)
         cfg = BroadcastSettings(limits={"telegram": PlatformLimit(30)}, poll_seconds=0.05, check_seconds=0.1)
-        await asyncio.wait_for(Worker(services.store, services.catalogs, cfg, {"telegram": channel.sender})
-                               .run(until_idle=True), 30)
+        await asyncio.wait_for(Worker(services.store, services.catalogs, cfg, {"telegram": channel.sender},
+                                      desks={"telegram": channel.desk}).run(until_idle=True), 30)
         assert all(len(fake.messages[1000 + i]) == 1 for i in range(4))
         assert "đã gửi xong: 4 đã nhận" in fake.texts(STAFF_GROUP)[-1]
         # A resident presses the announcement's unsubscribe button: the next one skips them.

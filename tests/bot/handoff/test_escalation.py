@@ -128,13 +128,13 @@ async def test_relay_claim_reply_resolve_and_feedback(desk: tuple[Services, Cloc
     assert not (await esc.claim(case_id, Staff(MEMBER + 1, "Hùng"))).ok  # already claimed (and not a member)
     assert (await esc.reply(case_id, Staff(MEMBER, "Lan"), "Bạn mở Cài đặt giúp mình nhé", "tg:-1002:5")).ok
     assert (await esc.reply(case_id, Staff(MEMBER, "Lan"), "Bạn mở Cài đặt giúp mình nhé", "tg:-1002:5")).ok
-    waiting = (await services.senders.collect("web", WHO.user_id))[0]
+    waiting = (await services.mailboxes.collect("web", WHO.user_id))[0]
     assert [r.text.split(" ")[0] for r in waiting] == ["Lan", "💬"]
     assert "Bạn mở Cài đặt giúp mình nhé" in waiting[1].text
-    assert (await services.senders.collect("web", WHO.user_id))[0] == []  # each message is taken once
+    assert (await services.mailboxes.collect("web", WHO.user_id))[0] == []  # each message is taken once
 
     assert (await esc.resolve(case_id, Staff(MEMBER, "Lan"))).ok
-    (feedback,) = (await services.senders.collect("web", WHO.user_id))[0]
+    (feedback,) = (await services.mailboxes.collect("web", WHO.user_id))[0]
     assert [b.payload for b in feedback.flat_buttons()] == [f"case:fb:{case_id}:yes", f"case:fb:{case_id}:no"]
     await say(services, payload=f"case:fb:{case_id}:yes")
     # The case is closed: what the resident types goes to the assistant again, not to the team.
@@ -165,7 +165,7 @@ async def test_staff_commands_list_show_reassign_and_hand_back(desk: tuple[Servi
     cards = list(await rows(services, audience="team", kind="card"))
     assert [c.team for c in cards] == ["dai-cuong", "commune"]
     assert (await esc.hand_back(case_id, Staff(COMMUNE_MEMBER, "Minh"))).ok
-    (notice,) = (await services.senders.collect("web", WHO.user_id))[0]
+    (notice,) = (await services.mailboxes.collect("web", WHO.user_id))[0]
     assert [b.payload for b in notice.flat_buttons()] == ["menu"]
     async with services.store.session() as s:
         case = await s.get(Case, case_id)
@@ -246,27 +246,28 @@ async def test_an_english_speaking_resident_is_answered_in_english(desk: tuple[S
     assert result.replies[-1].text.startswith("Request number")
     case_id = int(result.replies[-1].text.split()[2])
     assert (await services.escalation.claim(case_id, Staff(MEMBER, "Lan"))).ok
-    (notice,) = (await services.senders.collect("web", who.user_id))[0]
+    (notice,) = (await services.mailboxes.collect("web", who.user_id))[0]
     assert "of the community tech team has taken request number" in notice.text
     async with services.store.session() as s:
         case = await s.get(Case, case_id)
     assert case is not None and case.language == "en"
-    assert "Ngôn ngữ: en" in services.escalation.card(case, services.escalation.teams().get("dai-cuong"))
+    team = services.escalation.teams().get("dai-cuong")
+    assert team is not None and "Ngôn ngữ: en" in services.escalation.card(case, team)
 
 
 async def test_web_messages_come_again_until_acknowledged(desk: tuple[Services, Clock]) -> None:
     services, _ = desk
     case_id = await open_case(services)
     assert (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "Bác thử lại nhé")).ok
-    first, cursor = await services.senders.collect("web", WHO.user_id, "")
+    first, cursor = await services.mailboxes.collect("web", WHO.user_id, "")
     assert len(first) == 2 and cursor is not None and cursor.startswith("handoff=")
     # The answer was lost on the way (the page never saw the cursor): the messages come again.
-    again, same = await services.senders.collect("web", WHO.user_id, "")
+    again, same = await services.mailboxes.collect("web", WHO.user_id, "")
     assert [r.text for r in again] == [r.text for r in first] and same == cursor
     assert (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "Còn lỗi không bác?")).ok
-    later, newer = await services.senders.collect("web", WHO.user_id, cursor)
+    later, newer = await services.mailboxes.collect("web", WHO.user_id, cursor)
     assert [r.text for r in later] == ["💬 Lan (tổ công nghệ số): Còn lỗi không bác?"]
-    assert (await services.senders.collect("web", WHO.user_id, newer))[0] == []
+    assert (await services.mailboxes.collect("web", WHO.user_id, newer))[0] == []
     delivered = [r.status for r in await rows(services, audience="resident")]
     assert delivered == ["delivered", "delivered", "delivered"]
 
@@ -280,8 +281,9 @@ async def test_web_api_poll_and_post_with_ack(desk: tuple[Services, Clock]) -> N
     services, _ = desk
     case_id = await open_case(services)
     assert (await services.escalation.reply(case_id, Staff(MEMBER, "Lan"), "Bác thử lại nhé")).ok
-    async with TestClient(TestServer(make_web_app(services.pipeline, services.store, Residents(services.store),
-                                                  WebLimits(resident=FloodLimiter(50, 10)), services.senders))) as web:
+    app = make_web_app(services.pipeline, services.store, Residents(services.store),
+                       WebLimits(resident=FloodLimiter(50, 10)), services.mailboxes)
+    async with TestClient(TestServer(app)) as web:
         r = await web.get("/api/chat/poll", params={"session": SESSION, "ack": ""})
         body = await r.json()
         assert r.status == 200 and len(body["replies"]) == 2 and body["ack"].startswith("handoff=")
@@ -290,7 +292,7 @@ async def test_web_api_poll_and_post_with_ack(desk: tuple[Services, Clock]) -> N
         # Not acknowledged yet: the next POST brings them again, before its own reply.
         r = await web.post("/api/chat", json={"session": SESSION, "text": "vâng", "ack": ""})
         body = await r.json()
-        waiting, _ = await services.senders.collect("web", WHO.user_id, "")
+        waiting, _ = await services.mailboxes.collect("web", WHO.user_id, "")
         assert [x["text"] for x in body["replies"][:2]] == [w.text for w in waiting]
         r = await web.get("/api/chat/poll", params={"session": SESSION, "ack": body["ack"]})
         assert (await r.json())["replies"] == []

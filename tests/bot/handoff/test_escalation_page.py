@@ -29,7 +29,7 @@ async def test_the_page_receives_the_teams_answer(
     services = await build(replace(settings, commune_dir=write_commune(tmp_path / "commune")), interpreter=interpreter)
     try:
         server = await aiohttp_server(make_web_app(services.pipeline, services.store, Residents(services.store),
-                                                   WebLimits(resident=FloodLimiter(50, 10)), services.senders))
+                                                   WebLimits(resident=FloodLimiter(50, 10)), services.mailboxes))
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=chromium, args=ARGS)
             page = await browser.new_page(viewport={"width": 360, "height": 740})

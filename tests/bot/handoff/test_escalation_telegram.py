@@ -16,7 +16,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import Services, build, telegram_channel
-from bot.handoff import start as start_handoff
 from bot.handoff.models import Case, Outbox
 from bot.storage.db import AnalyticsEvent
 from bot.storage.residents import Residents
@@ -99,10 +98,11 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
     channel = telegram_channel(services, replace(TELEGRAM, token=fake.token, api_url=fake.base_url,
                                                 poll_timeout=1))
     web_app = make_web_app(services.pipeline, services.store, Residents(services.store),
-                           WebLimits(resident=FloodLimiter(100, 1)), services.senders)
-    await channel.start(web_app)
+                           WebLimits(resident=FloodLimiter(100, 1)), services.mailboxes)
     services.outbox.poll_seconds = 0.2
-    await start_handoff(services, [channel])
+    services.attach([channel])  # as the server does: the staff desk serves the features before polling
+    await channel.start(web_app)
+    await services.outbox.start()
     web = TestClient(TestServer(web_app))
     await web.start_server()
     try:

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Services, build, telegram_channel
-from bot.handoff import start as start_handoff
 from bot.handoff.models import Outbox
 from kernel.messages import Incoming, ResidentKey
 from kernel.settings import Settings, replace
@@ -52,7 +51,8 @@ async def test_two_servers_post_each_card_once_and_keep_the_groups_pace(
             await servers[0].pipeline.handle(Incoming(who, payload="human"))
             await servers[0].pipeline.handle(Incoming(who, payload="village:dai-cuong"))
         for services, channel in zip(servers, channels, strict=True):
-            await start_handoff(services, [channel])
+            services.attach([channel])
+            await services.outbox.start()
         async with asyncio.timeout(60):
             while True:
                 async with servers[0].store.session() as s:

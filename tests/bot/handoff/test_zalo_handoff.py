@@ -16,7 +16,6 @@ from pytest_aiohttp import AiohttpServer
 from sqlalchemy import select
 
 from bot.app import Services, build, telegram_channel, zalo_channel
-from bot.handoff import start as start_handoff
 from bot.handoff.models import Case
 from bot.storage.residents import Residents
 from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
@@ -58,11 +57,12 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
                                                  api_url=fake_telegram.base_url, poll_timeout=1))
     zalo = zalo_channel(services, oa_settings(fake_zalo))
     app: web.Application = make_web_app(services.pipeline, services.store, Residents(services.store),
-                                            WebLimits(resident=FloodLimiter(100, 1)), services.senders)
+                                            WebLimits(resident=FloodLimiter(100, 1)), services.mailboxes)
+    services.outbox.poll_seconds = 0.2
+    services.attach([telegram, zalo])  # as the server does: desks and senders before anything is received
     await telegram.start(app)
     await zalo.start(app)
-    services.outbox.poll_seconds = 0.2
-    await start_handoff(services, [telegram, zalo])
+    await services.outbox.start()
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

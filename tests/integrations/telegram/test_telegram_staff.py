@@ -1,4 +1,5 @@
-"""Groups on Telegram: residents are served in private chats only; staff groups get the integrations' hooks."""
+"""Groups on Telegram: residents are served in private chats only; staff groups are the staff desk, routed to the
+features' staff handlers (kernel.feature.StaffRouter)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy import select
 
 from bot.app import Services, telegram_channel
 from bot.storage.db import Resident
-from integrations.telegram.channel import StaffEvent, TelegramChannel
+from integrations.telegram.channel import TelegramChannel
+from kernel.feature import StaffAction, StaffRouter
 from kernel.messages import Button, Reply, ResidentKey
 from kernel.settings import replace
 from tests.fakes.net import free_port
@@ -38,31 +40,31 @@ async def channel(services: Services, fake_telegram: FakeTelegram) -> AsyncItera
 
 async def test_staff_commands_buttons_and_messages_reach_the_registered_handlers(
         channel: TelegramChannel, fake_telegram: FakeTelegram) -> None:
-    seen: list[StaffEvent] = []
+    seen: list[StaffAction] = []
 
-    async def claim(event: StaffEvent) -> Sequence[Reply]:
+    async def claim(event: StaffAction) -> Sequence[Reply]:
         seen.append(event)
         return [Reply(f"{event.user_name} nhận ca {event.args[0]}")]
 
-    async def case_button(event: StaffEvent) -> Sequence[Reply]:
+    async def case_button(event: StaffAction) -> Sequence[Reply]:
         seen.append(event)
-        await event.answer("Đã nhận")
+        assert event.answer is not None  # a desk that can answer a press
+        await event.answer("Đã nhận", False)
         return []
 
-    async def topic_reply(event: StaffEvent) -> Sequence[Reply] | None:
+    async def topic_reply(event: StaffAction) -> Sequence[Reply] | None:
         seen.append(event)
-        return [] if event.thread_id is not None else None  # only topic messages are "mine"
+        return [] if event.thread is not None else None  # only topic messages are "mine"
 
-    channel.add_staff_command("claim", claim)
-    channel.add_staff_callback("case", case_button)
-    channel.add_staff_message_handler(topic_reply)
+    channel.desk.serve(StaffRouter(commands={"claim": claim}, buttons={"case": case_button}, messages=(topic_reply,)))
 
     topic = await channel.bot.create_forum_topic(STAFF, "Ca #7")
     thread = topic.message_thread_id
     fake_telegram.inject_message(STAFF, f"/claim@{fake_telegram.bot_username} 7", from_user=MEMBER, thread_id=thread)
     msgs = await fake_telegram.wait_for(STAFF, 1)
     assert msgs[-1].text == "Minh nhận ca 7" and msgs[-1].thread_id == thread
-    assert seen[0].chat_id == STAFF and seen[0].thread_id == thread and seen[0].user_id == MEMBER
+    assert seen[0].desk == "telegram" and seen[0].place == str(STAFF) and seen[0].thread == str(thread)
+    assert seen[0].user_id == str(MEMBER) and seen[0].args == ("7",)
 
     await channel.sender.send_to_chat(STAFF, [Reply("Ca mới", ((Button("Nhận ca", "case:claim:7"),),))],
                                       thread_id=thread)
@@ -73,18 +75,18 @@ async def test_staff_commands_buttons_and_messages_reach_the_registered_handlers
 
     fake_telegram.inject_message(STAFF, "Chị ơi, bấm vào nút Quên mật khẩu nhé", from_user=MEMBER, thread_id=thread)
     await fake_telegram.wait_until(lambda: len(seen) == 3)
-    assert seen[2].text.startswith("Chị ơi") and seen[2].thread_id == thread
+    assert seen[2].text.startswith("Chị ơi") and seen[2].thread == str(thread)
 
 
 async def test_groups_that_are_not_staff_and_residents_in_groups_are_ignored(
         channel: TelegramChannel, fake_telegram: FakeTelegram, services: Services) -> None:
-    called: list[StaffEvent] = []
+    called: list[StaffAction] = []
 
-    async def claim(event: StaffEvent) -> Sequence[Reply]:
+    async def claim(event: StaffAction) -> Sequence[Reply]:
         called.append(event)
         return [Reply("không được gọi")]
 
-    channel.add_staff_command("claim", claim)
+    channel.desk.serve(StaffRouter(commands={"claim": claim}))
     fake_telegram.inject_message(OTHER, "/claim 7", from_user=MEMBER)
     fake_telegram.inject_message(OTHER, "cài vneid thế nào", from_user=MEMBER)
     fake_telegram.inject_message(STAFF, "/start", from_user=MEMBER)  # not a staff command: ignored
@@ -133,13 +135,13 @@ async def test_an_update_whose_handling_fails_comes_again(channel: TelegramChann
                                                           fake_telegram: FakeTelegram) -> None:
     attempts: list[str] = []
 
-    async def flaky(event: StaffEvent) -> Sequence[Reply]:
+    async def flaky(event: StaffAction) -> Sequence[Reply]:
         attempts.append(event.text)
         if len(attempts) == 1:
             raise RuntimeError("database unavailable")
         return [Reply(f"đã xử lý {event.text}")]
 
-    channel.add_staff_command("report", flaky)
+    channel.desk.serve(StaffRouter(commands={"report": flaky}))
     fake_telegram.inject_message(STAFF, "/report 1", from_user=MEMBER)
     fake_telegram.inject_message(STAFF, "/report 2", from_user=MEMBER)
     await fake_telegram.wait_for(STAFF, 2, timeout=20)
@@ -157,13 +159,13 @@ async def test_webhook_answers_500_when_handling_fails_so_telegram_sends_again(
     ch = telegram_channel(services, settings)
     attempts: list[str] = []
 
-    async def flaky(event: StaffEvent) -> Sequence[Reply]:
+    async def flaky(event: StaffAction) -> Sequence[Reply]:
         attempts.append(event.text)
         if len(attempts) == 1:
             raise RuntimeError("database unavailable")
         return [Reply("xong")]
 
-    ch.add_staff_command("report", flaky)
+    ch.desk.serve(StaffRouter(commands={"report": flaky}))
     app = web.Application()
     await ch.start(app)
     runner = web.AppRunner(app)

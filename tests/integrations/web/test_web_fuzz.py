@@ -124,7 +124,7 @@ def served(settings, interpreter, database_url: str) -> Iterator[tuple[ServerThr
     server = ServerThread()
     services = server.call(build(replace(settings, database_url=database_url), interpreter=interpreter))
     app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.off(),
-                       services.senders)
+                       services.mailboxes)
 
     async def start() -> web.AppRunner:
         runner = web.AppRunner(app, access_log=None)

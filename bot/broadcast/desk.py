@@ -1,4 +1,5 @@
-"""Composing announcements from a Telegram staff group: `/announce` with a preview and a confirm button.
+"""Composing announcements at a staff desk (a Telegram staff group): `/announce` with a preview and a confirm
+button.
 
     /announce villages: Đại Cường, Đông Lỗ    (or: all; names or codes, diacritics optional)
     topic: class
@@ -8,8 +9,9 @@
     button: menu | Xem danh mục | See the menu
 
 Lines without a key continue the text above them; text with no `vi:`/`en:` is Vietnamese.
-The bot answers with the announcement as residents will see it and buttons to send or drop
-it; only its author may press them. Delivery reports come back to the same group.
+The desk shows the announcement as residents will see it and buttons to send or drop it; only
+its author may press them. Delivery reports come back to the same place at the same desk. Staff
+are known by their Telegram user id in staff.yml (`telegram_user_id`).
 """
 
 from __future__ import annotations
@@ -17,20 +19,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from bot.broadcast import queue
 from bot.broadcast.cli import TIMEZONE, parse_buttons, parse_when
 from bot.broadcast.compose import preview
 from bot.broadcast.config import roles
 from bot.storage.store import Store
-from kernel.commune import CommuneSource
+from kernel.commune import CommuneSource, StaffMember
+from kernel.edge import ascii_id
+from kernel.feature import StaffAction
 from kernel.i18n import Catalogs
 from kernel.messages import Button, Reply
 from kernel.text import fold_words
-
-if TYPE_CHECKING:
-    from integrations.telegram.channel import StaffEvent, TelegramChannel
 
 log = logging.getLogger(__name__)
 PREFIX = "bcast"
@@ -55,27 +55,26 @@ def parse(text: str) -> dict[str, list[str]]:
     return out
 
 
-class TelegramComposer:
-    """The /announce staff command and its buttons on a TelegramChannel."""
+class Composer:
+    """The /announce staff command and its buttons, served at every staff desk."""
 
-    def __init__(self, channel: TelegramChannel, store: Store, catalogs: Catalogs, commune: CommuneSource) -> None:
-        self.channel = channel
+    def __init__(self, store: Store, catalogs: Catalogs, commune: CommuneSource) -> None:
         self.store = store
         self.catalogs = catalogs
         self.commune = commune
 
-    def install(self) -> None:
-        self.channel.add_staff_command("announce", self.compose)
-        self.channel.add_staff_command("thongbao", self.compose)
-        self.channel.add_staff_callback(PREFIX, self.pressed)
+    def _member(self, action: StaffAction) -> StaffMember | None:
+        """The staff.yml member who acted (listed by Telegram user id; other desks' accounts are not staff)."""
+        user_id = ascii_id(action.user_id)
+        return roles(self.commune.current()).by_telegram(user_id) if user_id is not None else None
 
-    async def compose(self, event: StaffEvent) -> Sequence[Reply]:
+    async def compose(self, action: StaffAction) -> Sequence[Reply]:
         tr = self.catalogs.get(None)
         r = roles(self.commune.current())
-        member = r.by_telegram(event.user_id)
+        member = self._member(action)
         if member is None:
             return [Reply(tr("Bạn chưa có quyền gửi thông báo. Nhờ văn phòng UBND xã thêm bạn vào staff.yml."))]
-        fields = parse(event.text)
+        fields = parse(action.text)
         if not fields.get("vi") and not fields.get("en"):
             return [Reply(tr("Cách gửi thông báo:\n/announce villages: Đại Cường, Đông Lỗ (hoặc all)\ntopic: lop-hoc\n"
                              "vi: nội dung tiếng Việt\nen: English text (không bắt buộc)"))]
@@ -86,7 +85,7 @@ class TelegramComposer:
                                    villages=villages, known_villages={v.code for v in self.commune.current().villages},
                                    buttons=parse_buttons(fields.get("button", [])),
                                    due_at=parse_when(fields["at"][0] if fields.get("at") else None),
-                                   report_channel="telegram", report_chat=str(event.chat_id), draft=True)
+                                   report_channel=action.desk, report_chat=action.place, draft=True)
         except queue.BroadcastError as exc:
             return [Reply(tr("Chưa gửi được: {reason}", reason=str(exc)))]
         shown = preview(b, self.catalogs, tr, await self._audience(villages))
@@ -94,36 +93,43 @@ class TelegramComposer:
         last = shown[-1]
         return [*shown[:-1], Reply(last.text, (confirm,))]
 
-    async def pressed(self, event: StaffEvent) -> Sequence[Reply]:
+    async def pressed(self, action: StaffAction) -> Sequence[Reply]:
         tr = self.catalogs.get(None)
         r = roles(self.commune.current())
-        _prefix, action, raw_id = (event.text.split(":") + ["", ""])[:3]
-        member = r.by_telegram(event.user_id)
+        _prefix, verb, raw_id = (action.text.split(":") + ["", ""])[:3]
+        member = self._member(action)
+
+        async def answer(notice: str, alert: bool = False) -> None:
+            if action.answer is not None:
+                await action.answer(notice, alert)
+
         try:
-            broadcast_id = int(raw_id)
+            broadcast_id = ascii_id(raw_id)
+            if broadcast_id is None:
+                raise queue.BroadcastError("not an announcement")
             if member is None:
                 raise queue.BroadcastError("not staff")
-            if action == "send":
+            if verb == "send":
                 b = await queue.confirm(self.store, r, broadcast_id, member.id)
                 if b.status == "awaiting_approval":
-                    await event.answer(tr("Đã gửi để duyệt"))
+                    await answer(tr("Đã gửi để duyệt"))
                     return [Reply(tr("Thông báo #{id} chờ người duyệt.", id=b.id),
                                   ((Button(tr("Duyệt"), f"{PREFIX}:approve:{b.id}"),),))]
-                await event.answer(tr("Đã xếp lịch gửi"))
+                await answer(tr("Đã xếp lịch gửi"))
                 return [Reply(tr("Thông báo #{id} đã vào hàng gửi. Báo cáo sẽ gửi về nhóm này.", id=b.id))]
-            if action == "approve":
+            if verb == "approve":
                 b = await queue.approve(self.store, r, broadcast_id, member.id)
-                await event.answer(tr("Đã duyệt"))
+                await answer(tr("Đã duyệt"))
                 return [Reply(tr("Thông báo #{id} đã được {who} duyệt và vào hàng gửi.", id=b.id, who=member.name))]
-            if action == "drop":
-                b = await queue.get(self.store, broadcast_id)  # type: ignore[assignment]
-                if b is None or b.author != member.id:
+            if verb == "drop":
+                found = await queue.get(self.store, broadcast_id)
+                if found is None or found.author != member.id:
                     raise queue.BroadcastError("only the author can drop an announcement")
                 await queue.cancel(self.store, broadcast_id)
-                await event.answer(tr("Đã bỏ"))
+                await answer(tr("Đã bỏ"))
                 return [Reply(tr("Đã bỏ thông báo #{id}.", id=broadcast_id))]
         except (ValueError, queue.BroadcastError) as exc:
-            await event.answer(tr("Không thực hiện được: {reason}", reason=str(exc))[:200], alert=True)
+            await answer(tr("Không thực hiện được: {reason}", reason=str(exc))[:200], alert=True)
             return []
         return []
 
@@ -153,4 +159,4 @@ class TelegramComposer:
             return int((await s.execute(stmt)).scalar_one())
 
 
-__all__ = ["TelegramComposer", "parse", "TIMEZONE"]
+__all__ = ["Composer", "parse", "TIMEZONE"]
