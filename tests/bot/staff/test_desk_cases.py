@@ -31,7 +31,7 @@ async def desk(aiohttp_client: Any, settings: Settings, database_url: str, inter
     clock = Clock()
     services = await start(settings, database_url, interpreter, write_commune(tmp_path / "commune"), clock)
     app = make_web_app(services.pipeline, services.store, Residents(services.store),
-                       WebLimits(resident=FloodLimiter(100, 10)), services.senders, ChatHistory(services.pipeline),
+                       WebLimits(resident=FloodLimiter(100, 10)), services.mailboxes, ChatHistory(services.pipeline),
                        services.catalogs)
     accounts = attach_desk(app, services)
     await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)

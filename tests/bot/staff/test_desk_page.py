@@ -44,7 +44,7 @@ async def site(aiohttp_server: Any, settings: Settings, interpreter: EmbeddedInt
                ) -> AsyncIterator[tuple[str, Services]]:
     services = await build(replace(settings, commune_dir=write_commune(tmp_path / "commune")), interpreter=interpreter)
     app = make_web_app(services.pipeline, services.store, Residents(services.store),
-                       WebLimits(resident=FloodLimiter(100, 10)), services.senders, ChatHistory(services.pipeline),
+                       WebLimits(resident=FloodLimiter(100, 10)), services.mailboxes, ChatHistory(services.pipeline),
                        services.catalogs)
     accounts = attach_desk(app, services)
     await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
