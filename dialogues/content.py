@@ -77,8 +77,7 @@ def check_plain(flow: Flow, language: str, tr: Callable[[str], str]) -> list[tup
         texts.append(("intro", flow.intro, flow.sources))
     for step in flow.steps:
         texts.append((f"step '{step.id}'", step.text, step.sources))
-        if step.troubleshoot:
-            texts.append((f"step '{step.id}' troubleshooting", step.troubleshoot, step.sources))
+        texts += [(f"step '{step.id}' troubleshooting", fix, step.sources) for fix in step.fixes]
     texts.append(("done", flow.done, flow.sources))
     unknown = {i for _, _, ids in texts for i in ids} - BRIEF_IDS
     if unknown:
@@ -143,8 +142,8 @@ def check_glossary(flow: Flow, entries: set[str], terms: Iterable[Term], languag
                     changed = True
     for s in flow.steps:
         check(f"step '{s.id}'", tr(s.text), known_before[s.id])
-        if s.troubleshoot:
-            check(f"step '{s.id}' troubleshooting", tr(s.troubleshoot), known_before[s.id] | explained(tr(s.text)))
+        for fix in s.fixes:
+            check(f"step '{s.id}' troubleshooting", tr(fix), known_before[s.id] | explained(tr(s.text)))
     finishing = [known_before[s.id] | explained(tr(s.text)) for s in flow.steps if END in edges[s.id]]
     check("done", tr(flow.done), set.intersection(*finishing) if finishing else set())
     return problems

@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from dialogues import answers, facts, guide, triage
+from dialogues import answers, facts, guide, paused, resume, triage, wording
 from dialogues.flows import Flow
 from dialogues.state import DialogueState
 from dialogues.turn import (
     CANCEL,
     HUMAN,
+    HUMAN_STUCK,
     MENU,
     RESUME,
+    RETRY,
     STEP_DONE,
     STEP_STUCK,
     Context,
@@ -63,9 +65,11 @@ def _pressed(t: Turn, flow: Flow | None, payload: str) -> None:
         STEP_DONE: lambda: guide.step_done(t, flow),
         STEP_STUCK: lambda: guide.step_stuck(t, flow),
         HUMAN: lambda: guide.handoff(t, flow, "asked"),
+        HUMAN_STUCK: lambda: guide.handoff(t, flow, "stuck"),
         CANCEL: lambda: guide.cancel(t, flow),
         MENU: lambda: menu(t),
-        RESUME: lambda: guide.show_step(t, flow) if flow else menu(t),
+        RESUME: lambda: resume.pressed(t, flow),
+        RETRY: lambda: guide.retry(t, flow) if flow else menu(t),
     }
     if payload in handlers:
         t.state = replace(t.state, misunderstood=0)
@@ -75,6 +79,10 @@ def _pressed(t: Turn, flow: Flow | None, payload: str) -> None:
     elif kind in ("flow", "intent") and arg:
         t.state = replace(t.state, misunderstood=0)
         _intent(t, flow, Parse(text="", intent=arg, confidence=1.0))
+    elif payload.startswith(paused.RESUME_FLOW) and t.ctx.library.get(arg):
+        resume.resume(t, t.ctx.library.flows[arg])
+    elif payload.startswith(paused.RESTART_FLOW) and t.ctx.library.get(arg):
+        resume.restart(t, t.ctx.library.flows[arg])
     elif kind == "go" and flow and _choice_target(flow, t.state.step, arg):
         guide.goto(t, flow, arg)
     elif kind == "lang" and arg in t.ctx.catalogs.languages:
@@ -162,6 +170,7 @@ def _triaged(t: Turn, flow: Flow | None, parse: Parse) -> bool:
         guide.show_step(t, flow)  # already there, or a victim: the urgent steps stay in front
         return True
     hints = tuple(h.say for h in rules.hints_for(parse.text)) if flow_id == triage.ROUTES[triage.SCAM][0] else ()
+    paused.pause_current(t)  # the guide the resident was in waits at its step
     guide.start(t, target, step_id, situation=found, hints=hints)
     return True
 
@@ -219,9 +228,19 @@ def _intent(t: Turn, flow: Flow | None, parse: Parse) -> None:
     target = t.ctx.library.get(name)
     if target is not None:
         if flow is not None and flow.id == target.id:
-            guide.show_step(t, flow)
+            guide.question_about_step(t, flow) if wording.asks(parse.text) else guide.show_step(t, flow)
+        elif flow is not None and wording.asks(parse.text):
+            guide.offer_other(t, flow, target)  # "không có thẻ chip thì có làm được không?": a question
+        elif paused.paused_step(t, target.id) is not None:
+            resume.resume(t, target, restart_button=True)
         else:
+            paused.pause_current(t)  # a different task: the open guide waits at its step
             guide.start(t, target)
+        return
+    if name == "resume_guide":
+        resume.asked_to_resume(t, flow)
+        return
+    if flow is not None and _not_an_answer(t, flow, parse):
         return
     if flow is not None:
         in_flow = {"affirm": lambda: guide.step_done(t, flow), "stuck": lambda: guide.step_stuck(t, flow),
@@ -243,3 +262,15 @@ def _intent(t: Turn, flow: Flow | None, parse: Parse) -> None:
         return
     answer(t, parse)
     guide.offer_resume(t, flow)
+
+
+def _not_an_answer(t: Turn, flow: Flow, parse: Parse) -> bool:
+    """Yes/no words that are not answers: asked as a question, or "thôi chết, tôi bấm nhầm"."""
+    if parse.intent in ("affirm", "deny") and wording.asks(parse.text) or \
+            parse.intent == "stuck" and wording.yes_no_question(parse.text):
+        guide.question_about_step(t, flow)
+        return True
+    if parse.intent == "cancel" and wording.mispressed(parse.text):
+        guide.mispressed(t, flow)
+        return True
+    return False

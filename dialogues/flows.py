@@ -41,6 +41,13 @@ class Step:
     next: str | None = None  # default: the following step; "end" finishes the guide
     # The brief's source ids for the facts in text and troubleshoot (YAML `source: [S2, S4]`).
     sources: tuple[str, ...] = ()
+    # Further fixes, shown one by one on "Vẫn không được" after `troubleshoot` (YAML `troubleshoot_more`).
+    more_fixes: tuple[str, ...] = ()
+
+    @property
+    def fixes(self) -> tuple[str, ...]:
+        """The troubleshooting ladder of the step: its first fix, then the others."""
+        return ((self.troubleshoot,) if self.troubleshoot else ()) + self.more_fixes
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,7 @@ class Flow:
             yield text
         for step in self.steps:
             yield step.text
-            if step.troubleshoot:
-                yield step.troubleshoot
+            yield from step.fixes
             for choice in step.choices:
                 yield choice.label
         yield self.done
@@ -148,6 +154,15 @@ def _sources(raw: Any, where: str) -> tuple[str, ...]:
     return ids
 
 
+def _more_fixes(raw: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    more = raw.get("troubleshoot_more") or []
+    if not isinstance(more, list) or not all(isinstance(m, str) and m.strip() for m in more):
+        raise FlowError(f"{where}: 'troubleshoot_more' must be a list of texts")
+    if more and not raw.get("troubleshoot"):
+        raise FlowError(f"{where}: 'troubleshoot_more' needs a first fix in 'troubleshoot'")
+    return tuple(m.strip() for m in more)
+
+
 def parse_flow(data: Any, source: str) -> Flow:
     if not isinstance(data, dict):
         raise FlowError(f"{source}: a flow file must hold a mapping")
@@ -168,7 +183,7 @@ def parse_flow(data: Any, source: str) -> Flow:
         steps.append(Step(id=sid, text=str(_require(raw, "text", here)).strip(),
                           troubleshoot=(str(raw["troubleshoot"]).strip() if raw.get("troubleshoot") else None),
                           choices=choices, next=(str(raw["next"]) if raw.get("next") else None),
-                          sources=_sources(raw.get("source"), here)))
+                          sources=_sources(raw.get("source"), here), more_fixes=_more_fixes(raw, here)))
     ids = [s.id for s in steps]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:

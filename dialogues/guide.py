@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from dialogues import paused
 from dialogues.flows import END, Flow, Step, split_link
 from dialogues.turn import (
     CANCEL,
     HUMAN,
+    HUMAN_STUCK,
     MENU,
     N_,
     RESUME,
+    RETRY,
     STEP_DONE,
     STEP_STUCK,
     Turn,
@@ -106,6 +109,7 @@ def complete(t: Turn, flow: Flow) -> None:
     t.effects.append(fx.Track("complete", flow.id, t.state.step))
     t.state = t.state.ended()
     t.say("✅ " + t._(flow.done), (t.button("Xem danh mục", MENU),))
+    paused.offer(t)  # the guide set aside for this one, at its step
 
 
 def not_yet(t: Turn, flow: Flow) -> None:
@@ -114,7 +118,7 @@ def not_yet(t: Turn, flow: Flow) -> None:
 
 
 def step_stuck(t: Turn, flow: Flow | None) -> None:
-    """"Không được": the step's troubleshooting first, then a person."""
+    """"Không được": the step's fixes one by one, then a person offered beside "Thử tiếp" (never forced)."""
     if flow is None or t.state.step is None:
         stuck_no_flow(t)
         return
@@ -122,19 +126,57 @@ def step_stuck(t: Turn, flow: Flow | None) -> None:
     t.effects.append(fx.Track("stuck", flow.id, step.id))
     tried = t.state.tried if step.id in t.state.tried else (*t.state.tried, step.id)
     t.state = replace(t.state, stuck=t.state.stuck + 1, tried=tried)
-    if t.state.stuck == 1 and step.troubleshoot:
-        t.say(t._("Cách khắc phục:") + "\n" + t._(step.troubleshoot),
+    if t.state.stuck <= len(step.fixes):
+        heading = t._("Cách khắc phục:") if t.state.stuck == 1 else t._("Thử cách khác:")
+        t.say(heading + "\n" + t._(step.fixes[t.state.stuck - 1]),
               (t.button("Được rồi", STEP_DONE), t.button("Vẫn không được", STEP_STUCK)),
               (t.button("Gặp người hỗ trợ", HUMAN), t.button("Thôi", CANCEL)))
         return
-    handoff(t, flow, "stuck")
+    t.say(t._("Vẫn chưa được thì tổ công nghệ số của thôn có thể giúp bạn. Bạn muốn nhờ người hỗ trợ, hay thử lại "
+              "bước này?"),
+          (t.button("Thử tiếp", RETRY), t.button("Gặp người hỗ trợ", HUMAN_STUCK)), (t.button("Thôi", CANCEL),))
+
+
+def retry(t: Turn, flow: Flow | None) -> None:
+    """"Thử tiếp": the same step again, its ladder from the first fix."""
+    t.state = replace(t.state, stuck=0)
+    show_step(t, flow)
 
 
 def cancel(t: Turn, flow: Flow | None) -> None:
+    """"Thôi": the guide stops but is kept at its step, with "Làm tiếp" to go back to it."""
     if flow is not None:
         t.effects.append(fx.Track("cancel", flow.id, t.state.step))
+    paused.pause_current(t)
     t.state = replace(t.state.ended(), awaiting=None)
-    t.say(t._("Đã dừng hướng dẫn. Khi cần, bạn chọn lại chủ đề nhé."), *menu_rows(t))
+    rows = menu_rows(t)
+    waiting = paused.paused(t)
+    if flow is not None and waiting:
+        older = [(t.button(paused.label(t, f, step), paused.RESUME_FLOW + f.id),) for f, step in waiting[1:2]]
+        rows = ((t.button("Làm tiếp", RESUME),), *older, *rows)
+    t.say(t._("Đã dừng hướng dẫn. Khi cần, bạn chọn lại chủ đề nhé."), *rows)
+
+
+def mispressed(t: Turn, flow: Flow) -> None:
+    """"thôi chết, tôi bấm nhầm": nothing is stopped, the resident stays at the step."""
+    t.say(t._("Không sao, tôi chưa dừng gì cả. Bạn vẫn đang ở bước này."))
+    show_step(t, flow, track=False)
+
+
+def question_about_step(t: Turn, flow: Flow) -> None:
+    """A yes/no word asked as a question ("... được không?") is not an answer: the step stays."""
+    t.say(t._("Bạn xem lại hướng dẫn của bước này. Chưa rõ thì bấm “Không được” để xem cách khắc phục, hoặc "
+              "nhờ người hỗ trợ."))
+    show_step(t, flow, track=False)
+
+
+def offer_other(t: Turn, flow: Flow, other: Flow) -> None:
+    """A yes/no question about another task mid-guide: offer its guide, keep this one's step."""
+    n = flow.index(t.state.step or flow.steps[0].id) + 1
+    t.say(t._("Việc này có hướng dẫn riêng: “{title}”. Hướng dẫn bạn đang làm vẫn giữ nguyên.",
+              title=t._(other.title)),
+          (t.button(other.title, f"flow:{other.id}"),),
+          (t.button(t._("Tiếp tục Bước {n}/{total}", n=n, total=len(flow.steps)), RESUME),))
 
 
 def handoff(t: Turn, flow: Flow | None, reason: str) -> None:

@@ -21,6 +21,11 @@ class DialogueState:
     tried: tuple[str, ...] = ()
     # The commune's day the scam warning was last shown ("" when the day was not known): once a conversation.
     warned: str | None = None
+    # Guides set aside for another task or cancelled, as "flow/step", the most recent first: offered again
+    # when the new one ends or the resident says "làm tiếp" (kept with the state, so for days).
+    paused: tuple[str, ...] = ()
+    # The payloads of the last reply's buttons in order: a typed "2" presses the second.
+    choices: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -30,7 +35,8 @@ class DialogueState:
         if not raw:
             return cls()
         data = json.loads(raw)
-        data["tried"] = tuple(data.get("tried") or ())
+        for key in ("tried", "paused", "choices"):
+            data[key] = tuple(data.get(key) or ())
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 

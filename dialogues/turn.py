@@ -15,6 +15,8 @@ from nlu.types import Parse
 
 # Button payloads every guide understands.
 STEP_DONE, STEP_STUCK, HUMAN, CANCEL, MENU, RESUME = "done", "stuck", "human", "cancel", "menu", "resume"
+RETRY = "retry"  # "Thử tiếp" after the troubleshooting ladder: the step again
+HUMAN_STUCK = "human:stuck"  # "Gặp người hỗ trợ" chosen after the ladder: a case marked as stuck
 
 
 @dataclass(frozen=True)

@@ -191,9 +191,8 @@ def _check_lengths(library: Library, lang: str, catalog: Mapping[str, str], max_
         shown = [("start", opening)]
         for n, step in enumerate(flow.steps, 1):
             shown.append((f"step '{step.id}'", tr(STEP_FRAME).format(n=n, total=total) + ": " + tr(step.text)))
-            if step.troubleshoot:
-                shown.append((f"step '{step.id}' troubleshooting",
-                              tr(TROUBLESHOOT_FRAME) + "\n" + tr(step.troubleshoot)))
+            shown += [(f"step '{step.id}' troubleshooting", tr(TROUBLESHOOT_FRAME) + "\n" + tr(fix))
+                      for fix in step.fixes]
         shown.append(("done", "✅ " + tr(flow.done)))
         for where, text in shown:
             if len(text) > max_chars:

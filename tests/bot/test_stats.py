@@ -26,7 +26,7 @@ async def test_funnel_after_a_scripted_session(settings: Settings, database_url:
         flow = "flow:vneid_install"  # steps: open_store, search, install, open_app
         await resident("a", flow, "done", "done", "done", "done")                    # completes
         await resident("b", flow, "done", "stuck", "done", "done", "done")          # stuck at search, completes
-        await resident("c", flow, "done", "stuck", "stuck")                          # stuck twice: handed off
+        await resident("c", flow, "done", "stuck", "stuck", "human:stuck")           # stuck twice, then a person
         await resident("d", flow, "done", "done", "cancel")                          # cancels at install
         await resident("e", flow)                                                    # stops at the first step
         await resident("f", flow, "done", "intent:digital_skills_class", "resume", "done", "done", "done")

@@ -48,8 +48,9 @@ async def test_every_guide_every_step_and_every_troubleshooting(guides: Services
         conv = await _resident(guides, f"walk-{flow.id}-{language}", language)
         total = len(flow.steps)
         for n, step in enumerate(flow.steps, 1):
-            # Each step reached from the start of the guide by the buttons a resident would press.
-            replies = await conv.press(f"flow:{flow.id}")
+            # Each step reached from the start of the guide by the buttons a resident would press (after
+            # "Thôi" the guide waits at its step: "Làm lại từ đầu" starts it over).
+            replies = await conv.press(f"flow:{flow.id}" if n == 1 else f"restart:{flow.id}")
             opening = replies[0].text
             assert opening.startswith(tr(flow.title))
             if flow.intro:
@@ -73,8 +74,8 @@ async def test_every_guide_every_step_and_every_troubleshooting(guides: Services
             assert replies[-1].text == tr("Cách khắc phục:") + "\n" + tr(step.troubleshoot)
             assert {"done", "stuck", "human", "cancel"} <= set(payloads(replies))
             assert conv.state == (flow.id, n)  # troubleshooting keeps the resident at the step
-            await conv.press("cancel")  # opening the same guide again mid-way would only show the step
-        await conv.press(f"flow:{flow.id}")
+            await conv.press("cancel")
+        await conv.press(f"restart:{flow.id}")
         for payload in presses_to_end(flow):
             replies = await conv.press(payload)
         assert replies[-1].text == "✅ " + tr(flow.done)
@@ -105,7 +106,9 @@ async def test_still_stuck_after_troubleshooting_reaches_the_village_team(guides
     await conv.press("flow:vneid_nfc_problem")
     await conv.press("done")
     await conv.press("stuck")
-    replies = await conv.press("stuck")  # still stuck: a person, and the assistant needs the village first
+    replies = await conv.press("stuck")  # still stuck: a person is offered beside "Thử tiếp", never forced
+    assert {"retry", "human:stuck"} <= set(payloads(replies)) and conv.state == ("vneid_nfc_problem", 2)
+    replies = await conv.press("human:stuck")  # chosen: the assistant needs the village first
     assert tr("Bạn ở thôn nào? Chọn bên dưới hoặc nhắn tên thôn.") in texts(replies)
     assert "village:dong-lo" in payloads(replies)
     replies = await conv.press("village:dong-lo")

@@ -87,7 +87,8 @@ async def test_case_records_the_whole_situation_redacted(desk: tuple[Services, C
     await say(services, payload="flow:vneid_install")
     await say(services, payload="done")
     await say(services, payload="stuck")  # troubleshooting first
-    await say(services, payload="stuck")  # still stuck: a person (the village is asked first)
+    await say(services, payload="stuck")  # still stuck: a person offered beside "Thử tiếp"
+    await say(services, payload="human:stuck")  # chosen (the village is asked first)
     result = await say(services, payload="village:dai-cuong")
     async with services.store.session() as s:
         case = (await s.execute(select(Case))).scalar_one()
