@@ -231,9 +231,10 @@ def _intent(t: Turn, flow: Flow | None, parse: Parse) -> None:
             guide.question_about_step(t, flow) if wording.asks(parse.text) else guide.show_step(t, flow)
         elif flow is not None and wording.asks(parse.text):
             guide.offer_other(t, flow, target)  # "không có thẻ chip thì có làm được không?": a question
-        elif paused.paused_step(t, target.id) is not None:
-            resume.resume(t, target, restart_button=True)
+        elif paused.paused_step(t, target.id) not in (None, target.steps[0].id):
+            resume.resume(t, target, restart_button=True)  # asked for again: back where the resident was
         else:
+            paused.forget(t, target.id)
             paused.pause_current(t)  # a different task: the open guide waits at its step
             guide.start(t, target)
         return
