@@ -12,8 +12,11 @@ from sqlalchemy import func, select
 from bot.app import Services, build
 from bot.handoff import Staff
 from bot.handoff.models import Case, CaseMessage, Outbox
+from bot.pipeline import TurnScope
 from bot.storage.db import AnalyticsEvent
+from dialogues.state import DialogueState
 from integrations.web.chat import resident_of
+from kernel import effects as fx
 from kernel.commune import load_commune
 from kernel.messages import Incoming, ResidentKey, TurnResult
 from kernel.settings import Settings, replace
@@ -320,3 +323,28 @@ async def test_the_resident_can_end_the_case(desk: tuple[Services, Clock]) -> No
     async with services.store.session() as s:
         case = await s.get(Case, case_id)
         assert case is not None and case.status == "closed"
+
+
+async def test_a_handoff_is_routed_by_the_village_it_carries(desk: tuple[Services, Clock]) -> None:
+    """The effect names its village (chosen in this very turn, maybe): routing does not read the resident's
+    row, so it does not depend on SetVillage having run first."""
+    services, _ = desk
+    async with services.store.writing() as s:
+        resident, _conv = await services.store.load_turn(s, WHO)
+        assert resident.village is None
+        scope = TurnScope(s, resident, services.catalogs.get("vi"), DialogueState(), Incoming(WHO, payload="x"))
+        replies = await services.pipeline.handlers[fx.Handoff](scope, fx.Handoff("asked", village="dai-cuong"))
+    async with services.store.session() as s:
+        case = (await s.execute(select(Case))).scalar_one()
+    assert (case.team, case.village) == ("dai-cuong", "dai-cuong") and str(case.id) in replies[-1].text
+    # The dialogue engine puts the village the resident just chose on the effect.
+    from dialogues.engine import Context, Pressed, advance
+    from dialogues.engine import Resident as EngineResident
+
+    commune = services.commune.current()
+    ctx = Context(library=services.library, catalogs=services.catalogs, commune=commune,
+                  resident=EngineResident("vi", None, False), threshold=0.45, margin=0.08, max_misunderstood=2,
+                  today=datetime.now(UTC).date())
+    asked = advance(ctx, DialogueState(), Pressed("human"))
+    chosen = advance(ctx, asked.state, Pressed("village:dong-lo"))
+    assert [e.village for e in chosen.effects if isinstance(e, fx.Handoff)] == ["dong-lo"]
