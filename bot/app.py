@@ -14,6 +14,7 @@ from bot import broadcast, handoff, staff
 from bot.broadcast.cli import commands as broadcast_commands
 from bot.desks import DeskRegistry
 from bot.handoff import Escalation, OutboxWorker
+from bot.metrics import Metrics
 from bot.pipeline import Limits, Pipeline
 from bot.senders import MailboxSet, SenderRegistry
 from bot.staff.cli import add_commands as staff_commands
@@ -24,7 +25,7 @@ from dialogues.flows import Library, load_library
 from kernel.commune import CommuneSource
 from kernel.feature import CliAdder, CliRunner, Feature, StaffRouter
 from kernel.i18n import Catalogs
-from kernel.ports import Channel, Sender
+from kernel.ports import Channel, Sender, Turns
 from kernel.settings import Settings, TelegramSettings, ZaloSettings
 from nlu.types import Interpreter
 
@@ -61,6 +62,12 @@ class Services:
     escalation: Escalation
     outbox: OutboxWorker
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def turns(self) -> Turns:
+        """The pipeline as the channels use it: every turn counted and timed (/metrics)."""
+        return self.metrics.wrap_turns(self.pipeline)
 
     def attach(self, channels: list[Channel]) -> None:
         """Register the channels' senders and staff desks (each desk then serves the features' router).
@@ -130,18 +137,20 @@ async def build(settings: Settings, interpreter: Interpreter | None = None) -> S
                 broadcast.feature(store, catalogs, commune, settings.broadcast, senders, desks),
                 staff.feature())
     desks.route_to(StaffRouter.of(features))  # two features claiming one command or button: start-up error
+    metrics = Metrics()
+    interpreter = metrics.wrap_interpreter(interpreter)  # NLU confidence of every parse
     limits = Limits(settings.nlu.threshold, settings.nlu.ambiguity_margin, settings.nlu.max_misunderstandings)
     pipeline = Pipeline(store, interpreter, library, catalogs, commune, limits, features)
     mailboxes = MailboxSet([mailbox for feature in features for mailbox in feature.mailboxes])
     return Services(settings, engine, store, catalogs, library, commune, interpreter, pipeline, features,
-                    senders, desks, mailboxes, escalation, outbox, stack)
+                    senders, desks, mailboxes, escalation, outbox, stack, metrics)
 
 
 def telegram_channel(services: Services, settings: TelegramSettings | None = None) -> TelegramChannel:
     """The Telegram channel on the core's ports (settings: services.settings.telegram unless given)."""
     from integrations.telegram.channel import TelegramChannel
 
-    return TelegramChannel(settings or services.settings.telegram, services.pipeline, Residents(services.store),
+    return TelegramChannel(settings or services.settings.telegram, services.turns, Residents(services.store),
                            services.catalogs, services.commune, health=services.store)
 
 
@@ -162,7 +171,7 @@ def zalo_channel(services: Services, settings: ZaloSettings | None = None) -> Za
     from integrations.zalo.channel import ZaloChannel
 
     settings = settings or services.settings.zalo
-    return ZaloChannel(settings, services.pipeline, Residents(services.store), zalo_sender(services, settings),
+    return ZaloChannel(settings, services.turns, Residents(services.store), zalo_sender(services, settings),
                        health=services.store)
 
 

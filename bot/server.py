@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.app import Services, configured_channels
 from bot.history import ChatHistory
+from bot.metrics import attach_metrics
 from bot.storage.residents import Residents
 from integrations.web.chat import WebLimits, make_web_app
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set (or SIGINT/SIGTERM)."""
     settings = services.settings
-    app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.of(settings.web),
+    app = make_web_app(services.turns, services.store, Residents(services.store), WebLimits.of(settings.web),
                        services.mailboxes, ChatHistory(services.pipeline), services.catalogs)
     from bot.staff.dashboard import attach_dashboard
     from bot.staff.desk import attach_desk
@@ -34,6 +35,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     attach_desk(app, services)  # the team desk under /staff/ is always there, like the web chat
     attach_dashboard(app, services)  # the commune's figures under /staff/api/ (roles staff and admin)
     channels = configured_channels(services)
+    attach_metrics(app, services.metrics, services.store, channels)  # GET /metrics
     for channel in channels:
         await channel.open()  # connected, not receiving yet
     services.attach(channels)  # senders and staff desks: every staff handler in place

@@ -11,6 +11,7 @@ from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
 from integrations.telegram.limiter import retry_after_seconds
+from kernel.deliveries import DeliveryCount
 from kernel.messages import Reply, ResidentKey
 from kernel.ports import DeliveryError, ResidentDirectory
 from kernel.text import split_text
@@ -78,6 +79,13 @@ class TelegramSender:
         self.residents = residents
         self.network_attempts = network_attempts
         self.backoff = backoff
+        self._count = DeliveryCount(CHANNEL)
+
+    @property
+    def deliveries(self) -> DeliveryCount:
+        """Messages sent and refused; 429s as the bot's rate limiter saw them (it waits them out and retries)."""
+        self._count.rate_limited = int(getattr(getattr(self.bot, "rate_limiter", None), "retries", 0))
+        return self._count
 
     async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
         """Deliver in order or raise DeliveryError (user_id is the Telegram chat id, as a string)."""
@@ -100,6 +108,16 @@ class TelegramSender:
         return ids
 
     async def _send_one(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
+                        thread_id: int | None) -> int:
+        try:
+            message_id = await self._attempts(chat_id, text, markup, thread_id)
+        except DeliveryError:
+            self._count.failed += 1
+            raise
+        self._count.delivered += 1
+        return message_id
+
+    async def _attempts(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
                         thread_id: int | None) -> int:
         for attempt in range(1, self.network_attempts + 1):
             try:

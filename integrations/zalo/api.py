@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ import aiohttp
 
 from integrations.zalo.format import PAYLOAD_MARK, Outgoing
 from integrations.zalo.memory import Tokens, ZaloMemory, utcnow
+from kernel.deliveries import DeliveryCount
 from kernel.ports import DeliveryError
 from kernel.settings import ZaloSettings
 
@@ -43,11 +45,15 @@ class PollTimeout(DeliveryError):
     """No update arrived during a long poll (not a failure)."""
 
 
+class RateLimited(DeliveryError):
+    """Zalo's flood limit (HTTP 429 or an OA rate-limit code): try again after `retry_after`."""
+
+
 def oa_error(code: int, message: str) -> DeliveryError:
     """The DeliveryError for an OA API error code."""
     text = f"Zalo OA error {code}: {message}"
     if code in RATE_LIMITED:
-        return DeliveryError(text, retry_after=RATE_LIMITED[code])
+        return RateLimited(text, retry_after=RATE_LIMITED[code])
     if code in QUOTA_EXCEEDED:
         return DeliveryError(text, retry_after=QUOTA_EXCEEDED[code])
     if code in UNREACHABLE:
@@ -191,6 +197,18 @@ def oa_message(msg: Outgoing, button_type: str) -> dict[str, Any]:
     return message
 
 
+async def counted(count: DeliveryCount, sending: Awaitable[str | None]) -> str | None:
+    """One message's send, counted as delivered or failed (and rate-limited)."""
+    try:
+        message_id = await sending
+    except DeliveryError as exc:
+        count.failed += 1
+        count.rate_limited += isinstance(exc, RateLimited)
+        raise
+    count.delivered += 1
+    return message_id
+
+
 class OAClient:
     """Sends customer-service messages (POST /v3.0/oa/message/cs) with the OA access token."""
 
@@ -198,8 +216,12 @@ class OAClient:
         self.settings = settings
         self.http = http
         self.tokens = tokens
+        self.deliveries = DeliveryCount("zalo")
 
     async def send(self, user_id: str, msg: Outgoing) -> str | None:
+        return await counted(self.deliveries, self._send(user_id, msg))
+
+    async def _send(self, user_id: str, msg: Outgoing) -> str | None:
         body = {"recipient": {"user_id": user_id}, "message": oa_message(msg, self.settings.button_type)}
         token = await self.tokens.access_token()
         data = await self._post(token, body)
@@ -218,7 +240,7 @@ class OAClient:
         try:
             async with self.http.post(url, json=body, headers={"access_token": token}, timeout=TIMEOUT) as r:
                 if r.status == 429:
-                    raise DeliveryError("Zalo OA answered HTTP 429", retry_after=_int(r.headers.get("Retry-After"), 60))
+                    raise RateLimited("Zalo OA answered HTTP 429", retry_after=_int(r.headers.get("Retry-After"), 60))
                 if r.status >= 500:
                     raise DeliveryError(f"Zalo OA answered HTTP {r.status}")
                 data = await r.json(content_type=None)
@@ -235,6 +257,7 @@ class BotClient:
     def __init__(self, settings: ZaloSettings, http: aiohttp.ClientSession) -> None:
         self.settings = settings
         self.http = http
+        self.deliveries = DeliveryCount("zalo")
 
     async def call(self, method: str, params: dict[str, Any], timeout: aiohttp.ClientTimeout = TIMEOUT) -> Any:
         url = f"{self.settings.base_url}/bot{self.settings.bot_token}/{method}"
@@ -254,12 +277,15 @@ class BotClient:
         if code == 429:
             params_ = data.get("parameters") if isinstance(data, dict) else None
             retry = _int(params_.get("retry_after"), 30) if isinstance(params_, dict) else 30
-            raise DeliveryError(text, retry_after=retry)
+            raise RateLimited(text, retry_after=retry)
         if code in (400, 403, 404):
             raise DeliveryError(text, permanent=True)
         raise DeliveryError(text, retry_after=BROKEN_TOKENS_RETRY if code == 401 else None)
 
     async def send(self, chat_id: str, msg: Outgoing) -> str | None:
+        return await counted(self.deliveries, self._send(chat_id, msg))
+
+    async def _send(self, chat_id: str, msg: Outgoing) -> str | None:
         result = await self.call("sendMessage", {"chat_id": chat_id, "text": msg.text})
         return str(result.get("message_id")) if isinstance(result, dict) and result.get("message_id") else None
 

@@ -24,6 +24,7 @@ from integrations.zalo.api import BotClient, OAClient, TokenKeeper
 from integrations.zalo.events import Event, parse_bot_event, parse_oa_event
 from integrations.zalo.format import button_payload, chosen_number, render
 from integrations.zalo.memory import ZaloMemory
+from kernel.deliveries import DeliveryCount
 from kernel.edge import Refused, clean_text, decode_body, parse_json, token
 from kernel.flood import FloodLimiter
 from kernel.i18n import Catalogs
@@ -92,6 +93,11 @@ class ZaloSender:
 
     def _lock(self, user_id: str) -> asyncio.Lock:
         return self._locks[user_id]
+
+    @property
+    def deliveries(self) -> DeliveryCount:
+        """What the API client counted since it was opened (read by /metrics)."""
+        return self.client.deliveries if self.client is not None else DeliveryCount(CHANNEL)
 
     async def forget(self, user_id: str) -> None:
         """Drop the numbers offered to a resident who asked to be forgotten."""

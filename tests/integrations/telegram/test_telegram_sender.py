@@ -86,14 +86,18 @@ async def test_flood_limit_is_waited_out_then_reported(fake_telegram: FakeTelegr
     limiter = TelegramRateLimiter(private_chat_interval=0, max_retries=1)
     async with ExtBot(fake_telegram.token, base_url=fake_telegram.base_url, rate_limiter=limiter) as bot:
         started = time.monotonic()
-        await TelegramSender(bot).send("1001", [Reply("một"), Reply("hai")])
+        sender = TelegramSender(bot)
+        await sender.send("1001", [Reply("một"), Reply("hai")])
         assert time.monotonic() - started >= 1.0 and fake_telegram.texts(1001) == ["một", "hai"]
         assert limiter.retries == 1
+        assert (sender.deliveries.delivered, sender.deliveries.failed, sender.deliveries.rate_limited) == (2, 0, 1)
     no_retry = TelegramRateLimiter(private_chat_interval=0, max_retries=0)
     async with ExtBot(fake_telegram.token, base_url=fake_telegram.base_url, rate_limiter=no_retry) as bot:
+        sender = TelegramSender(bot)
         with pytest.raises(DeliveryError) as err:
-            await TelegramSender(bot).send("1001", [Reply("ba")])
+            await sender.send("1001", [Reply("ba")])
         assert not err.value.permanent and err.value.retry_after and err.value.retry_after >= 1
+        assert (sender.deliveries.delivered, sender.deliveries.failed, sender.deliveries.rate_limited) == (0, 1, 1)
 
 
 async def test_the_limiter_keeps_to_the_per_chat_pace(bot: Bot, fake_telegram: FakeTelegram) -> None:
