@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.handoff.models import OPEN, Case
 
 if TYPE_CHECKING:
-    from bot.handoff.cases import Escalation
+    from bot.handoff.book import CaseBook
 
 
 def aware(moment: datetime) -> datetime:
@@ -19,7 +19,7 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def raise_unclaimed(esc: Escalation, now: datetime) -> int:
+async def raise_unclaimed(esc: CaseBook, now: datetime) -> int:
     """Write the reminders and escalations due at `now` into the outbox; returns how many."""
     teams = esc.teams()
     raised = 0
