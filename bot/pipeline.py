@@ -23,6 +23,7 @@ from bot.storage.store import Store
 from dialogues.engine import Context, Pressed, Said, advance
 from dialogues.engine import Resident as EngineResident
 from dialogues.flows import Library
+from dialogues.language import detect as detect_language
 from dialogues.state import DialogueState
 from kernel import effects as fx
 from kernel.commune import CommuneSource, Teams, place_name
@@ -120,6 +121,8 @@ class Pipeline:
                 chosen = self.catalogs.parse(msg.language)
                 if chosen:
                     resident.language = chosen
+                elif screened is not None:
+                    self._follow_the_message(resident, msg, screened.text)
                 scope = TurnScope(s, resident, self._translator(resident, msg), state, msg,
                                   text=screened.text if screened is not None else None)
                 replies: list[Reply] = []
@@ -168,6 +171,14 @@ class Pipeline:
     def _hooked(self, payload: str) -> bool:
         """A feature's button (a hand-off case's, feedback): not tied to the guide's position."""
         return payload.partition(":")[0] in self.payloads
+
+    def _follow_the_message(self, resident: Resident, msg: Incoming, text: str) -> None:
+        """A resident who clearly writes in another language gets that language from this message on (it is
+        saved, like a choice), until they choose or write otherwise; short or mixed messages change nothing."""
+        written = detect_language(text)
+        if written in self.catalogs.languages and \
+                written != self.catalogs.negotiate(resident.language, msg.platform_language):
+            resident.language = written
 
     def _translator(self, resident: Resident, msg: Incoming) -> Translator:
         return self.catalogs.get(self.catalogs.negotiate(resident.language, msg.platform_language))

@@ -122,7 +122,7 @@ def _training_examples() -> dict[str, list[str]]:
 def _unmark(line: str) -> str:
     """"[0912345678](phone_number)" -> "0912345678" (the training data marks entities)."""
     import re
-    return re.sub(r"\[([^\]]*)\]\([a-z_]+\)", r"\1", line)
+    return re.sub(r"\[([^\]]*)\](\([a-z_]+\)|\{[^}]*\})", r"\1", line)
 
 
 def test_over_every_training_example_the_triage_sends_nothing_else_to_the_scam_help() -> None:
