@@ -1,10 +1,12 @@
-"""The dashboard's figures on a big PostgreSQL database: 100,000 residents and 2 million analytics events.
+"""The dashboard on a big PostgreSQL database: 100,000 residents, 2 million analytics events, 1 million
+messages and 5,000 hand-off cases.
 
 Seeds a schema of the `test` database (server-side, generate_series: guides and steps from dialogues/flows,
-popular guides more often, a year of events), then times `GET /staff/api/funnel` over real HTTP as the
-dashboard calls it (a logged-in staff account; every guide, the last 30 days, all villages and one village)
-and prints the query plans (EXPLAIN ANALYZE) of the funnel's queries.
-Run: `.venv/bin/python bench/dashboard.py [--residents 100000] [--events 2000000] [--reuse]`.
+popular guides more often, a year of activity, 3% of messages unanswered in 300 wordings), then times over
+real HTTP, logged in as a staff account, what the page loads (`GET /staff/api/dashboard`: every table) and
+`GET /staff/api/funnel` for every guide; the last 30 days, one village, a whole year. Then prints the plan
+(EXPLAIN ANALYZE) of every query the page's request ran.
+Run: `.venv/bin/python bench/dashboard.py [--residents N] [--events N] [--messages N] [--reuse]`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from bot.staff.accounts import StaffAccounts
 from bot.staff.dashboard import DashboardFigures
-from bot.stats import Scope, funnel_queries
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
 from dialogues.flows import load_library
@@ -92,71 +94,128 @@ async def seed(store: Store, residents: int, events: int) -> float:
     return time.monotonic() - started
 
 
-async def counts(store: Store) -> tuple[int, int]:
+async def seed_messages(store: Store, residents: int, messages: int, cases: int) -> float:
+    """Inbound messages over a year (3% unanswered, in 300 wordings) and hand-off cases. Seconds taken."""
+    started = time.monotonic()
+    async with store.writing() as s:
+        await s.execute(text("""
+            INSERT INTO messages (resident_id, direction, text, intent, created_at)
+            SELECT 1 + (g::bigint * 104729) % :residents, 'in',
+                   CASE WHEN g % 100 < 3 THEN 'câu hỏi chưa có câu trả lời số ' || (g * 7 % 300) ELSE 'cài vneid' END,
+                   CASE WHEN g % 100 < 2 THEN 'out_of_scope' WHEN g % 100 < 3 THEN 'low_confidence'
+                        ELSE 'vneid_install' END,
+                   now() - interval '365 days' * random()
+            FROM generate_series(1, :messages) g"""), {"residents": residents, "messages": messages})
+        villages = "ARRAY[" + ",".join(f"'{v}'" for v in VILLAGES) + "]"
+        await s.execute(text(f"""
+            INSERT INTO cases (resident_id, status, team, village, language, channel, reason, flow, step, tried,
+                               history, opened_at, due_at, claimed_at, solved)
+            SELECT 1 + o.g % :residents, (ARRAY['open','claimed','resolved','resolved'])[1 + o.g % 4],
+                   (ARRAY['commune','dai-cuong'])[1 + g % 2], ({villages})[1 + g % 8], 'vi', 'telegram', 'asked',
+                   'vneid_install', 'search', '[]', '[]', o.at, o.at,
+                   CASE WHEN g % 4 > 0 THEN o.at + interval '1 minute' * (5 + g % 120) END,
+                   CASE WHEN g % 4 = 2 THEN true WHEN g % 4 = 3 THEN false END
+            FROM (SELECT g, now() - interval '365 days' * random() AS at FROM generate_series(1, :cases) g) o"""),
+                        {"residents": residents, "cases": cases})
+    async with store.engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM ANALYZE messages"))
+        await conn.execute(text("VACUUM ANALYZE cases"))
+    return time.monotonic() - started
+
+
+async def counts(store: Store) -> dict[str, int]:
     async with store.session() as s:
-        r = (await s.execute(text("SELECT count(*) FROM residents"))).scalar_one()
-        e = (await s.execute(text("SELECT count(*) FROM analytics_events"))).scalar_one()
-    return int(r), int(e)
+        return {table: int((await s.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+                for table in ("residents", "analytics_events", "messages", "cases")}
 
 
-async def time_api(store: Store, days: int, village: str | None) -> list[float]:
-    """Seconds per `GET /staff/api/funnel` over HTTP, one per guide, the last `days` days."""
-    library = load_library(ROOT / "dialogues/flows")
-    accounts = StaffAccounts(store)
-    if not any(a.username == "bench" for a in await accounts.list()):
-        await accounts.add("bench", "staff", ["commune"], PASSWORD)
-    app = web.Application()
-    harden(app, store)
-    add_login_routes(app, accounts)
-    add_dashboard_routes(app, DashboardFigures(store, library, CommuneSource(ROOT / "communes/ung-hoa")))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    base = f"http://127.0.0.1:{port}"
+class Site:
+    """The desk's login and the dashboard on a real HTTP server, and a logged-in staff client."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.library = load_library(ROOT / "dialogues/flows")
+        self.statements: list[tuple[str, Any]] = []
+        self.capture = False
+
+    async def __aenter__(self) -> Site:
+        accounts = StaffAccounts(self.store)
+        if not any(a.username == "bench" for a in await accounts.list()):
+            await accounts.add("bench", "staff", ["commune"], PASSWORD)
+        app = web.Application()
+        harden(app, self.store)
+        add_login_routes(app, accounts)
+        add_dashboard_routes(app, DashboardFigures(self.store, self.library, CommuneSource(ROOT / "communes/ung-hoa")))
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        port = free_port()
+        await web.TCPSite(self.runner, "127.0.0.1", port).start()
+        self.base = f"http://127.0.0.1:{port}"
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # an IP address
+        await self.http.post(f"{self.base}/staff/login", data={"username": "bench", "password": PASSWORD})
+
+        def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+            if self.capture and statement.lstrip().upper().startswith("SELECT"):
+                self.statements.append((statement, parameters))
+
+        event.listen(self.store.engine.sync_engine, "before_cursor_execute", record)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.close()
+        await self.runner.cleanup()
+
+    async def get(self, path: str) -> float:
+        t0 = time.perf_counter()
+        async with self.http.get(self.base + path) as r:
+            assert r.status == 200, await r.text()
+            await r.read()
+        return time.perf_counter() - t0
+
+
+def period(days: int, village: str | None) -> str:
     last = date.today()
     first = last - timedelta(days=days - 1)
-    times = []
-    try:
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:  # an IP address
-            await http.post(f"{base}/staff/login", data={"username": "bench", "password": PASSWORD})
-            for flow_id in library.flows:
-                query = f"flow={flow_id}&from={first}&to={last}" + (f"&village={village}" if village else "")
-                t0 = time.perf_counter()
-                async with http.get(f"{base}/staff/api/funnel?{query}") as r:
-                    assert r.status == 200, await r.text()
-                    await r.json()
-                times.append(time.perf_counter() - t0)
-    finally:
-        await runner.cleanup()
-    return times
+    return f"from={first}&to={last}" + (f"&village={village}" if village else "")
 
 
-async def plans(store: Store, flow_id: str, days: int, village: str | None) -> None:
-    from zoneinfo import ZoneInfo
+async def time_funnels(site: Site, days: int, village: str | None) -> list[float]:
+    """Seconds per `GET /staff/api/funnel`, one per guide."""
+    when = period(days, village)
+    return [await site.get(f"/staff/api/funnel?flow={flow_id}&{when}") for flow_id in site.library.flows]
 
-    zone = ZoneInfo("Asia/Ho_Chi_Minh")
-    last = date.today()
-    scope = Scope.days(last - timedelta(days=days - 1), last, zone, (flow_id,), (village,) if village else None)
-    async with store.session() as s:
-        for name, query in funnel_queries(scope, stops=False).items():
-            sql = query.compile(store.engine.sync_engine, compile_kwargs={"literal_binds": True})
-            print(f"\n-- {name} ({flow_id}, last {days} days{', village ' + village if village else ''})")
-            result = await s.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"))
+
+async def time_page(site: Site, days: int, village: str | None, repeat: int = 10) -> list[float]:
+    """Seconds per `GET /staff/api/dashboard`: everything the page shows."""
+    return [await site.get(f"/staff/api/dashboard?{period(days, village)}") for _ in range(repeat)]
+
+
+async def plans(site: Site, days: int, village: str | None) -> None:
+    """EXPLAIN ANALYZE of every query one page load runs."""
+    site.statements.clear()
+    site.capture = True
+    await site.get(f"/staff/api/dashboard?{period(days, village)}")
+    site.capture = False
+    async with site.store.engine.connect() as conn:
+        for statement, parameters in site.statements:
+            print("\n-- " + " ".join(statement.split())[:300])
+            result = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement, parameters)
             for (line,) in result:
                 print("   ", line)
 
 
 def summary(label: str, times: list[float]) -> None:
     ms = sorted(t * 1000 for t in times)
-    print(f"{label:<44} n={len(ms):>3}  p50 {statistics.median(ms):7.1f} ms  max {ms[-1]:7.1f} ms  "
-          f"all guides {sum(ms):8.1f} ms")
+    print(f"{label:<48} n={len(ms):>3}  p50 {statistics.median(ms):7.1f} ms  max {ms[-1]:7.1f} ms")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--residents", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--cases", type=int, default=5_000)
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded schema")
     args = parser.parse_args()
     if not args.reuse:
@@ -165,18 +224,22 @@ async def main() -> None:
     await migrate(engine)
     store = Store(engine)
     try:
-        if await counts(store) == (0, 0):
-            took = await seed(store, args.residents, args.events)
-            print(f"seeded in {took:.1f} s")
-        residents, events = await counts(store)
-        print(f"PostgreSQL schema {SCHEMA}: {residents:,} residents, {events:,} analytics events")
-        await time_api(store, 30, None)  # warm-up: connections, caches
-        summary("GET /staff/api/funnel, 30 days", await time_api(store, 30, None))
-        summary("GET /staff/api/funnel, 30 days, one village", await time_api(store, 30, "dai-cuong"))
-        summary("GET /staff/api/funnel, 365 days", await time_api(store, 365, None))
-        popular = next(iter(load_library(ROOT / "dialogues/flows").flows))
-        await plans(store, popular, 30, None)
-        await plans(store, popular, 30, "dai-cuong")
+        if (await counts(store))["analytics_events"] == 0:
+            print(f"residents and events seeded in {await seed(store, args.residents, args.events):.1f} s")
+        if (await counts(store))["messages"] == 0:
+            took = await seed_messages(store, args.residents, args.messages, args.cases)
+            print(f"messages and cases seeded in {took:.1f} s")
+        print(f"PostgreSQL schema {SCHEMA}: " + ", ".join(f"{n:,} {t}" for t, n in (await counts(store)).items()))
+        async with Site(store) as site:
+            await time_page(site, 30, None, repeat=2)  # warm-up: connections, caches
+            summary("GET /staff/api/dashboard, 30 days", await time_page(site, 30, None))
+            summary("GET /staff/api/dashboard, 30 days, one village", await time_page(site, 30, "dai-cuong"))
+            summary("GET /staff/api/dashboard, 365 days", await time_page(site, 365, None, repeat=3))
+            summary("GET /staff/api/funnel, 30 days", await time_funnels(site, 30, None))
+            summary("GET /staff/api/funnel, 30 days, one village", await time_funnels(site, 30, "dai-cuong"))
+            summary("GET /staff/api/funnel, 365 days", await time_funnels(site, 365, None))
+            await plans(site, 30, None)
+            await plans(site, 30, "dai-cuong")
     finally:
         await engine.dispose()
 

@@ -132,6 +132,7 @@ class Pipeline:
                                                   "hay ngân hàng. Nếu đã lỡ đưa, hãy đổi mật khẩu ngay.")))
                 hook = self.payloads.get((msg.payload or "").partition(":")[0]) if msg.payload else None
                 taken: list[Reply] | None = None
+                unanswered: str | None = None
                 if hook is not None:
                     taken = await hook(scope, msg.payload or "")
                 else:
@@ -150,6 +151,7 @@ class Pipeline:
                                   max_misunderstood=self.limits.max_misunderstood, today=_local_today(commune.teams))
                     event = Pressed(msg.payload) if msg.payload is not None else Said(parse)  # type: ignore[arg-type]
                     outcome = advance(ctx, state, event)
+                    unanswered = outcome.unanswered  # logged in place of the intent (the dashboard lists them)
                     replies += outcome.replies
                     scope.state = new_state = outcome.state
                     for effect in outcome.effects:
@@ -157,8 +159,8 @@ class Pipeline:
                 language = scope.tr.language
                 if not scope.forgotten:
                     await self.store.append_messages(s, resident.id, [
-                        ("in", screened.text if screened else None, msg.payload, parse.intent if parse else None,
-                         msg.message_id),
+                        ("in", screened.text if screened else None, msg.payload,
+                         unanswered or (parse.intent if parse else None), msg.message_id),
                         *(("out", reply.text, None, None, None) for reply in replies)])
                     conv.state = new_state.to_json()
                     conv.turns = (conv.turns or 0) + 1

@@ -176,6 +176,7 @@ def _triaged(t: Turn, flow: Flow | None, parse: Parse) -> bool:
 
 
 def _clarify(t: Turn, flow: Flow | None, ranking: tuple[tuple[str, float], ...]) -> None:
+    t.unanswered = "low_confidence"
     t.state = replace(t.state, misunderstood=t.state.misunderstood + 1)
     if t.state.misunderstood > t.ctx.max_misunderstood:
         guide.offer_person(t, flow)
@@ -187,6 +188,7 @@ def _clarify(t: Turn, flow: Flow | None, ranking: tuple[tuple[str, float], ...])
 
 
 def _not_understood(t: Turn, flow: Flow | None, out_of_scope: bool) -> None:
+    t.unanswered = "out_of_scope" if out_of_scope else "low_confidence"
     t.state = replace(t.state, misunderstood=t.state.misunderstood + 1)
     if t.state.misunderstood > t.ctx.max_misunderstood:
         guide.offer_person(t, flow)

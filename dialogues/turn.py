@@ -63,6 +63,10 @@ class Outcome:
     replies: tuple[Reply, ...]
     effects: tuple[fx.Effect, ...]
     state: DialogueState
+    # A typed message the assistant could not answer: "out_of_scope", or "low_confidence" (it asked which of
+    # two topics was meant, or said it did not understand). The message log keeps this in place of the intent,
+    # so the commune's dashboard can list what to add answers or training examples for.
+    unanswered: str | None = None
 
 
 @dataclass
@@ -73,6 +77,7 @@ class Turn:
     state: DialogueState
     replies: list[Reply] = field(default_factory=list)
     effects: list[fx.Effect] = field(default_factory=list)
+    unanswered: str | None = None
 
     def __post_init__(self) -> None:
         self._ = self.ctx.catalogs.get(self.ctx.resident.language)
@@ -88,7 +93,7 @@ class Turn:
         return Button(self._(label), payload)
 
     def outcome(self) -> Outcome:
-        return Outcome(tuple(self.replies), tuple(self.effects), self.state)
+        return Outcome(tuple(self.replies), tuple(self.effects), self.state, self.unanswered)
 
 
 def N_(msgid: str) -> str:

@@ -81,6 +81,10 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("resident_id", "platform_message_id", name="uq_message_platform_id"),
         Index("ix_messages_resident_created", "resident_id", "id"),
+        # The dashboard (migration 0410_unanswered): unanswered messages by period; who wrote in a period.
+        Index("ix_messages_intent", "intent", "created_at"),
+        Index("ix_messages_inbound", "created_at", "resident_id", postgresql_where=sql_text("direction = 'in'"),
+              sqlite_where=sql_text("direction = 'in'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

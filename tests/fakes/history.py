@@ -85,3 +85,52 @@ async def seed_history(store: Store) -> dict[str, int]:
         for name, when, kind, flow, step in EVENTS:
             s.add(AnalyticsEvent(resident_id=ids[name], kind=kind, flow=flow, step=step, created_at=local(when)))
     return ids
+
+
+# The dashboard's other tables: messages (what residents wrote), hand-off cases, and residents' details.
+# (resident, local time, intent as logged, text): inbound messages.
+MESSAGES: list[tuple[str, str, str | None, str]] = [
+    ("an", "2026-12-02 10:00", "out_of_scope", "cách đổi ảnh đại diện zalo"),
+    ("binh", "2026-12-11 10:00", "out_of_scope", "Cách đổi ảnh  đại diện Zalo?"),
+    ("chi", "2026-12-15 20:00", "low_confidence", "mua vé tàu ở đâu [phone]"),
+    ("dung", "2027-01-01 00:20", "out_of_scope", "cách đổi ảnh đại diện zalo"),  # January
+    ("giang", "2026-12-20 15:00", "vneid_install", "cài vneid"),
+]
+# (resident, team, status, opened, claimed or None, solved)
+CASES: list[tuple[str, str, str, str, str | None, bool | None]] = [
+    ("an", "dai-cuong", "claimed", "2026-12-01 01:00", "2026-12-01 01:30", None),
+    ("binh", "commune", "resolved", "2026-12-10 09:04", "2026-12-10 09:14", True),
+    ("chi", "dai-cuong", "open", "2026-12-31 23:40", None, None),
+    ("dung", "dai-cuong", "open", "2027-01-01 00:30", None, None),  # January
+]
+
+# GET /staff/api/dashboard?from=2026-12-01&to=2026-12-31: (place code, channel, residents, new, active, subscribed)
+DECEMBER_REACH = [("dai-cuong", "telegram", 2, 0, 1, 0), ("dai-cuong", "web", 1, 0, 1, 0),
+                  ("dong-lo", "zalo", 1, 0, 1, 1), ("kim-duong", "telegram", 1, 1, 1, 0), ("", "web", 1, 0, 0, 0)]
+# (place code, team, opened, claimed, resolved, solved, not solved, median minutes to claim)
+DECEMBER_HANDOFF = [("dai-cuong", "dai-cuong", 2, 1, 0, 0, 0, 30.0), ("dong-lo", "commune", 1, 1, 1, 1, 0, 10.0)]
+
+
+async def seed_dashboard(store: Store) -> dict[str, int]:
+    """seed_history, plus MESSAGES (and an answer to each), CASES, giang new in December, binh subscribed in
+    English."""
+    from bot.handoff.models import Case
+    from bot.storage.db import Message
+
+    ids = await seed_history(store)
+    async with store.writing() as s:
+        for name, when, intent, text in MESSAGES:
+            s.add(Message(resident_id=ids[name], direction="in", text=text, intent=intent, created_at=local(when)))
+            s.add(Message(resident_id=ids[name], direction="out", text="…", created_at=local(when)))
+        for name, team, status, opened, claimed, solved in CASES:
+            channel, village = RESIDENTS[name]
+            s.add(Case(resident_id=ids[name], status=status, team=team, village=village, language="vi",
+                       channel=channel, reason="asked", flow=FLOW, step="search", tried=[], history=[],
+                       opened_at=local(opened), due_at=local(opened), claimed_at=local(claimed) if claimed else None,
+                       solved=solved))
+        giang = await s.get(Resident, ids["giang"])
+        binh = await s.get(Resident, ids["binh"])
+        assert giang is not None and binh is not None
+        giang.created_at = local("2026-12-05 08:00")
+        binh.subscribed, binh.language = True, "en"
+    return ids

@@ -1,14 +1,26 @@
-"""A migrated database and the staff accounts on it."""
+"""A migrated database and the staff accounts on it; the dashboard on a known history."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest_asyncio
+from aiohttp import web
 
 from bot.staff.accounts import StaffAccounts
+from bot.staff.dashboard import DashboardFigures
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
+from dialogues.flows import load_library
+from integrations.web.dashboard_api import add_dashboard_routes
+from integrations.web.desk_auth import add_login_routes
+from integrations.web.guard import harden
+from integrations.web.page import STATIC
+from kernel.commune import CommuneSource
+from kernel.i18n import Catalogs
+from kernel.settings import ROOT, Settings
+from tests.fakes.history import seed_dashboard
 
 
 @pytest_asyncio.fixture
@@ -17,3 +29,36 @@ async def accounts(database_url: str) -> AsyncIterator[StaffAccounts]:
     await migrate(engine)
     yield StaffAccounts(Store(engine))
     await engine.dispose()
+
+
+PASSWORD = "mật-khẩu-bảng-số-liệu"
+
+
+@pytest_asyncio.fixture
+async def dashboard(aiohttp_client: Any, database_url: str, settings: Settings) -> AsyncIterator[Any]:
+    """The desk's login and the dashboard's routes on a database with the known history (tests/fakes/history.py),
+    and three accounts: lan (member), minh (staff), hoa (admin)."""
+    engine = make_engine(database_url)
+    await migrate(engine)
+    store = Store(engine)
+    ids = await seed_dashboard(store)
+    accounts = StaffAccounts(store)
+    await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
+    await accounts.add("minh", "staff", ["commune"], PASSWORD)
+    await accounts.add("hoa", "admin", ["commune"], PASSWORD)
+    app = web.Application()
+    harden(app, store)
+    add_login_routes(app, accounts)
+    app.router.add_static("/static", STATIC)  # the desk's and the dashboard's scripts, for the browser tests
+    catalogs = Catalogs(settings.locales_dir, settings.languages, settings.default_language)
+    add_dashboard_routes(app, DashboardFigures(store, load_library(settings.flows_dir),
+                                               CommuneSource(ROOT / "communes/ung-hoa"), catalogs), catalogs)
+    client = await aiohttp_client(app)
+    client.store, client.ids = store, ids
+    yield client
+    await engine.dispose()
+
+
+async def login(client: Any, username: str) -> None:
+    r = await client.post("/staff/login", data={"username": username, "password": PASSWORD}, allow_redirects=False)
+    assert r.status == 303

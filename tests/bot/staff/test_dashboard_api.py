@@ -4,57 +4,22 @@ zone, refused parameters; and `python -m bot stats` giving the same numbers (one
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
-from aiohttp import web
 
 from bot.__main__ import main
-from bot.staff.accounts import StaffAccounts
-from bot.staff.dashboard import DashboardFigures
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
-from dialogues.flows import load_library
-from integrations.web.dashboard_api import add_dashboard_routes
-from integrations.web.desk_auth import add_login_routes
-from integrations.web.guard import harden
-from kernel.commune import CommuneSource
-from kernel.settings import ROOT, Settings
+from tests.bot.staff.conftest import login
 from tests.fakes.history import DECEMBER, DECEMBER_DAI_CUONG, FLOW, seed_history
 
-PASSWORD = "mật-khẩu-bảng-số-liệu"
 DECEMBER_QUERY = f"/staff/api/funnel?flow={FLOW}&from=2026-12-01&to=2026-12-31"
-
-
-@pytest_asyncio.fixture
-async def dashboard(aiohttp_client: Any, database_url: str, settings: Settings) -> AsyncIterator[Any]:
-    engine = make_engine(database_url)
-    await migrate(engine)
-    store = Store(engine)
-    await seed_history(store)
-    accounts = StaffAccounts(store)
-    await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
-    await accounts.add("minh", "staff", ["commune"], PASSWORD)
-    await accounts.add("hoa", "admin", ["commune"], PASSWORD)
-    app = web.Application()
-    harden(app, store)
-    add_login_routes(app, accounts)
-    add_dashboard_routes(app, DashboardFigures(store, load_library(settings.flows_dir),
-                                               CommuneSource(ROOT / "communes/ung-hoa")))
-    yield await aiohttp_client(app)
-    await engine.dispose()
-
-
-async def _login(client: Any, username: str) -> None:
-    r = await client.post("/staff/login", data={"username": username, "password": PASSWORD}, allow_redirects=False)
-    assert r.status == 303
 
 
 async def test_the_funnel_counts_each_resident_once_per_figure_by_the_communes_days(dashboard: Any) -> None:
     assert (await dashboard.get(DECEMBER_QUERY)).status == 401  # no session
-    await _login(dashboard, "minh")
+    await login(dashboard, "minh")
     r = await dashboard.get(DECEMBER_QUERY)
     assert r.status == 200 and r.headers["Cache-Control"] == "no-store"
     assert await r.json() == DECEMBER
@@ -72,10 +37,10 @@ async def test_the_funnel_counts_each_resident_once_per_figure_by_the_communes_d
 
 
 async def test_admins_see_it_and_village_team_members_get_403(dashboard: Any) -> None:
-    await _login(dashboard, "lan")
+    await login(dashboard, "lan")
     r = await dashboard.get(DECEMBER_QUERY)
     assert r.status == 403 and "staff" in (await r.json())["error"]
-    await _login(dashboard, "hoa")
+    await login(dashboard, "hoa")
     assert await (await dashboard.get(DECEMBER_QUERY)).json() == DECEMBER
 
 
@@ -91,7 +56,7 @@ REFUSED = [
 
 
 async def test_refused_parameters_say_why(dashboard: Any) -> None:
-    await _login(dashboard, "minh")
+    await login(dashboard, "minh")
     for query, status in REFUSED:
         r = await dashboard.get("/staff/api/funnel?" + query)
         assert r.status == status and (await r.json())["error"], query

@@ -1,0 +1,169 @@
+"""The commune dashboard's figures besides the funnel: residents reached and active, hand-off to the village
+teams, and what the assistant could not answer (redacted messages, grouped by wording)."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, DateTime, String, case, func, literal, select
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
+
+from bot.handoff.models import RESOLVED, Case
+from bot.stats import Scope
+from bot.storage.db import Base, Message, Resident, utcnow
+from bot.storage.store import Store
+from kernel.text import fold_words
+
+UNANSWERED_KINDS = ("out_of_scope", "low_confidence")  # what the message log keeps for them (dialogues Outcome)
+SCAN_LIMIT = 5000  # unanswered messages read per request: the newest, plenty to group the common ones
+
+
+class UnansweredHandled(Base):
+    """A group of unanswered messages a staff member marked as handled (an answer or examples were added).
+    Only a hash of the group's wording is kept."""
+
+    __tablename__ = "unanswered_handled"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    handled_by: Mapped[str] = mapped_column(String(64))
+    handled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The newest message of the group the staff member saw: the group comes back when a later one arrives.
+    through: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def _residents_in(scope: Scope) -> list[ColumnElement[bool]]:
+    return [] if scope.villages is None else [Resident.village.in_(scope.villages)]
+
+
+def _period(column: InstrumentedAttribute[datetime], scope: Scope) -> list[ColumnElement[bool]]:
+    out = []
+    if scope.since is not None:
+        out.append(column >= scope.since)
+    if scope.until is not None:
+        out.append(column < scope.until)
+    return out
+
+
+async def reach(store: Store, scope: Scope) -> dict[str, list[dict[str, object]]]:
+    """Per village and channel: residents known by the period's end, new in it, active (wrote in it),
+    subscribed to announcements (now); and residents per language."""
+    r = Resident
+    known = [*_residents_in(scope), *([r.created_at < scope.until] if scope.until is not None else [])]
+    new = case((r.created_at >= scope.since, 1), else_=0) if scope.since is not None else literal(1)
+    totals = (select(r.village, r.channel, func.count(), func.sum(new), func.sum(case((r.subscribed, 1), else_=0)))
+              .where(*known).group_by(r.village, r.channel))
+    active = (select(r.village, r.channel, func.count(func.distinct(Message.resident_id)))
+              .join(r, r.id == Message.resident_id)
+              .where(Message.direction == "in", *_period(Message.created_at, scope), *_residents_in(scope))
+              .group_by(r.village, r.channel))
+    languages = select(r.language, func.count()).where(*known).group_by(r.language)
+    async with store.session() as s:
+        total_rows = (await s.execute(totals)).all()
+        active_rows = {(v, c): n for v, c, n in (await s.execute(active)).all()}
+        language_rows = (await s.execute(languages)).all()
+    rows = [{"village": v or "", "channel": c, "residents": int(n), "new": int(fresh or 0),
+             "active": int(active_rows.get((v, c), 0)), "subscribed": int(sub or 0)}
+            for v, c, n, fresh, sub in total_rows]
+    rows.sort(key=lambda row: (str(row["village"]) == "", str(row["village"]), str(row["channel"])))
+    return {"reach": rows,
+            "languages": sorted(({"language": lang or "", "residents": int(n)} for lang, n in language_rows),
+                                key=lambda row: -int(str(row["residents"])))}
+
+
+@dataclass
+class _TeamFigures:
+    opened: int = 0
+    claimed: int = 0
+    resolved: int = 0
+    solved: int = 0
+    not_solved: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+async def handoff(store: Store, scope: Scope) -> list[dict[str, object]]:
+    """Per village and team: cases opened in the period, claimed, resolved, the residents' answer to "was it
+    solved?", and the median minutes from opening to a team member taking the case."""
+    c = Case
+    where = [*_period(c.opened_at, scope), *([c.village.in_(scope.villages)] if scope.villages is not None else [])]
+    query = select(c.village, c.team, c.status, c.opened_at, c.claimed_at, c.solved).where(*where)
+    async with store.session() as s:
+        rows = (await s.execute(query)).all()
+    table: dict[tuple[str, str], _TeamFigures] = {}
+    for village, team, status, opened_at, claimed_at, solved in rows:
+        f = table.setdefault((village or "", team), _TeamFigures())
+        f.opened += 1
+        if claimed_at is not None:
+            f.claimed += 1
+            f.waits.append((_aware(claimed_at) - _aware(opened_at)).total_seconds() / 60)
+        f.resolved += status == RESOLVED
+        f.solved += solved is True
+        f.not_solved += solved is False
+    return [{"village": v, "team": t, "opened": f.opened, "claimed": f.claimed, "resolved": f.resolved,
+             "solved": f.solved, "not_solved": f.not_solved,
+             "minutes_to_claim": round(statistics.median(f.waits), 1) if f.waits else None}
+            for (v, t), f in sorted(table.items())]
+
+
+def _aware(moment: datetime) -> datetime:
+    from datetime import UTC
+
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite keeps no zone
+
+
+def wording_key(text: str) -> str:
+    """Messages worded alike share a key: folded (no case, no diacritics), punctuation and spacing ignored."""
+    return " ".join("".join(ch if ch.isalnum() or ch in "[]" else " " for ch in fold_words(text)).split())
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+async def unanswered(store: Store, scope: Scope, limit: int = 50) -> list[dict[str, object]]:
+    """Groups of alike messages the assistant could not answer in the period (already redacted when stored),
+    most frequent first; a group marked handled is left out until a new message joins it."""
+    m = Message
+    query = (select(m.text, m.intent, m.created_at).where(m.intent.in_(UNANSWERED_KINDS), m.direction == "in",
+                                                           m.text.is_not(None), *_period(m.created_at, scope))
+             .order_by(m.created_at.desc()).limit(SCAN_LIMIT))
+    if scope.villages is not None:
+        query = query.join(Resident, Resident.id == m.resident_id).where(*_residents_in(scope))
+    async with store.session() as s:
+        rows = (await s.execute(query)).all()
+        handled = {h: _aware(at) for h, at in (await s.execute(select(UnansweredHandled.key_hash,
+                                                                              UnansweredHandled.through))).all()}
+    groups: dict[str, dict[str, object]] = {}
+    wordings: dict[str, Counter[str]] = {}
+    for text, kind, at in rows:
+        key = wording_key(text or "")
+        if not key:
+            continue
+        g = groups.setdefault(key, {"key": key_hash(key), "count": 0, "kinds": set(), "last": _aware(at)})
+        g["count"] = int(str(g["count"])) + 1
+        g["kinds"].add(kind)  # type: ignore[attr-defined]
+        wordings.setdefault(key, Counter())[text or ""] += 1
+    out = []
+    for key, g in groups.items():
+        last = g["last"]
+        done = handled.get(str(g["key"]))
+        if done is not None and isinstance(last, datetime) and done >= last:
+            continue
+        out.append({"key": g["key"], "text": wordings[key].most_common(1)[0][0], "count": g["count"],
+                    "kinds": sorted(g["kinds"]),  # type: ignore[call-overload]
+                    "last": last.isoformat() if isinstance(last, datetime) else None})
+    out.sort(key=lambda g: (-int(str(g["count"])), str(g["text"])))
+    return out[:limit]
+
+
+async def mark_handled(store: Store, key: str, through: datetime, who: str) -> None:
+    """Mark a group (by its key hash) as handled up to its message at `through`; later ones bring it back."""
+    async with store.writing() as s:
+        row = await s.get(UnansweredHandled, key)
+        if row is None:
+            s.add(UnansweredHandled(key_hash=key, handled_by=who, handled_at=utcnow(), through=through))
+        else:
+            row.handled_by, row.handled_at, row.through = who, utcnow(), through

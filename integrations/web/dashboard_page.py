@@ -1,0 +1,86 @@
+"""The commune dashboard's page (/staff/dashboard): dashboard.html with every string it shows, in every
+language, from the catalogs."""
+
+from __future__ import annotations
+
+import json
+
+from babel import Locale
+
+from integrations.web.page import N_, STATIC
+from kernel.i18n import Catalogs
+
+# Every string the page shows by itself ({n} is filled in by dashboard.js).
+UI = {
+    "title": N_("Số liệu của xã"),
+    "desk": N_("← Hộp yêu cầu"),
+    "login_first": N_("Hãy đăng nhập ở trang của tổ công nghệ số trước."),
+    "login_link": N_("Đăng nhập"),
+    "forbidden": N_("Trang này dành cho cán bộ xã (vai trò staff hoặc admin)."),
+    "failed": N_("Không tải được số liệu. Hãy thử lại."),
+    "from": N_("Từ ngày"),
+    "to": N_("Đến ngày"),
+    "village": N_("Thôn, xã cũ"),
+    "all_places": N_("Mọi nơi"),
+    "show": N_("Xem"),
+    "csv": N_("Tải CSV"),
+    "loading": N_("Đang tải…"),
+    "none": N_("Chưa có số liệu trong khoảng này."),
+    "funnel": N_("Người dân đi đến đâu trong mỗi hướng dẫn"),
+    "guide": N_("Hướng dẫn"),
+    "started": N_("Bắt đầu"),
+    "completed": N_("Làm xong"),
+    "handoff": N_("Nhờ người hỗ trợ"),
+    "cancelled": N_("Dừng giữa chừng"),
+    "step": N_("Bước"),
+    "reached": N_("Đến bước này"),
+    "stuck": N_("Bị kẹt"),
+    "stuck_title": N_("Những bước người dân hay bị kẹt nhất"),
+    "reach": N_("Người dân theo nơi ở và kênh"),
+    "place": N_("Nơi ở"),
+    "unknown_place": N_("(chưa rõ)"),
+    "channel": N_("Kênh"),
+    "residents": N_("Người dân"),
+    "new": N_("Mới trong kỳ"),
+    "active": N_("Có nhắn trong kỳ"),
+    "subscribed": N_("Nhận thông báo"),
+    "languages": N_("Ngôn ngữ"),
+    "language": N_("Ngôn ngữ"),
+    "lang_default": N_("(mặc định)"),
+    "handoff_title": N_("Chuyển cho tổ công nghệ số"),
+    "team": N_("Tổ"),
+    "opened": N_("Yêu cầu"),
+    "claimed": N_("Đã nhận"),
+    "resolved": N_("Đã xong"),
+    "solved": N_("Người dân nói đã được giải quyết"),
+    "not_solved": N_("Người dân nói chưa"),
+    "minutes_to_claim": N_("Phút đến khi có người nhận (trung vị)"),
+    "unanswered": N_("Câu trợ lý chưa trả lời được"),
+    "unanswered_hint": N_("Tin nhắn đã che số và mã, gộp theo cách viết. Thêm câu trả lời hoặc ví dụ huấn luyện, "
+                          "rồi bấm “Đã xử lý”."),
+    "message": N_("Tin nhắn"),
+    "times": N_("Số lần"),
+    "kind": N_("Loại"),
+    "kind_out_of_scope": N_("ngoài phạm vi"),
+    "kind_low_confidence": N_("chưa chắc hiểu"),
+    "mark_handled": N_("Đã xử lý"),
+}
+
+
+def dashboard_strings(catalogs: Catalogs | None) -> dict[str, dict[str, str]]:
+    """The page's strings in every language we serve, plus each language's own name."""
+    if catalogs is None:
+        return {"vi": {**UI, "name": "Tiếng Việt"}}
+    out: dict[str, dict[str, str]] = {}
+    for lang in catalogs.languages:
+        tr = catalogs.get(lang)
+        out[lang] = {key: tr(msgid) for key, msgid in UI.items()}
+        out[lang]["name"] = (Locale.parse(lang).get_display_name(lang) or lang).capitalize()
+    return out
+
+
+def dashboard_page(strings: dict[str, dict[str, str]]) -> str:
+    """dashboard.html with the strings in a JSON data block (not a script: the CSP's script-src 'self' holds)."""
+    data = json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c")
+    html = (STATIC / "dashboard.html").read_text(encoding="utf-8")
+    return html.replace("{{strings}}", data).replace("{{title}}", strings["vi"]["title"])

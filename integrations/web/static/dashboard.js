@@ -1,0 +1,167 @@
+// The commune dashboard (/staff/dashboard): figures from /staff/api/dashboard for a period and a place,
+// the chosen guide's funnel as a chart (Chart.js, served by our own server), CSV export of each table, and
+// the unanswered questions with a "handled" button. Text from the server is only ever set as textContent.
+"use strict";
+
+(function () {
+  var ALL = JSON.parse(document.getElementById("strings").textContent);
+  var lang = new URLSearchParams(location.search).get("lang") === "en" && ALL.en ? "en" : "vi";
+  var S = ALL[lang];
+  var csrf = "";
+  var data = null;
+  var chart = null;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+  function notice(text, link) {
+    var box = $("notice");
+    box.textContent = text + " ";
+    if (link) { var a = el("a", S.login_link); a.href = "/staff/"; box.appendChild(a); }
+    box.hidden = false;
+  }
+
+  document.documentElement.lang = lang;
+  document.title = S.title;
+  $("title").textContent = S.title;
+  $("to-desk").textContent = S.desk;
+  document.querySelectorAll("[data-s]").forEach(function (node) { node.textContent = S[node.dataset.s]; });
+
+  // columns: [key, header, numeric]
+  function table(id, columns, rows, extra) {
+    var t = $(id);
+    t.replaceChildren();
+    if (!rows.length) { var p = el("caption", S.none, "empty"); t.appendChild(p); return; }
+    var head = el("tr");
+    columns.forEach(function (c) { var th = el("th", S[c[1]] || c[1], c[2] ? "n" : ""); th.scope = "col"; head.appendChild(th); });
+    if (extra) head.appendChild(el("th", ""));
+    var thead = el("thead"); thead.appendChild(head); t.appendChild(thead);
+    var body = el("tbody");
+    rows.forEach(function (row) {
+      var tr = el("tr");
+      columns.forEach(function (c) {
+        var v = typeof c[0] === "function" ? c[0](row) : row[c[0]];
+        tr.appendChild(el("td", v === null || v === undefined ? "–" : v, c[2] ? "n" : ""));
+      });
+      if (extra) { var td = el("td"); td.appendChild(extra(row)); tr.appendChild(td); }
+      body.appendChild(tr);
+    });
+    t.appendChild(body);
+  }
+
+  function query() {
+    var q = new URLSearchParams({ from: $("f-from").value, to: $("f-to").value, lang: lang });
+    if ($("f-village").value) q.set("village", $("f-village").value);
+    return q;
+  }
+
+  function place(row) { return row.village ? row.place : S.unknown_place; }
+
+  function drawGuide() {
+    var guide = (data.funnels || []).filter(function (g) { return g.flow === $("f-guide").value; })[0];
+    var steps = guide ? guide.steps : [];
+    table("t-steps", [["label", "step"], ["reached", "reached", true], ["stuck", "stuck", true]], steps);
+    var config = {
+      type: "bar",
+      data: {
+        labels: steps.map(function (s) { return s.label; }),
+        datasets: [
+          { label: S.reached, data: steps.map(function (s) { return s.reached; }), backgroundColor: "#0a7d45" },
+          { label: S.stuck, data: steps.map(function (s) { return s.stuck; }), backgroundColor: "#cf222e" }
+        ]
+      },
+      options: { responsive: true, maintainAspectRatio: false, animation: false,
+                 scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+    };
+    if (typeof Chart === "undefined") return;
+    if (chart) chart.destroy();
+    chart = new Chart($("funnel-chart"), config);
+  }
+
+  function render() {
+    var guides = data.funnels || [];
+    var select = $("f-guide");
+    var chosen = select.value;
+    select.replaceChildren();
+    guides.forEach(function (g) { var o = el("option", g.title + " (" + g.started + ")"); o.value = g.flow; select.appendChild(o); });
+    if (guides.some(function (g) { return g.flow === chosen; })) select.value = chosen;
+    drawGuide();
+    table("t-funnels", [["title", "guide"], ["started", "started", true], ["completed", "completed", true],
+                        ["handoff", "handoff", true], ["cancelled", "cancelled", true]], guides);
+    table("t-stuck", [["title", "guide"], ["label", "step"], ["stuck", "stuck", true], ["reached", "reached", true]],
+          data.stuck);
+    table("t-reach", [[place, "place"], ["channel", "channel"], ["residents", "residents", true], ["new", "new", true],
+                      ["active", "active", true], ["subscribed", "subscribed", true]], data.reach);
+    table("t-languages", [[function (r) { return r.language || S.lang_default; }, "language"],
+                          ["residents", "residents", true]], data.languages);
+    table("t-handoff", [[place, "place"], ["team", "team"], ["opened", "opened", true], ["claimed", "claimed", true],
+                        ["resolved", "resolved", true], ["solved", "solved", true], ["not_solved", "not_solved", true],
+                        ["minutes_to_claim", "minutes_to_claim", true]], data.handoff);
+    table("t-unanswered", [["text", "message"], ["count", "times", true],
+                           [function (r) { return r.kinds.map(function (k) { return S["kind_" + k] || k; }).join(", "); }, "kind"]],
+          data.unanswered, function (row) {
+            var b = el("button", S.mark_handled, "small");
+            b.type = "button";
+            b.addEventListener("click", function () { handled(row, b); });
+            return b;
+          });
+    var q = query();
+    document.querySelectorAll("a.csv").forEach(function (a) {
+      q.set("table", a.dataset.table);
+      a.href = "/staff/api/dashboard.csv?" + q.toString();
+    });
+  }
+
+  function load(first) {
+    $("status").textContent = S.loading;
+    var url = "/staff/api/dashboard?" + (first ? "lang=" + lang : query().toString());
+    return fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (r.status === 403) { notice(S.forbidden); $("board").hidden = true; throw new Error("forbidden"); }
+      if (!r.ok) throw new Error("failed");
+      return r.json();
+    }).then(function (body) {
+      data = body;
+      if (first) {
+        $("f-from").value = body.from;
+        $("f-to").value = body.to;
+        var v = $("f-village");
+        v.replaceChildren(el("option", S.all_places));
+        v.firstChild.value = "";
+        body.villages.forEach(function (p) { var o = el("option", p.name); o.value = p.code; v.appendChild(o); });
+      }
+      render();
+      $("status").textContent = "";
+      document.body.dataset.loaded = String(Date.now());
+    }).catch(function (e) { if (e.message !== "forbidden") $("status").textContent = S.failed; });
+  }
+
+  function handled(row, button) {
+    button.disabled = true;
+    fetch("/staff/api/unanswered/handled", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ key: row.key, last: row.last })
+    }).then(function (r) { if (!r.ok) throw new Error("failed"); return load(false); })
+      .catch(function () { button.disabled = false; $("status").textContent = S.failed; });
+  }
+
+  $("filters").addEventListener("submit", function (e) { e.preventDefault(); load(false); });
+  $("f-guide").addEventListener("change", drawGuide);
+
+  fetch("/staff/api/me", { credentials: "same-origin" }).then(function (r) {
+    if (r.status === 401) { notice(S.login_first, true); return null; }
+    if (!r.ok) throw new Error("failed");
+    return r.json();
+  }).then(function (me) {
+    if (!me) return;
+    csrf = me.csrf;
+    $("who").textContent = me.username;
+    if (me.role !== "staff" && me.role !== "admin") { notice(S.forbidden); return; }
+    $("board").hidden = false;
+    load(true);
+  }).catch(function () { notice(S.failed); });
+})();
