@@ -31,7 +31,8 @@ SAFETY_INTENTS = frozenset({"report_scam", "scam_victim", "wrong_transfer"})
 QUESTION = ("report_scam", "acted")
 ANSWER_ACTED, ANSWER_NOT_YET = "flow:scam_victim", "hang_up"
 
-_CATEGORIES = ("genuine", "unlike_genuine", "wrong_transfer", "victim", "not_yet", "agent", "demand", "strong")
+_CATEGORIES = ("genuine", "unlike_genuine", "wrong_transfer", "victim", "acted", "not_yet", "agent", "demand",
+               "strong")
 MAX_HINTS = 2
 
 
@@ -57,6 +58,7 @@ class Signals:
     unlike_genuine: bool = False
     wrong_transfer: bool = False
     victim: bool = False
+    acted: bool = False  # did what they asked: a victim when the message is about a scam
     not_yet: bool = False
     agent: bool = False
     demand: bool = False
@@ -119,6 +121,8 @@ def situation(signals: Signals, intent: str, confident: bool) -> str | None:
             return None  # a question about scams ("where do I report one?"): its answer, not the scam help
         if signals.not_yet:
             return NOT_YET
+        if signals.acted:
+            return VICTIM
         return SCAM if signals.concrete else SUSPECTED
     if not safety_intent:
         return None
@@ -126,12 +130,14 @@ def situation(signals: Signals, intent: str, confident: bool) -> str | None:
         return WRONG_TRANSFER
     if signals.not_yet:
         return NOT_YET
-    return VICTIM if intent == "scam_victim" else SUSPECTED
+    return VICTIM if intent == "scam_victim" or signals.acted else SUSPECTED
 
 
 def answer_to_question(signals: Signals, intent: str) -> str | None:
     """At the scam help's question (did you already do it?): the choice a typed answer means, if any."""
-    if signals.victim or (intent == "affirm" and not signals.not_yet) or intent == "scam_victim":
+    if signals.not_yet and not signals.victim:
+        return ANSWER_NOT_YET
+    if signals.victim or signals.acted or intent in ("affirm", "scam_victim"):
         return ANSWER_ACTED
     if signals.not_yet or intent == "deny":
         return ANSWER_NOT_YET

@@ -70,6 +70,9 @@ def _where(out: Outcome) -> tuple[str | None, str | None]:
     ("lỡ đọc mã OTP cho nó rồi, giờ làm sao", VICTIM),
     ("chet r bi lua mat tien r, no lay het tien trong tk ngan hang", VICTIM),
     ("I was scammed, I installed the app they sent me and my bank account is empty", VICTIM),
+    ("hôm qua có đứa gọi bảo tôi trúng xe SH, phải nộp 2 triệu phí, tôi nộp rồi", VICTIM),  # paid: acted
+    ("me vua doc ma cho thang goi dien roi", VICTIM),
+    ("I gave the code to the man on the phone, what now", VICTIM),
     ("tôi chuyển nhầm 2 triệu cho người lạ", WRONG_TRANSFER),
     ("ck nham 500k sang stk la r lam sao lay lai dc", WRONG_TRANSFER),
     ("I sent money to the wrong account by mistake, how do I get it back", WRONG_TRANSFER),
@@ -214,6 +217,8 @@ def test_the_question_whether_they_acted_is_answered_by_typing(settings: Setting
     assert (asked.flow, asked.step) == ("report_scam", "acted")
     assert _where(advance(ctx, asked, _said("chưa", "deny"))) == ("report_scam", "hang_up")
     assert _where(advance(ctx, asked, _said("rồi", "affirm"))) == ("scam_victim", "offline")
+    assert _where(advance(ctx, asked, _said("chưa làm gì cả", "out_of_scope"))) == ("report_scam", "hang_up")
+    assert _where(advance(ctx, asked, _said("tôi chuyển tiền rồi", "pay_qr"))) == ("scam_victim", "offline")
     told = advance(ctx, asked, _said("tôi đã cài cái ứng dụng họ gửi rồi, giờ tài khoản ngân hàng mất hết tiền",
                                      "vneid_install"))
     assert _where(told) == ("scam_victim", "offline")
