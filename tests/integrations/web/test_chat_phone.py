@@ -183,3 +183,26 @@ async def test_the_page_opens_offline_and_says_so(aiohttp_server, services, chro
         await page.wait_for_selector("#offline:not([hidden])")
         assert "Không có mạng" in await page.inner_text("#offline")
         assert await page.is_visible("#text") and await page.inner_text("#send") == "Gửi"
+
+
+async def test_english_typed_on_a_vietnamese_phone_turns_the_page_english(  # type: ignore[no-untyped-def]
+        aiohttp_server, services, chromium: str) -> None:
+    """Issue 16: the page sends the phone's language (`locale`) and follows the language the resident
+    writes in: English from that message on, the page's own words too, also after a reload."""
+    async with phone(aiohttp_server, services, chromium, locale="vi-VN") as (page, base):
+        sent: list[dict[str, Any]] = []
+        page.on("request", lambda r: sent.append(json.loads(r.post_data or "{}")) if r.url.endswith("/api/chat")
+                and r.method == "POST" else None)
+        await page.goto(base)
+        await page.wait_for_selector(".msg.bot >> text=Xin chào")
+        assert await page.evaluate("document.documentElement.lang") == "vi"
+        await page.fill("#text", "hello, I need help installing VNeID")
+        await page.click("#send")
+        await page.wait_for_selector(".msg.bot >> text=Step 1/")
+        assert all(body.get("locale") == "vi-VN" for body in sent) and len(sent) >= 2
+        assert "lang" not in sent[-1]  # typing is not a choice: the server reads the message
+        assert await page.evaluate("document.documentElement.lang") == "en"
+        assert await page.inner_text("#send") == "Send"
+        await page.reload()
+        await page.wait_for_selector(".msg.bot >> text=Step 1/")
+        assert await page.evaluate("document.documentElement.lang") == "en"
