@@ -73,6 +73,9 @@ def _where(out: Outcome) -> tuple[str | None, str | None]:
     ("hôm qua có đứa gọi bảo tôi trúng xe SH, phải nộp 2 triệu phí, tôi nộp rồi", VICTIM),  # paid: acted
     ("me vua doc ma cho thang goi dien roi", VICTIM),
     ("I gave the code to the man on the phone, what now", VICTIM),
+    ("My mother got a call from someone saying he is a police officer, he told her to install an app to update "
+     "her ID, she has not installed it yet", NOT_YET),
+    ("ad oi co ng nhan tin bao e trung thuong iphone, bat chuyen 500k phi ship, e ck r", VICTIM),
     ("tôi chuyển nhầm 2 triệu cho người lạ", WRONG_TRANSFER),
     ("ck nham 500k sang stk la r lam sao lay lai dc", WRONG_TRANSFER),
     ("I sent money to the wrong account by mistake, how do I get it back", WRONG_TRANSFER),
