@@ -10,8 +10,8 @@ import logging
 import weakref
 from asyncio import Lock
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,10 +30,13 @@ from kernel.commune import CommuneSource, Teams, place_name
 from kernel.feature import Feature, claims
 from kernel.i18n import Catalogs, Translator
 from kernel.messages import Button, Incoming, Reply, ResidentKey, TurnResult, TurnState
-from kernel.safety import screen
+from kernel.safety import Screened, screen
+from kernel.text import chosen_number
 from nlu.types import Interpreter, Parse
 
 log = logging.getLogger(__name__)
+# How long a typed number still answers the buttons last offered (as the Zalo channel's numbered lists).
+CHOICES_KEPT = timedelta(days=1)
 
 
 @dataclass
@@ -118,6 +121,7 @@ class Pipeline:
                     log.info("button for an earlier position from %s ignored", msg.who)
                     language = self.catalogs.negotiate(resident.language, msg.platform_language)
                     return TurnResult((), self.turn_state(None, state, language), at=state.position(), stale=True)
+                payload = msg.payload if msg.payload is not None else _typed_choice(screened, state, conv.updated_at)
                 chosen = self.catalogs.parse(msg.language)
                 if chosen:
                     resident.language = chosen
@@ -130,11 +134,11 @@ class Pipeline:
                     replies.append(Reply(scope.tr("⚠️ Bạn vừa gửi một mã bí mật (OTP hoặc mật khẩu). Tôi đã xoá nó. "
                                                   "Đừng bao giờ đưa mã này cho ai, kể cả người xưng là công an "
                                                   "hay ngân hàng. Nếu đã lỡ đưa, hãy đổi mật khẩu ngay.")))
-                hook = self.payloads.get((msg.payload or "").partition(":")[0]) if msg.payload else None
+                hook = self.payloads.get(payload.partition(":")[0]) if payload else None
                 taken: list[Reply] | None = None
                 unanswered: str | None = None
                 if hook is not None:
-                    taken = await hook(scope, msg.payload or "")
+                    taken = await hook(scope, payload or "")
                 else:
                     for intercept in self.interceptors:
                         taken = await intercept(scope)
@@ -149,7 +153,7 @@ class Pipeline:
                                   resident=EngineResident(scope.tr.language, resident.village, resident.subscribed),
                                   threshold=self.limits.threshold, margin=self.limits.margin,
                                   max_misunderstood=self.limits.max_misunderstood, today=_local_today(commune.teams))
-                    event = Pressed(msg.payload) if msg.payload is not None else Said(parse)  # type: ignore[arg-type]
+                    event = Pressed(payload) if payload is not None else Said(parse)  # type: ignore[arg-type]
                     outcome = advance(ctx, state, event)
                     unanswered = outcome.unanswered  # logged in place of the intent (the dashboard lists them)
                     replies += outcome.replies
@@ -157,9 +161,11 @@ class Pipeline:
                     for effect in outcome.effects:
                         replies += await self.handlers[type(effect)](scope, effect)
                 language = scope.tr.language
+                # The buttons just offered, in order: a number typed next presses one (every channel).
+                new_state = replace(new_state, choices=tuple(b.payload for r in replies for b in r.flat_buttons()))
                 if not scope.forgotten:
                     await self.store.append_messages(s, resident.id, [
-                        ("in", screened.text if screened else None, msg.payload,
+                        ("in", screened.text if screened else None, payload,
                          unanswered or (parse.intent if parse else None), msg.message_id),
                         *(("out", reply.text, None, None, None) for reply in replies)])
                     conv.state = new_state.to_json()
@@ -250,6 +256,17 @@ def without_team(scope: TurnScope, commune: CommuneSource, effect: fx.Handoff) -
                      "hoặc đến điểm phục vụ hành chính công của xã.",
                      place=place_name(tr, village) if village else tr("thôn bạn")),
                   ((Button(tr("Xem danh mục"), "menu"),),))]
+
+
+def _typed_choice(screened: Screened | None, state: DialogueState, since: datetime | None) -> str | None:
+    """The button a typed number ("2", "2.", "số 2") stands for among the last reply's, else None (also when
+    that reply is older than CHOICES_KEPT: a "3" days later is not an answer to it)."""
+    number = chosen_number(screened.text) if screened is not None else None
+    if number is None or not 1 <= number <= len(state.choices):
+        return None
+    if since is not None and utcnow() - (since if since.tzinfo else since.replace(tzinfo=UTC)) > CHOICES_KEPT:
+        return None
+    return state.choices[number - 1]
 
 
 def _local_today(teams: Teams) -> date:

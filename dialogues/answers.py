@@ -259,6 +259,7 @@ ANSWERS: dict[str, Callable[[Turn, Parse], None]] = {
     "human_handoff": lambda t, p: handoff(t, None, "asked"), "change_language": change_language,
     "subscribe": subscribe, "unsubscribe": unsubscribe, "contact_support_team": contact_team,
     "mobile_service_schedule": schedule, "digital_skills_class": classes,
+    "my_data": lambda t, p: t.effects.append(fx.ShowMyData()),
 }
 
 # Brief source ids of every answer message above that states a number (checked by `python -m dialogues

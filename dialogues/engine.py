@@ -238,7 +238,7 @@ def _intent(t: Turn, flow: Flow | None, parse: Parse) -> None:
         else:
             paused.forget(t, target.id)
             paused.pause_current(t)  # a different task: the open guide waits at its step
-            guide.start(t, target)
+            guide.start(t, target, target.entry(parse.text) if parse.text else None)
         return
     if name == "resume_guide":
         resume.asked_to_resume(t, flow)

@@ -12,6 +12,7 @@ import yaml
 
 from dialogues.knowledge import Knowledge, KnowledgeError, load_knowledge
 from dialogues.triage import Rules, TriageError, load_rules
+from kernel.text import fold_words
 
 END = "end"
 # A choice may lead into another guide: "flow:<id>" (its first step) or "flow:<id>/<step>".
@@ -63,6 +64,9 @@ class Flow:
     source: str = ""  # the file it was loaded from
     # The brief's source ids for the facts in title, intro and done (YAML `source:` at the top).
     sources: tuple[str, ...] = ()
+    # Where a typed request naming its situation starts (YAML `entries: [{words: [...], step: id}]`):
+    # "tài khoản bị khoá" opens the forgot-passcode guide at its locked-account step.
+    entries: tuple[tuple[tuple[str, ...], str], ...] = ()
     # Openings that fit how the guide was reached (YAML `intros: {situation: text}`), in place of `intro`:
     # e.g. the scam help opened by a described scam says plainly that it is one (dialogues/triage.py).
     intros: tuple[tuple[str, str], ...] = ()
@@ -70,6 +74,11 @@ class Flow:
     def intro_for(self, situation: str | None) -> str | None:
         """The opening for a situation, else the guide's own intro."""
         return dict(self.intros).get(situation or "", self.intro)
+
+    def entry(self, text: str) -> str | None:
+        """The step a request in these words starts at (its folded words contain an entry's), else None."""
+        words = " " + " ".join(re.sub(r"[^a-z0-9]+", " ", fold_words(text)).split()) + " "
+        return next((step for phrases, step in self.entries if any(f" {p} " in words for p in phrases)), None)
 
     def index(self, step_id: str) -> int:
         for i, step in enumerate(self.steps):
@@ -163,6 +172,18 @@ def _more_fixes(raw: Mapping[str, Any], where: str) -> tuple[str, ...]:
     return tuple(m.strip() for m in more)
 
 
+def _entries(raw: Any, where: str, steps: set[str]) -> tuple[tuple[tuple[str, ...], str], ...]:
+    out = []
+    for item in raw or []:
+        words, step = (item.get("words"), item.get("step")) if isinstance(item, dict) else (None, None)
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+            raise FlowError(f"{where}: each of 'entries' needs 'words', a list of phrases")
+        if step not in steps:
+            raise FlowError(f"{where}: 'entries' leads to unknown step {step!r}")
+        out.append((tuple(fold_words(w) for w in words), str(step)))
+    return tuple(out)
+
+
 def parse_flow(data: Any, source: str) -> Flow:
     if not isinstance(data, dict):
         raise FlowError(f"{source}: a flow file must hold a mapping")
@@ -195,11 +216,13 @@ def parse_flow(data: Any, source: str) -> Flow:
         for target in [s.next, *(c.next for c in s.choices)]:
             if target is not None and target not in known and split_link(target) is None:
                 raise FlowError(f"{where}, step '{s.id}': leads to unknown step '{target}'")
+    entries = _entries(data.get("entries"), where, set(ids))
     return Flow(id=flow_id, topic=str(_require(data, "topic", where)), title=str(_require(data, "title", where)),
                 steps=tuple(steps), done=str(_require(data, "done", where)).strip(),
                 intro=(str(data["intro"]).strip() if data.get("intro") else None),
                 scam_warning=bool(data.get("scam_warning", False)), source=source,
-                sources=_sources(data.get("source"), where), intros=_intros(data.get("intros"), where))
+                sources=_sources(data.get("source"), where), intros=_intros(data.get("intros"), where),
+                entries=entries)
 
 
 def _intros(raw: Any, where: str) -> tuple[tuple[str, str], ...]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
+
+_NUMBER = re.compile(r"^\s*(?:s[oố]\s+)?(\d{1,2})\s*[.)]?\s*$", re.IGNORECASE)
 
 
 def prepare(text: str) -> str:
@@ -53,3 +56,9 @@ def split_text(text: str, limit: int) -> list[str]:
     if rest:
         pieces.append(rest)
     return pieces
+
+
+def chosen_number(text: str) -> int | None:
+    """The number a resident typed to choose from a numbered list ("2", "2.", " 2) ", "số 2"), else None."""
+    m = _NUMBER.match(text)
+    return int(m.group(1)) if m else None

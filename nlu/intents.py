@@ -23,7 +23,7 @@ ENTITIES = ("village", "service", "bill_type", "language", "phone_number", "id_n
 # Added for issue 16 (../notes/names.md): situations with their own guide or answer, resuming a paused
 # guide, and an old (pre-July-2025) address to look up.
 SITUATIONS = VARIANT_TASKS
-ENGINE = ("resume_guide", "old_address")
+ENGINE = ("resume_guide", "old_address", "my_data")
 ADDED = SITUATIONS + ENGINE
 # A short fact question: `faq_<id>` asks for the knowledge-base entry <id> (dialogues/knowledge/*.yml).
 FAQ_PREFIX = "faq_"

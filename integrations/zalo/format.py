@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from kernel.messages import Reply
+from kernel.text import chosen_number as chosen_number  # the channel reads typed numbers with it
 from kernel.text import split_text
 
 # Zalo refuses (error -210 in public reports) a customer-service text longer than this.
@@ -16,7 +16,6 @@ MAX_BUTTON_TITLE = 100
 MAX_BUTTON_PAYLOAD = 1000
 # Button payloads travel back inside a text event; the marker tells them from typed text.
 PAYLOAD_MARK = "#tl:"
-_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,3 @@ def button_payload(text: str) -> str | None:
         payload = stripped[len(PAYLOAD_MARK):]
         return payload or None
     return None
-
-
-def chosen_number(text: str) -> int | None:
-    """The number a resident typed to choose from a numbered list ("2", "2.", " 2) "), else None."""
-    m = _NUMBER.match(text)
-    return int(m.group(1)) if m else None

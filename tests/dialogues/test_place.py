@@ -164,3 +164,19 @@ def test_a_step_with_more_fixes_shows_the_second_before_a_person(ctx: Context) -
     second = advance(ctx, first.state, Pressed("stuck"))
     assert second.replies[-1].text.startswith("Thử cách khác:")
     assert "retry" not in payloads(second)
+
+
+@pytest.mark.parametrize(("text", "step"), [
+    ("vneid báo tài khoản đã bị khoá, gọi đâu để mở", "locked"), ("my VNeID account is locked", "locked"),
+    ("tôi quên passcode vneid", "pc_start"), ("quen mat khau vneid", "pw_start"),
+    ("lấy lại tài khoản vneid", "which"),
+])
+def test_a_request_naming_its_situation_starts_at_its_step(ctx: Context, text: str, step: str) -> None:
+    out = advance(ctx, DialogueState(), said("vneid_forgot_passcode", text))
+    assert (out.state.flow, out.state.step) == ("vneid_forgot_passcode", step)
+
+
+def test_asking_what_is_kept_shows_the_residents_data(ctx: Context) -> None:
+    state = at(ctx, "pay_qr")
+    out = advance(ctx, state, said("my_data", "xem thông tin của tôi"))
+    assert any(isinstance(e, fx.ShowMyData) for e in out.effects) and out.state.step == state.step

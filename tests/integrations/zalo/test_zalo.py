@@ -232,6 +232,12 @@ async def test_numbers_offered_long_ago_are_read_as_text(harness: Harness, servi
         row = await s.get(ZaloChoice, user)
         assert row is not None
         row.updated_at = row.updated_at - timedelta(days=2)
+        # The conversation is as old as the list (the assistant reads typed numbers for a day, on every channel).
+        resident = await services.store.find(ResidentKey("zalo", user))
+        assert resident is not None
+        conversation = await s.get(Conversation, resident.id)
+        assert conversation is not None
+        conversation.updated_at = conversation.updated_at - timedelta(days=2)
     await harness.say(user, "3")
     resident = await services.store.find(ResidentKey("zalo", user))
     assert resident is not None and resident.village is None  # "3" alone names no village
