@@ -90,21 +90,29 @@ def empty_funnel(library: Library, flow_id: str) -> FlowFunnel:
                       steps=[StepFigures(st.id) for st in flow.steps] if flow else [])
 
 
-def funnel_queries(scope: Scope, stops: bool = True) -> dict[str, Query]:
+def _residents_per(group: tuple[str, ...], where: list[ColumnElement[bool]]) -> Query:
+    """Distinct residents per group: the (group, resident) pairs made distinct first (a hash, no sort), then
+    counted; much faster on PostgreSQL than count(DISTINCT ...) over many rows."""
+    ev = AnalyticsEvent
+    columns = [getattr(ev, name) for name in group]
+    pairs = select(*columns, ev.resident_id).where(*where).distinct().subquery()
+    return select(*[pairs.c[name] for name in group], func.count()).group_by(*[pairs.c[name] for name in group])
+
+
+def funnel_queries(scope: Scope, stops: bool = True, reached: bool = True) -> dict[str, Query]:
     """The funnel's queries (named as funnel_table reads them; the bench prints their plans)."""
     ev = AnalyticsEvent
     where = scope.where()
     # Endings and "stuck", per step; "reached" counts a resident once per step, whether they got there by
     # starting or moving on; "started" once per guide.
     queries: dict[str, Query] = {
-        "endings": (select(ev.flow, ev.kind, ev.step, func.count(func.distinct(ev.resident_id)))
-                    .where(*where, ev.kind.in_(("stuck", "complete", "cancel", "handoff")))
-                    .group_by(ev.flow, ev.kind, ev.step)),
-        "reached": (select(ev.flow, ev.step, func.count(func.distinct(ev.resident_id)))
-                    .where(*where, ev.kind.in_(("flow_start", "step"))).group_by(ev.flow, ev.step)),
-        "started": (select(ev.flow, func.count(func.distinct(ev.resident_id)))
-                    .where(*where, ev.kind == "flow_start").group_by(ev.flow)),
+        "endings": _residents_per(("flow", "kind", "step"),
+                                  [*where, ev.kind.in_(("stuck", "complete", "cancel", "handoff"))]),
+        "reached": _residents_per(("flow", "step"), [*where, ev.kind.in_(("flow_start", "step"))]),
+        "started": _residents_per(("flow",), [*where, ev.kind == "flow_start"]),
     }
+    if not reached:
+        del queries["reached"]
     if stops:
         # Where each resident last was in each guide: the step of their latest event there (not completed).
         last = (select(func.max(ev.id).label("last_id")).where(*where, ev.kind.in_(FUNNEL_KINDS))
@@ -115,12 +123,13 @@ def funnel_queries(scope: Scope, stops: bool = True) -> dict[str, Query]:
 
 
 async def funnel_table(store: Store, library: Library, scope: Scope | None = None,
-                       stops: bool = True) -> list[FlowFunnel]:
+                       stops: bool = True, reached: bool = True) -> list[FlowFunnel]:
     """Per guide, counted in distinct residents: started, each step reached / stuck / stopped, and the endings.
 
     The one computation behind `python -m bot stats` and `GET /staff/api/funnel`. `stops=False` skips the
-    "stopped here" figures (the costliest query; the API does not show them)."""
-    queries = funnel_queries(scope or Scope(), stops)
+    "stopped here" figures (the costliest query; the API does not show them); `reached=False` the residents
+    reaching each step (the dashboard's overview of every guide shows them for the chosen guide only)."""
+    queries = funnel_queries(scope or Scope(), stops, reached)
     rows: dict[str, list[tuple[Any, ...]]] = {}
     async with store.session() as s:
         for name, query in queries.items():
@@ -142,7 +151,7 @@ async def funnel_table(store: Store, library: Library, scope: Scope | None = Non
             f.step(step).stuck += n
     for flow_id, n in rows["started"]:
         funnel(flow_id).started = n
-    for flow_id, step, n in rows["reached"]:
+    for flow_id, step, n in rows.get("reached", ()):
         if step:
             funnel(flow_id).step(step).reached += n
     for flow_id, step, n in rows.get("stops", ()):

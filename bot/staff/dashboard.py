@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.staff import figures
+from bot.staff.community import CommunityData
 from bot.stats import FlowFunnel, ScopeError, flow_funnel, funnel_table, stats_scope
 from bot.storage.store import Store
 from dialogues.flows import Library
+from integrations.web.community_api import add_community_routes
 from integrations.web.dashboard_api import BadQuery, NotFound, add_dashboard_routes
 from kernel.commune import CommuneSource, place_name
 from kernel.i18n import Catalogs, Translator
@@ -45,8 +48,10 @@ class DashboardFigures:
         return (await flow_funnel(self.store, self.library, flow, scope)).as_json()
 
     async def overview(self, since: str | None, until: str | None, village: str | None,
-                       language: str | None = None) -> dict[str, object]:
-        """Every table of the page for the period (default: the last 30 days in the commune's time zone)."""
+                       language: str | None = None, steps: bool = False) -> dict[str, object]:
+        """Every table of the page for the period (default: the last 30 days in the commune's time zone). Per
+        guide the totals, and each step's label; `steps` adds each step's figures (the page asks
+        /staff/api/funnel for the chosen guide's instead: the costliest figures, for one guide only)."""
         commune = self.commune.current()
         if since is None or until is None:
             today = datetime.now(commune.teams.timezone).date()
@@ -56,31 +61,42 @@ class DashboardFigures:
         except ScopeError as exc:
             raise BadQuery(str(exc)) from None
         funnels, reach, handoff, unanswered = await asyncio.gather(
-            funnel_table(self.store, self.library, scope, stops=False), figures.reach(self.store, scope),
+            # The guides by name: the index is then read per guide and kind for the period, not whole.
+            funnel_table(self.store, self.library, replace(scope, flows=tuple(self.library.flows)), stops=False,
+                         reached=steps),
+            figures.reach(self.store, scope),
             figures.handoff(self.store, scope), figures.unanswered(self.store, scope))
         tr = self._tr(language)
         names = {v.code: (place_name(tr, v) if tr else v.label) for v in commune.villages}
-        guides = [self._guide(f, tr) for f in sorted(funnels, key=lambda f: (-f.started, f.flow))]
-        stuck = [{"flow": g["flow"], "title": g["title"], "step": st["step"], "label": st["label"],
-                  "stuck": st["stuck"], "reached": st["reached"]}
-                 for g in guides for st in g["steps"] if st["stuck"]]  # type: ignore[attr-defined]
-        stuck.sort(key=lambda row: (-int(row["stuck"]), -int(row["reached"]), str(row["flow"])))
+        guides = [self._guide(f, tr, steps) for f in sorted(funnels, key=lambda f: (-f.started, f.flow))]
+        stuck = [{"flow": f.flow, "title": g["title"], "step": n, "label": label, "stuck": st.stuck}
+                 for f, g in zip(sorted(funnels, key=lambda f: (-f.started, f.flow)), guides, strict=True)
+                 for n, (st, label) in enumerate(zip(f.steps, self._labels(f, tr), strict=True), 1) if st.stuck]
+        stuck.sort(key=lambda row: (-int(str(row["stuck"])), str(row["flow"]), int(str(row["step"]))))
         for row in (*reach["reach"], *handoff):
             row["place"] = names.get(str(row["village"]), str(row["village"]))
         return {"from": since, "to": until, "village": village,
                 "villages": [{"code": code, "name": name} for code, name in names.items()],
                 "funnels": guides, "stuck": stuck, **reach, "handoff": handoff, "unanswered": unanswered}
 
-    def _guide(self, f: FlowFunnel, tr: Translator | None) -> dict[str, object]:
+    def _labels(self, f: FlowFunnel, tr: Translator | None) -> list[str]:
+        """"n. the step's text, shortened" for each step of the guide."""
         flow = self.library.get(f.flow)
         texts = {st.id: st.text for st in flow.steps} if flow else {}
-        steps = []
+        labels = []
         for n, st in enumerate(f.steps, 1):
             text = tr(texts[st.step]) if tr and st.step in texts else texts.get(st.step, st.step)
             text = re.sub(r"\s+", " ", text)
-            short = text if len(text) <= STEP_LABEL else text[:STEP_LABEL - 1].rstrip() + "…"
-            steps.append({"step": n, "id": st.step, "label": f"{n}. {short}", "reached": st.reached,
-                          "stuck": st.stuck})
+            labels.append(f"{n}. " + (text if len(text) <= STEP_LABEL else text[:STEP_LABEL - 1].rstrip() + "…"))
+        return labels
+
+    def _guide(self, f: FlowFunnel, tr: Translator | None, figures_: bool) -> dict[str, object]:
+        steps: list[dict[str, object]] = []
+        for n, (st, label) in enumerate(zip(f.steps, self._labels(f, tr), strict=True), 1):
+            step: dict[str, object] = {"step": n, "id": st.step, "label": label}
+            if figures_:
+                step.update(reached=st.reached, stuck=st.stuck)
+            steps.append(step)
         return {"flow": f.flow, "title": tr(f.title) if tr else f.title, "started": f.started,
                 "completed": f.completed, "handoff": f.handoff, "cancelled": f.cancelled, "steps": steps}
 
@@ -89,7 +105,9 @@ class DashboardFigures:
 
 
 def attach_dashboard(app: web.Application, services: Services) -> DashboardFigures:
-    """Add the dashboard's page and API to the web app (after attach_desk: its login guards /staff/api/)."""
+    """Add the dashboard and the community data pages and APIs to the web app (after attach_desk: its login
+    guards /staff/api/)."""
     figures_ = DashboardFigures(services.store, services.library, services.commune, services.catalogs)
     add_dashboard_routes(app, figures_, services.catalogs)
+    add_community_routes(app, CommunityData(services.store, services.commune), services.catalogs)
     return figures_

@@ -54,24 +54,32 @@ async def reach(store: Store, scope: Scope) -> dict[str, list[dict[str, object]]
     r = Resident
     known = [*_residents_in(scope), *([r.created_at < scope.until] if scope.until is not None else [])]
     new = case((r.created_at >= scope.since, 1), else_=0) if scope.since is not None else literal(1)
-    totals = (select(r.village, r.channel, func.count(), func.sum(new), func.sum(case((r.subscribed, 1), else_=0)))
-              .where(*known).group_by(r.village, r.channel))
-    active = (select(r.village, r.channel, func.count(func.distinct(Message.resident_id)))
-              .join(r, r.id == Message.resident_id)
-              .where(Message.direction == "in", *_period(Message.created_at, scope), *_residents_in(scope))
-              .group_by(r.village, r.channel))
-    languages = select(r.language, func.count()).where(*known).group_by(r.language)
+    # One pass over the residents for both tables (by place and channel, by language).
+    subscribed = func.sum(case((r.subscribed, 1), else_=0))
+    totals = (select(r.village, r.channel, r.language, func.count(), func.sum(new), subscribed).where(*known)
+              .group_by(r.village, r.channel, r.language))
+    # Who wrote in the period: the residents made distinct first (a hash), then looked up by id.
+    writers = (select(Message.resident_id).where(Message.direction == "in", *_period(Message.created_at, scope))
+               .distinct().subquery())
+    active = (select(r.village, r.channel, func.count()).join(writers, writers.c.resident_id == r.id)
+              .where(*_residents_in(scope)).group_by(r.village, r.channel))
     async with store.session() as s:
         total_rows = (await s.execute(totals)).all()
         active_rows = {(v, c): n for v, c, n in (await s.execute(active)).all()}
-        language_rows = (await s.execute(languages)).all()
-    rows = [{"village": v or "", "channel": c, "residents": int(n), "new": int(fresh or 0),
-             "active": int(active_rows.get((v, c), 0)), "subscribed": int(sub or 0)}
-            for v, c, n, fresh, sub in total_rows]
+    places: dict[tuple[str | None, str], list[int]] = {}
+    languages: Counter[str] = Counter()
+    for village, channel, language, n, fresh, subscribed in total_rows:
+        row = places.setdefault((village, channel), [0, 0, 0])
+        row[0] += int(n)
+        row[1] += int(fresh or 0)
+        row[2] += int(subscribed or 0)
+        languages[language or ""] += int(n)
+    rows: list[dict[str, object]] = [
+        {"village": v or "", "channel": c, "residents": n, "new": fresh, "active": int(active_rows.get((v, c), 0)),
+         "subscribed": sub} for (v, c), (n, fresh, sub) in places.items()]
     rows.sort(key=lambda row: (str(row["village"]) == "", str(row["village"]), str(row["channel"])))
-    return {"reach": rows,
-            "languages": sorted(({"language": lang or "", "residents": int(n)} for lang, n in language_rows),
-                                key=lambda row: -int(str(row["residents"])))}
+    return {"reach": rows, "languages": [{"language": lang, "residents": n}
+                                         for lang, n in sorted(languages.items(), key=lambda kv: (-kv[1], kv[0]))]}
 
 
 @dataclass

@@ -41,8 +41,9 @@ class Dashboard(Protocol):
         ...
 
     async def overview(self, since: str | None, until: str | None, village: str | None,
-                       language: str | None = None) -> dict[str, object]:
-        """Every table of the page: funnels, stuck, reach, languages, handoff, unanswered (see README)."""
+                       language: str | None = None, steps: bool = False) -> dict[str, object]:
+        """Every table of the page: funnels, stuck, reach, languages, handoff, unanswered (see README); `steps`
+        adds each guide's figures per step."""
         ...
 
     async def mark_handled(self, key: str, through: datetime, who: str) -> None:
@@ -57,7 +58,7 @@ PAGE = web.AppKey("staff_dashboard_page", str)
 CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "funnel": ("flow", "title", "started", "completed", "handoff", "cancelled", "step", "label", "reached",
                "stuck"),
-    "stuck": ("flow", "title", "step", "label", "stuck", "reached"),
+    "stuck": ("flow", "title", "step", "label", "stuck"),
     "reach": ("village", "place", "channel", "residents", "new", "active", "subscribed"),
     "languages": ("language", "residents"),
     "handoff": ("village", "place", "team", "opened", "claimed", "resolved", "solved", "not_solved",
@@ -105,11 +106,11 @@ async def funnel(request: web.Request) -> web.Response:
     return web.json_response(body, headers={"Cache-Control": "no-store"})
 
 
-async def _overview(request: web.Request) -> dict[str, object]:
+async def _overview(request: web.Request, steps: bool = False) -> dict[str, object]:
     q = _params(request, "from", "to", "village", "lang")
     if (q["from"] is None) != (q["to"] is None):
         raise BadQuery("Send both from and to (YYYY-MM-DD), or neither for the last 30 days.")
-    return await request.app[DASHBOARD].overview(q["from"], q["to"], q["village"], q["lang"])
+    return await request.app[DASHBOARD].overview(q["from"], q["to"], q["village"], q["lang"], steps)
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -150,7 +151,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     if table not in CSV_COLUMNS:
         return _error(400, f"table must be one of {', '.join(CSV_COLUMNS)}")
     try:
-        body = await _overview(request)
+        body = await _overview(request, steps=table == "funnel")
     except BadQuery as exc:
         return _error(400, str(exc))
     out = io.StringIO()

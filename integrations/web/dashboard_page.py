@@ -64,6 +64,29 @@ UI = {
     "kind_out_of_scope": N_("ngoài phạm vi"),
     "kind_low_confidence": N_("chưa chắc hiểu"),
     "mark_handled": N_("Đã xử lý"),
+    # The commune's data page (/staff/community).
+    "community": N_("Lịch của xã"),
+    "to_community": N_("Lịch của xã →"),
+    "to_dashboard": N_("Số liệu của xã →"),
+    "community_hint": N_("Chỉ ghi những buổi xã đã công bố. Ngày đã qua tự ẩn với người dân. Khi danh sách trống, "
+                         "người dân được báo là xã chưa công bố lịch."),
+    "schedule": N_("Lịch điểm dịch vụ công lưu động"),
+    "classes": N_("Lớp “Bình dân học vụ số”"),
+    "date": N_("Ngày (YYYY-MM-DD)"),
+    "start": N_("Bắt đầu (HH:MM)"),
+    "end": N_("Kết thúc (HH:MM)"),
+    "place_vi": N_("Địa điểm"),
+    "place_en": N_("Địa điểm (tiếng Anh)"),
+    "topic": N_("Nội dung"),
+    "topic_en": N_("Nội dung (tiếng Anh)"),
+    "villages_for": N_("Dành cho (mã thôn, cách nhau bằng dấu phẩy; để trống: cả xã)"),
+    "add": N_("Thêm buổi"),
+    "remove": N_("Xoá"),
+    "save": N_("Lưu"),
+    "saved": N_("Đã lưu. Người dân thấy lịch mới ngay."),
+    "refused": N_("Không lưu (lịch cũ vẫn giữ nguyên):"),
+    "history": N_("Lịch sử thay đổi"),
+    "past": N_("đã qua"),
 }
 
 

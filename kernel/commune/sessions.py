@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -50,6 +51,19 @@ def _day(value: Any, where: str) -> date:
         raise CommuneError(f"{where}.date must be a date like 2026-12-02, not {value!r}") from None
 
 
+TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+def _time(value: Any, where: str) -> str:
+    """"HH:MM" (24 hours), or "" when left out."""
+    if isinstance(value, int) and not isinstance(value, bool):  # YAML reads an unquoted 08:00 as 480 minutes
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    found = text(value, where)
+    if found and not TIME.fullmatch(found):
+        raise CommuneError(f"{where} must be a time like 08:00, not {found!r}")
+    return found
+
+
 def parse_sessions(raw: Any, file: str, key: str, codes: set[str]) -> tuple[Session, ...]:
     """schedule.yml (`visits`) or classes.yml (`classes`), sorted by day; CommuneError names a bad entry."""
     top = mapping(raw, file, (key,))
@@ -63,7 +77,10 @@ def parse_sessions(raw: Any, file: str, key: str, codes: set[str]) -> tuple[Sess
         if item.get("village"):
             villages += (text(item["village"], f"{where}.village"),)
         known_codes(villages, where, codes)
-        out.append(Session(day=_day(item["date"], where), start=text(item.get("start"), f"{where}.start"),
-                           end=text(item.get("end"), f"{where}.end"), place=_localized(item, "place", where),
+        start, end = _time(item.get("start"), f"{where}.start"), _time(item.get("end"), f"{where}.end")
+        if start and end and end <= start:
+            raise CommuneError(f"{where}: end {end} must be after start {start}")
+        out.append(Session(day=_day(item["date"], where), start=start,
+                           end=end, place=_localized(item, "place", where),
                            topic=_localized(item, "topic", where), villages=villages))
     return tuple(sorted(out, key=lambda s: (s.day, s.start)))

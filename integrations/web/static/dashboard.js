@@ -61,25 +61,38 @@
 
   function place(row) { return row.village ? row.place : S.unknown_place; }
 
+  // The chosen guide's funnel comes from /staff/api/funnel (the figures the contract names), its step names
+  // from the overview.
   function drawGuide() {
     var guide = (data.funnels || []).filter(function (g) { return g.flow === $("f-guide").value; })[0];
-    var steps = guide ? guide.steps : [];
-    table("t-steps", [["label", "step"], ["reached", "reached", true], ["stuck", "stuck", true]], steps);
-    var config = {
-      type: "bar",
-      data: {
-        labels: steps.map(function (s) { return s.label; }),
-        datasets: [
-          { label: S.reached, data: steps.map(function (s) { return s.reached; }), backgroundColor: "#0a7d45" },
-          { label: S.stuck, data: steps.map(function (s) { return s.stuck; }), backgroundColor: "#cf222e" }
-        ]
-      },
-      options: { responsive: true, maintainAspectRatio: false, animation: false,
-                 scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
-    };
-    if (typeof Chart === "undefined") return;
-    if (chart) chart.destroy();
-    chart = new Chart($("funnel-chart"), config);
+    if (!guide) { table("t-steps", [], []); if (chart) { chart.destroy(); chart = null; } return Promise.resolve(); }
+    var q = query();
+    q.set("flow", guide.flow);
+    q.delete("lang");
+    return fetch("/staff/api/funnel?" + q.toString(), { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) throw new Error("failed");
+      return r.json();
+    }).then(function (funnel) {
+      var steps = funnel.steps.map(function (s, i) {
+        return { label: guide.steps[i] ? guide.steps[i].label : String(s.step), reached: s.reached, stuck: s.stuck };
+      });
+      table("t-steps", [["label", "step"], ["reached", "reached", true], ["stuck", "stuck", true]], steps);
+      var config = {
+        type: "bar",
+        data: {
+          labels: steps.map(function (s) { return s.label; }),
+          datasets: [
+            { label: S.reached, data: steps.map(function (s) { return s.reached; }), backgroundColor: "#0a7d45" },
+            { label: S.stuck, data: steps.map(function (s) { return s.stuck; }), backgroundColor: "#cf222e" }
+          ]
+        },
+        options: { responsive: true, maintainAspectRatio: false, animation: false,
+                   scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+      };
+      if (typeof Chart === "undefined") return;
+      if (chart) chart.destroy();
+      chart = new Chart($("funnel-chart"), config);
+    });
   }
 
   function render() {
@@ -89,11 +102,9 @@
     select.replaceChildren();
     guides.forEach(function (g) { var o = el("option", g.title + " (" + g.started + ")"); o.value = g.flow; select.appendChild(o); });
     if (guides.some(function (g) { return g.flow === chosen; })) select.value = chosen;
-    drawGuide();
     table("t-funnels", [["title", "guide"], ["started", "started", true], ["completed", "completed", true],
                         ["handoff", "handoff", true], ["cancelled", "cancelled", true]], guides);
-    table("t-stuck", [["title", "guide"], ["label", "step"], ["stuck", "stuck", true], ["reached", "reached", true]],
-          data.stuck);
+    table("t-stuck", [["title", "guide"], ["label", "step"], ["stuck", "stuck", true]], data.stuck);
     table("t-reach", [[place, "place"], ["channel", "channel"], ["residents", "residents", true], ["new", "new", true],
                       ["active", "active", true], ["subscribed", "subscribed", true]], data.reach);
     table("t-languages", [[function (r) { return r.language || S.lang_default; }, "language"],
@@ -134,6 +145,8 @@
         body.villages.forEach(function (p) { var o = el("option", p.name); o.value = p.code; v.appendChild(o); });
       }
       render();
+      return drawGuide();
+    }).then(function () {
       $("status").textContent = "";
       document.body.dataset.loaded = String(Date.now());
     }).catch(function (e) { if (e.message !== "forbidden") $("status").textContent = S.failed; });
@@ -150,7 +163,9 @@
   }
 
   $("filters").addEventListener("submit", function (e) { e.preventDefault(); load(false); });
-  $("f-guide").addEventListener("change", drawGuide);
+  $("f-guide").addEventListener("change", function () {
+    drawGuide().then(function () { document.body.dataset.loaded = String(Date.now()); });
+  });
 
   fetch("/staff/api/me", { credentials: "same-origin" }).then(function (r) {
     if (r.status === 401) { notice(S.login_first, true); return null; }

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
 
 from bot.staff.accounts import StaffAccounts
+from bot.staff.community import CommunityData
 from bot.staff.dashboard import DashboardFigures
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
 from dialogues.flows import load_library
+from integrations.web.community_api import add_community_routes
 from integrations.web.dashboard_api import add_dashboard_routes
 from integrations.web.desk_auth import add_login_routes
 from integrations.web.guard import harden
@@ -62,3 +66,26 @@ async def dashboard(aiohttp_client: Any, database_url: str, settings: Settings) 
 async def login(client: Any, username: str) -> None:
     r = await client.post("/staff/login", data={"username": username, "password": PASSWORD}, allow_redirects=False)
     assert r.status == 303
+
+
+@pytest_asyncio.fixture
+async def community(aiohttp_client: Any, sqlite_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+    """The desk's login and the community data page on a copy of the commune's files (tmp_path/commune);
+    accounts lan (member), minh (staff)."""
+    engine = make_engine(sqlite_url)
+    await migrate(engine)
+    store = Store(engine)
+    accounts = StaffAccounts(store)
+    await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
+    await accounts.add("minh", "staff", ["commune"], PASSWORD)
+    directory = tmp_path / "commune"
+    shutil.copytree(ROOT / "communes/ung-hoa", directory)
+    app = web.Application()
+    harden(app, store)
+    add_login_routes(app, accounts)
+    app.router.add_static("/static", STATIC)
+    add_community_routes(app, CommunityData(store, CommuneSource(directory)))
+    client = await aiohttp_client(app)
+    client.directory = directory
+    yield client
+    await engine.dispose()

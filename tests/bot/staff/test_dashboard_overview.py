@@ -30,9 +30,8 @@ async def test_every_table_for_december(dashboard: Any) -> None:
     assert install["title"] == "Cài ứng dụng VNeID chính thức"
     assert {k: install[k] for k in ("started", "completed", "handoff", "cancelled")} == {
         "started": 4, "completed": 1, "handoff": 1, "cancelled": 1}
-    # The same numbers as GET /staff/api/funnel (one computation).
-    assert [{"step": s["step"], "reached": s["reached"], "stuck": s["stuck"]} for s in install["steps"]] == \
-        DECEMBER["steps"]
+    # Each step's name; its figures come from GET /staff/api/funnel (and the funnel CSV, below).
+    assert [s["step"] for s in install["steps"]] == [1, 2, 3, 4] and "reached" not in install["steps"][0]
     assert install["steps"][1]["label"].startswith("2. ")
     assert guides["pay_qr"]["started"] == 1 and body["funnels"][0]["flow"] == "vneid_install"  # most started first
     assert [(s["flow"], s["step"], s["stuck"]) for s in body["stuck"]] == [("vneid_install", 2, 2)]

@@ -14,9 +14,9 @@ from sqlalchemy.engine import Connection
 from bot.storage.db import MIGRATIONS, heads, make_engine, migrate
 
 OLD_HEADS = ("0002_escalation", "0002_zalo", "0100_broadcast")  # main at 12bf5d9 upgraded to "heads"
-HEAD = "0410_unanswered"
+HEAD = "0420_community_edits"
 # Added after the merge revision, empty after the upgrade.
-NEW_TABLES = {"staff_accounts", "staff_sessions", "unanswered_handled"}
+NEW_TABLES = {"staff_accounts", "staff_sessions", "unanswered_handled", "community_edits"}
 T0 = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 # One row in every table the old schema had, foreign keys pointing at each other.

@@ -1,0 +1,61 @@
+"""The commune's schedule edited in a real browser (headless Chromium): an invalid date is refused with a clear
+message and the previous schedule stays; a corrected one is saved, listed in the history and kept on reload."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.bot.staff.test_dashboard_page import _log_in
+from tests.bot.staff.test_desk_page import DESKTOP, chromium_pages
+
+pytestmark = pytest.mark.browser
+SOON = (date.today() + timedelta(days=5)).isoformat()
+
+
+async def _wait_for(page: Any, attribute: str, before: str | None) -> None:
+    for _ in range(200):  # polled from here: the page's CSP forbids the eval wait_for_function would use
+        now = await page.get_attribute("body", attribute)
+        if now is not None and now != before:
+            return
+        await page.wait_for_timeout(100)
+    raise AssertionError(f"no {attribute}")
+
+
+async def test_a_schedule_edit_in_the_browser(community: Any, chromium: str) -> None:
+    base = str(community.make_url("")).rstrip("/")
+    schedule = community.directory / "schedule.yml"
+    async with chromium_pages(chromium, DESKTOP) as (page,):
+        await _log_in(page, base, "minh")
+        await page.goto(f"{base}/staff/community")
+        await _wait_for(page, "data-loaded", None)
+        section = page.locator("[data-list=schedule]")
+        await section.locator(".add").click()
+        entry = section.locator(".entry").last
+        await entry.locator("input[name=date]").fill("2026-02-30")
+        await entry.locator("input[name=start]").fill("08:00")
+        await entry.locator("input[name=end]").fill("11:00")
+        await entry.locator("input[name=place]").fill("Nhà văn hoá thôn Đại Cường")
+        await entry.locator("input[name=villages]").fill("dai-cuong")
+        before = schedule.read_bytes()
+        await section.locator(".save").click()
+        await page.wait_for_selector("[data-list=schedule] .result.error")
+        message = await section.locator(".result").inner_text()
+        assert "Không lưu (lịch cũ vẫn giữ nguyên)" in message and "2026-02-30" in message
+        assert schedule.read_bytes() == before
+
+        await entry.locator("input[name=date]").fill(SOON)
+        await section.locator(".save").click()
+        await _wait_for(page, "data-saved", None)
+        assert "Đã lưu" in await section.locator(".result").inner_text()
+        saved = yaml.safe_load(schedule.read_text(encoding="utf-8"))["visits"]
+        assert [(str(v["date"]), v["place"], v["villages"]) for v in saved] == [
+            (SOON, "Nhà văn hoá thôn Đại Cường", ["dai-cuong"])]
+        assert "minh" in await page.inner_text("#t-history")
+
+        await page.reload()
+        await _wait_for(page, "data-loaded", None)
+        assert await page.locator("[data-list=schedule] .entry input[name=date]").input_value() == SOON
