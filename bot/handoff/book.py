@@ -20,6 +20,7 @@ from bot.handoff.card import buttons_json, card_buttons, card_text
 from bot.handoff.models import ACTIVE, Case, CaseThread, Outbox
 from bot.handoff.reminders import raise_unclaimed
 from bot.handoff.routing import Team, Teams
+from bot.handoff.watchers import desk_watches
 from bot.storage.db import Resident, utcnow
 from bot.storage.store import Store
 from dialogues.flows import Library
@@ -69,9 +70,21 @@ class CaseBook:
     def teams(self) -> Teams:
         return self.commune.current().teams
 
-    def reachable(self, village: str | None) -> Team | None:
-        team = self.teams().route(village)
-        return team if team is not None and team.chat_id is not None else None
+    def group_of(self, team: Team) -> Team | None:
+        """Where a team's cases are posted on Telegram: its own group, else the fallback team's, else nowhere
+        (the web desk still has them)."""
+        if team.chat_id is not None:
+            return team
+        fallback = self.teams().fallback_team()
+        return fallback if fallback is not None and fallback.chat_id is not None else None
+
+    async def answered(self, s: AsyncSession, case: Case) -> bool:
+        """Whether someone can see the case: a team's Telegram group, or an account at the web desk."""
+        teams = self.teams()
+        ids = [t for t in (case.team, case.escalated_team) if t]
+        if any((team := teams.get(t)) is not None and team.chat_id is not None for t in ids):
+            return True
+        return await desk_watches(s, ids)
 
     # --- outbox -----------------------------------------------------------
 

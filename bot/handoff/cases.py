@@ -6,7 +6,6 @@ book (book.py), the team's operations (team_work.py) and this side.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -14,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handoff.book import PREFIX, Outcome, Staff
 from bot.handoff.models import ACTIVE, CLOSED, OPEN, Case, CaseMessage
-from bot.handoff.routing import Team
 from bot.handoff.team_work import TeamWork
+from bot.handoff.words import contacts, opened
 from bot.storage.db import Message
 from kernel import effects as fx
-from kernel.i18n import Translator
+from kernel.commune import place_name
 from kernel.messages import Button, Reply
 
 if TYPE_CHECKING:
@@ -34,17 +33,25 @@ class Escalation(TeamWork):
 
     async def open_case(self, scope: TurnScope, effect: fx.Handoff,
                         fallback: Callable[[], Awaitable[list[Reply]]]) -> list[Reply]:
-        """Open a case for the Handoff effect (or point to the open one); `fallback` when no team is reachable."""
+        """Open a case for the Handoff effect (or point to the open one), whatever channels are set up: the
+        serving team's, carded in its Telegram group, else the fallback team's group, else at the web desk
+        only. `fallback` only when teams.yml names no team at all."""
         s, resident, tr = scope.session, scope.resident, scope.tr
         existing = await self.active_case(s, resident.id)
         if existing is not None:
-            return [Reply(tr("Yêu cầu số {case} của bạn đang được chuyển tới tổ công nghệ số. Bạn cứ nhắn "
-                             "tiếp ở đây, tổ sẽ đọc được.", case=existing.id),
-                          ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{existing.id}"),),))]
+            text = tr("Yêu cầu số {case} của bạn đang được chuyển tới tổ công nghệ số. Bạn cứ nhắn tiếp ở đây, tổ "
+                      "sẽ đọc được.", case=existing.id)
+            serving = self.teams().get(existing.team)
+            if not await self.answered(s, existing):
+                text = "\n".join([tr("Yêu cầu số {case} của bạn vẫn đang mở, nhưng hiện chưa có ai của tổ trực để "
+                                      "trả lời tại đây.", case=existing.id),
+                                   *(contacts(tr, serving) if serving else ())])
+            return [Reply(text, ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{existing.id}"),),))]
         village = effect.village or resident.village  # the effect's: chosen in this very turn, maybe
-        team = self.reachable(village)
-        if team is None:
+        team = self.teams().serving(village)
+        if team is None:  # teams.yml names no team at all
             return await fallback()
+        group = self.group_of(team)
         now = self.clock()
         recent = await recent_messages(s, resident.id, 3 * HISTORY)
         # What the resident said matters most; of the assistant's answers keep only the last one.
@@ -54,28 +61,24 @@ class Escalation(TeamWork):
             history.append(("in", scope.text))
         teams = self.teams()
         answer_from = teams.answer_from(team, now)
+        # A team without a Telegram group: its card goes to the fallback team's group, as raised there at once.
+        raised = group if group is not None and group.id != team.id else None
         case = Case(resident_id=resident.id, status=OPEN, team=team.id, village=village,
                     language=tr.language, channel=resident.channel, reason=effect.reason, flow=effect.flow,
                     step=effect.step, tried=list(scope.state.tried), history=[list(h) for h in history],
-                    opened_at=now, due_at=answer_from.astimezone(now.tzinfo) if now.tzinfo else answer_from)
+                    opened_at=now, due_at=answer_from.astimezone(now.tzinfo) if now.tzinfo else answer_from,
+                    escalated_team=raised.id if raised else None, escalated_at=now if raised else None)
         s.add(case)
         await s.flush()
-        self.to_team(s, case, team, "card", self.card(case, team), self.card_buttons(case))
+        if group is not None:
+            self.to_team(s, case, group, "card", self.card(case, team), self.card_buttons(case))
         self.store.track(s, resident.id, "handoff_open", effect.flow, effect.step,
                          {"case": case.id, "team": team.id, "reason": effect.reason})
         self.after_commit(scope.after_commit)
-        return [Reply(self._when(tr, case, team, now), ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]
-
-    def _when(self, tr: Translator, case: Case, team: Team, now: datetime) -> str:
-        teams = self.teams()
-        if team.hours.is_open(teams.local(now)):
-            return tr("Đã chuyển yêu cầu số {case} tới {team}. Một người trong tổ sẽ trả lời bạn ngay tại đây, "
-                      "thường trong khoảng {minutes} phút. Bạn cứ nhắn thêm, tổ sẽ đọc được.",
-                      case=case.id, team=team.name, minutes=int(teams.remind_after.total_seconds() // 60))
-        back = teams.answer_from(team, now)
-        return tr("Đã chuyển yêu cầu số {case} tới {team}. Tổ đang nghỉ; một người trong tổ sẽ trả lời bạn "
-                  "ngay tại đây từ {time} ngày {date}. Bạn cứ nhắn thêm, tổ sẽ đọc được.",
-                  case=case.id, team=team.name, time=back.strftime("%H:%M"), date=back.strftime("%d/%m"))
+        where = self.commune.current().village(village)
+        place = place_name(tr, where) if where else tr("chưa rõ thôn")
+        text = opened(tr, case.id, place, team, teams, now, await self.answered(s, case), effect.flow)
+        return [Reply(text, ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]
 
     async def relay(self, scope: TurnScope) -> list[Reply] | None:
         """While the resident has an active case, their typed messages go to the team (not to the engine)."""
@@ -90,8 +93,11 @@ class Escalation(TeamWork):
         self.to_case_teams(s, case, "message", self.tr("👤 Người dân (yêu cầu {case}): {text}",
                                                              case=case.id, text=scope.text))
         self.after_commit(scope.after_commit)
-        return [Reply(scope.tr("Đã chuyển tới tổ công nghệ số (yêu cầu số {case}).", case=case.id),
-                      ((Button(scope.tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]
+        text = scope.tr("Đã chuyển tới tổ công nghệ số (yêu cầu số {case}).", case=case.id)
+        if not await self.answered(s, case):
+            text = scope.tr("Đã ghi vào yêu cầu số {case}. Hiện chưa có ai của tổ trực để trả lời tại đây; bấm "
+                            "“Kết thúc yêu cầu” để trợ lý tiếp tục giúp bạn.", case=case.id)
+        return [Reply(text, ((Button(scope.tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]
 
     async def on_payload(self, scope: TurnScope, payload: str) -> list[Reply]:
         """Resident buttons: `case:fb:<id>:yes|no` (was it solved?) and `case:end:<id>`."""

@@ -39,12 +39,13 @@ async def raise_unclaimed(esc: CaseBook, now: datetime) -> int:
                 raised += 1
             fallback = teams.fallback_team()
             if (case.escalated_at is None and now >= due + teams.escalate_after and fallback is not None
-                    and fallback.chat_id is not None and fallback.id != case.team):
+                    and fallback.id != case.team):
                 case.escalated_at, case.escalated_team = now, fallback.id
                 header = esc.tr("⚠️ Chuyển lên vì chưa ai nhận sau {minutes} phút.",
                                 minutes=int(teams.escalate_after.total_seconds() // 60))
-                esc.to_team(s, case, fallback, "card", header + "\n" + esc.card(case, fallback),
-                            esc.card_buttons(case))
+                if fallback.chat_id is not None:  # without a group, its members see it at the web desk
+                    esc.to_team(s, case, fallback, "card", header + "\n" + esc.card(case, fallback),
+                                esc.card_buttons(case))
                 esc.store.track(s, case.resident_id, "handoff_escalate", case.flow, case.step,
                                 {"case": case.id, "team": fallback.id})
                 raised += 1

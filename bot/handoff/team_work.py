@@ -71,6 +71,9 @@ class TeamWork(CaseBook):
                 await self.claimed_notices(s, case, staff)
             s.add(CaseMessage(case_id=case.id, direction="out", author=staff.name, text=text, source_id=source_id,
                               created_at=self.clock()))
+            if staff.teams is not None:  # answered at the web desk: the Telegram group sees it too
+                self.to_case_teams(s, case, "notice", self.tr("💬 {name} (trang web của tổ): {text}",
+                                                              name=staff.name, text=text))
             resident, tr = await self.resident_of(s, case)
             if resident is None:
                 return Outcome(False, self.tr("Người dân đã xoá thông tin; không gửi được."))
@@ -123,10 +126,11 @@ class TeamWork(CaseBook):
         return Outcome(True, self.tr("Đã trả yêu cầu {case} về trợ lý.", case=case_id))
 
     async def reassign(self, case_id: int, staff: Staff, team_id: str) -> Outcome:
-        """Move a case to another team (its card goes to that team's group)."""
+        """Move a case to another team (its card goes to that team's group, if it has one; the web desk shows
+        it to the team's accounts either way)."""
         target = self.teams().get(team_id)
-        if target is None or target.chat_id is None:
-            return Outcome(False, self.tr("Không có tổ “{team}” (hoặc tổ chưa có nhóm Telegram).", team=team_id))
+        if target is None:
+            return Outcome(False, self.tr("Không có tổ “{team}”.", team=team_id))
         async with self.store.writing() as s:
             case = await self.case_for(s, case_id, staff)
             if isinstance(case, Outcome):
@@ -139,7 +143,8 @@ class TeamWork(CaseBook):
             case.status, case.assignee_id, case.assignee_name, case.claimed_at = OPEN, None, None, None
             now = self.clock()
             case.due_at, case.reminded_at, case.escalated_at = self.teams().answer_from(target, now), None, None
-            self.to_team(s, case, target, "card", self.card(case, target), self.card_buttons(case))
+            if target.chat_id is not None:
+                self.to_team(s, case, target, "card", self.card(case, target), self.card_buttons(case))
         self.kick()
         return Outcome(True, self.tr("Đã chuyển yêu cầu {case} cho {team}.", case=case_id, team=target.name))
 

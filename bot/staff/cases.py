@@ -132,8 +132,7 @@ class DeskCases:
             if case.reminded_at is None:
                 remind_at = _iso(due + teams.remind_after)
             fallback = teams.fallback_team()
-            if case.escalated_at is None and fallback is not None and fallback.id != case.team \
-                    and fallback.chat_id is not None:
+            if case.escalated_at is None and fallback is not None and fallback.id != case.team:
                 escalate_at = _iso(due + teams.escalate_after)
         waiting = None
         if case.status in ACTIVE:

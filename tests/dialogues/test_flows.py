@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 
 from bot.app import Services
+from bot.handoff.models import Case
 from dialogues.guide import SCAM_WARNING
 from kernel.i18n import Translator
 from kernel.settings import Settings, replace
@@ -112,9 +114,18 @@ async def test_still_stuck_after_troubleshooting_reaches_the_village_team(guides
     assert tr("Bạn ở thôn nào? Chọn bên dưới hoặc nhắn tên thôn.") in texts(replies)
     assert "village:dong-lo" in payloads(replies)
     replies = await conv.press("village:dong-lo")
-    # Đông Lỗ is a former commune (xã cũ) whose thôn are not listed yet: named as residents say it.
-    assert tr("Tổ công nghệ số của {place} sẽ giúp bạn trực tiếp. Bạn có thể gặp trưởng thôn hoặc đến "
-              "điểm phục vụ hành chính công của xã.", place=tr("xã cũ {unit}", unit="Đông Lỗ")) in texts(replies)
+    # Đông Lỗ has no team of its own: the commune's team gets the case. Nobody is on duty at a desk or in a
+    # Telegram group, so the resident is told so, with the team's place, and no promise of an answer here.
+    async with guides.store.session() as s:
+        case = (await s.execute(select(Case))).scalars().one()
+    team = guides.commune.current().teams.get("commune")
+    assert case.team == "commune" and case.village == "dong-lo" and team is not None
+    said = tr("Đã ghi lại yêu cầu số {case} ({place}) cho {team}. Hiện chưa có ai của tổ trực để trả lời bạn tại "
+              "đây, nên bạn hãy liên hệ tổ trực tiếp.", case=case.id, place=tr("xã cũ {unit}", unit="Đông Lỗ"),
+              team=team.text("name", language))
+    place = tr("Gặp tổ tại: {place}", place=team.text("contact", language))
+    hotline = tr("Việc về tài khoản VNeID cũng có thể hỏi tổng đài VNeID 1900 0368 (bấm phím 4).")
+    assert f"{said}\n{place}\n{hotline}" in texts(replies)  # a VNeID guide: the VNeID hotline too
     resident = await guides.store.find(conv.who)
     assert resident is not None and resident.village == "dong-lo"
 
@@ -161,7 +172,10 @@ async def test_a_person_from_any_guide_step(guides: Services) -> None:
     await conv.press("flow:epay_setup")
     await conv.press("done")
     replies = await conv.press("human")
-    assert "The tech team of Đại Cường (former commune) will help you in person." in texts(replies)
+    said = texts(replies)
+    assert "Request number 1, Đại Cường (former commune)," in said  # a case, whatever is set up
+    assert "Nobody from the team is on duty" in said
+    assert "will answer" not in said  # no group, no desk account: nobody is promised
 
 
 async def test_a_stale_button_is_answered_politely_and_changes_nothing(guides: Services) -> None:

@@ -248,7 +248,7 @@ async def test_an_english_speaking_resident_is_answered_in_english(desk: tuple[S
     await services.pipeline.handle(Incoming(who, payload="human", language="en"))
     result = await services.pipeline.handle(Incoming(who, payload="village:dai-cuong"))
     assert result.replies[-1].text.startswith("Request number")
-    case_id = int(result.replies[-1].text.split()[2])
+    case_id = int(result.replies[-1].text.split()[2].rstrip(","))
     assert (await services.escalation.claim(case_id, Staff(MEMBER, "Lan"))).ok
     (notice,) = (await services.mailboxes.collect("web", who.user_id))[0]
     assert "of the community tech team has taken request number" in notice.text

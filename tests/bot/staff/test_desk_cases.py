@@ -3,6 +3,7 @@ claim/reply/resolve/hand back/reassign, and what reaches the resident and the te
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from bot.app import Services
 from bot.handoff import Staff
-from bot.handoff.models import Outbox
+from bot.handoff.models import CaseMessage, Outbox
 from bot.history import ChatHistory
 from bot.staff.desk import attach_desk
 from bot.storage.residents import Residents
@@ -173,3 +174,31 @@ async def test_bad_requests_are_400_and_quick_replies_come_in_both_languages(des
     greet = next(q for q in options["replies"] if q["id"] == "greet")
     assert greet["text"]["vi"].startswith("Chào bạn") and greet["text"]["en"].startswith("Hello")
     assert set(greet["label"]) == {"vi", "en"}
+
+
+async def test_answers_from_telegram_and_the_desk_at_once_reach_the_resident_once_each_in_order(
+        desk: tuple[Any, Services, Clock]) -> None:
+    client, services, _ = desk
+    case_id = await open_case(services)
+    csrf = await login(client, "lan")
+    await post(client, f"/staff/api/cases/{case_id}/claim", csrf)
+    await client.get("/api/chat/poll", params={"session": SESSION})  # the claim notice, read
+    for n in range(3):
+        web, telegram = await asyncio.gather(
+            post(client, f"/staff/api/cases/{case_id}/reply", csrf, {"text": f"Trang web {n}"}),
+            services.escalation.reply(case_id, Staff(MEMBER, "Tuấn"), f"Telegram {n}", f"tg:-1002:{n}"))
+        assert web.status == 200 and telegram.ok
+    async with services.store.session() as s:
+        stored = list((await s.execute(select(CaseMessage.text).where(CaseMessage.case_id == case_id)
+                                       .order_by(CaseMessage.id))).scalars())
+        group = list((await s.execute(select(Outbox.text).where(Outbox.audience == "team", Outbox.kind == "notice")
+                                      .order_by(Outbox.id))).scalars())
+    assert sorted(stored) == sorted([f"Trang web {n}" for n in range(3)] + [f"Telegram {n}" for n in range(3)])
+    polled = await (await client.get("/api/chat/poll", params={"session": SESSION})).json()
+    got = [r["text"] for r in polled["replies"]]
+    # Both answers, each once, in the order the case recorded them.
+    assert [t.split(": ", 1)[1] for t in got] == stored
+    assert (await (await client.get("/api/chat/poll", params={"session": SESSION})).json())["replies"] == []
+    # The Telegram group sees what was answered at the web desk (its own members' answers it has already).
+    assert [t for t in group if "trang web của tổ" in t] == [f"💬 lan (trang web của tổ): Trang web {n}"
+                                                             for n in range(3)]
