@@ -127,6 +127,11 @@ class StaffDesk(Protocol):
         """Post a message with rows of buttons; returns its id at the desk. Raises DeliveryError."""
         ...
 
+    async def close_thread(self, place: str, thread: str) -> None:
+        """Close a case's thread once the case has ended (a forum topic: no more posts in it). Closing a
+        thread that is already closed is not an error. Raises DeliveryError."""
+        ...
+
     def serve(self, router: StaffRouter) -> None:
         """Route what staff do at this desk to the features; called once, before the desk receives."""
         ...

@@ -30,6 +30,7 @@ from kernel.messages import Button, Reply
 
 log = logging.getLogger(__name__)
 PREFIX = "case"  # resident button payloads: case:fb:<id>:yes|no, case:end:<id>
+CLOSE = "close"  # an outbox row that closes the case's thread at a desk (no message)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,10 @@ class CaseBook:
             team = teams.get(team_id)
             if team is not None and team.chat_id is not None:
                 self.to_team(s, case, team, kind, text)
+
+    def close_threads(self, s: AsyncSession, case: Case) -> None:
+        """The case has ended: its forum topics are closed, after the notices written before this."""
+        self.to_case_teams(s, case, CLOSE, "")
 
     def to_resident(self, s: AsyncSession, case: Case, resident: Resident, kind: str, reply: Reply) -> None:
         s.add(Outbox(case_id=case.id, audience="resident", team=None, channel=resident.channel,

@@ -123,6 +123,7 @@ class Escalation(TeamWork):
                 case.status, case.closed_at = CLOSED, self.clock()
                 self.to_case_teams(scope.session, case, "notice",
                                     self.tr("Người dân đã kết thúc yêu cầu {case}.", case=case.id))
+                self.close_threads(scope.session, case)
                 self.store.track(scope.session, scope.resident.id, "handoff_end", case.flow, case.step,
                                  {"case": case.id})
                 self.after_commit(scope.after_commit)

@@ -93,7 +93,7 @@ class Outbox(Base):
     team: Mapped[str | None] = mapped_column(String(64))  # for audience "team"
     channel: Mapped[str] = mapped_column(String(16))  # "telegram" for teams; the resident's channel
     chat_id: Mapped[str] = mapped_column(String(128))  # team chat id or the resident's platform id
-    kind: Mapped[str] = mapped_column(String(16))  # card | message | reminder | notice
+    kind: Mapped[str] = mapped_column(String(16))  # card | message | reminder | notice | close
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)  # rows of [label, payload]
     status: Mapped[str] = mapped_column(String(16), default=PENDING)

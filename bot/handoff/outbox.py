@@ -33,6 +33,7 @@ from sqlalchemy.orm import aliased
 
 from bot.broadcast.ratelimit import schedule_for_update
 from bot.desks import DeskRegistry
+from bot.handoff.book import CLOSE
 from bot.handoff.card import buttons_of
 from bot.handoff.cases import Escalation
 from bot.handoff.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
@@ -162,13 +163,17 @@ class OutboxWorker:
                 values["next_attempt_at"] = self.clock() + timedelta(seconds=wait)
             await s.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
 
-    async def _post_to_team(self, row: Outbox) -> str:
+    async def _post_to_team(self, row: Outbox) -> str | None:
         desk = self.desks.get(row.channel)
         if desk is None:
             raise DeliveryError(f"no staff desk {row.channel}")
         async with self.store.session() as s:
             thread = (await s.execute(select(CaseThread).where(CaseThread.case_id == row.case_id,
                                                                CaseThread.team == row.team))).scalar_one_or_none()
+        if row.kind == CLOSE:  # the case has ended: close its topic (a plain group has nothing to close)
+            if thread is not None and thread.topic_id is not None:
+                await desk.close_thread(row.chat_id, str(thread.topic_id))
+            return None
         if thread is None:
             # The first message of a case in this group (its card): open a topic if the group is a forum.
             # (A crash between creating the topic and saving it leaves an empty topic; the card goes once.)

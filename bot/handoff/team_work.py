@@ -96,6 +96,7 @@ class TeamWork(CaseBook):
             self.store.track(s, case.resident_id, "handoff_resolve", case.flow, case.step, {"case": case.id})
             self.to_case_teams(s, case, "notice", self.tr("✅ {name} đã đóng yêu cầu {case}.",
                                                                 name=staff.name, case=case.id))
+            self.close_threads(s, case)
             resident, tr = await self.resident_of(s, case)
             if resident is not None:
                 self.to_resident(s, case, resident, "feedback", Reply(
@@ -117,6 +118,7 @@ class TeamWork(CaseBook):
             self.store.track(s, case.resident_id, "handoff_back", case.flow, case.step, {"case": case.id})
             self.to_case_teams(s, case, "notice", self.tr("↩️ {name} đã trả yêu cầu {case} về trợ lý.",
                                                                 name=staff.name, case=case.id))
+            self.close_threads(s, case)
             resident, tr = await self.resident_of(s, case)
             if resident is not None:
                 self.to_resident(s, case, resident, "notice", Reply(

@@ -109,6 +109,16 @@ class TelegramDesk:
             raise delivery_error(exc) from exc
         return str(message.message_id)
 
+    async def close_thread(self, place: str, thread: str) -> None:
+        try:
+            await self.bot.close_forum_topic(_chat(place), int(thread))
+        except BadRequest as exc:
+            if "not_modified" in str(exc).lower().replace(" ", "_"):
+                return  # already closed (a retry after the first close went through)
+            raise delivery_error(exc) from exc
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
+
     # --- receiving -------------------------------------------------------------------
 
     async def on_text(self, update: Update) -> None:

@@ -176,6 +176,9 @@ async def test_web_resident_and_team_in_a_forum_group_end_to_end(world: World) -
     await fake.wait_idle(quiet=0.5)
     texts = fake.texts(TEAM_CHAT)
     assert sum("bác mở được rồi" in t for t in texts) == 1 and sum(t.startswith("🆘") for t in texts) == 1
+    # The case has ended: its topic is closed, after the resolve notice went into it.
+    await fake.wait_until(lambda: fake.topics[(TEAM_CHAT, topic)].closed)
+    assert texts[-1].startswith("✅") and len(fake.calls("closeForumTopic")) == 1
 
 
 async def test_plain_group_fallback_team_answers_by_replying_to_the_card(world: World) -> None:
