@@ -92,7 +92,9 @@ async def test_a_case_from_the_web_chat_is_worked_at_the_desk(site: tuple[str, S
         await resident.click("#send")
         await resident.click(".buttons >> nth=-1 >> text=Đại Cường")
         opened = await resident.wait_for_selector(".msg.bot >> text=/yêu cầu số \\d+/")
-        case_id = int(re.search(r"yêu cầu số (\d+)", await opened.inner_text()).group(1))  # type: ignore[union-attr]
+        said = await opened.inner_text()
+        case_id = int(re.search(r"yêu cầu số (\d+)", said).group(1))  # type: ignore[union-attr]
+        assert "sẽ trả lời bạn ngay tại đây" in said and "Gặp tổ tại: nhà văn hoá thôn" in said  # and contacts
 
         # The case arrives at the desk without a reload, marked new.
         row = await desk.wait_for_selector(f".case-row.new[data-id='{case_id}']", timeout=10_000)
@@ -139,11 +141,15 @@ async def test_a_case_from_the_web_chat_is_worked_at_the_desk(site: tuple[str, S
 
 
 async def test_the_desk_on_a_phone_in_english(site: tuple[str, Services], chromium: str) -> None:
-    base, services = site
+    from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
+
     from tests.bot.handoff.test_escalation import open_case
 
+    base, services = site
     case_id = await open_case(services)
     async with chromium_pages(chromium, PHONE, locale="en-US") as (page,):
+        outside: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(base) else outside.append(r.url))
         await page.goto(f"{base}/staff/")
         assert await page.inner_text("#login-button") == "Log in"
         await log_in(page, base, "lan")
@@ -157,5 +163,14 @@ async def test_the_desk_on_a_phone_in_english(site: tuple[str, Services], chromi
         assert "Hello, looking into it" in await page.inner_text("#quick")
         small = [s for s in await page.evaluate(SIZES) if s["w"] < 44 or s["h"] < 44]
         assert small == []
+        results = await Axe().run(page)
+        serious = [(v["id"], [n["target"] for n in v["nodes"]])
+                   for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == []
+        wide = await page.evaluate("""() => Array.from(document.querySelectorAll("*"))
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .map(e => (e.id || e.tagName) + ":" + Math.round(e.getBoundingClientRect().right))""")
+        assert wide == []  # no sideways scroll
+        assert outside == []  # nothing loaded from elsewhere
         await page.click("#back")
         await page.wait_for_selector("#inbox", state="visible")
