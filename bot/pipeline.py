@@ -110,8 +110,8 @@ class Pipeline:
             parse = await self.interpreter.parse(screened.text)
         async with self._lock(msg.who):
             async with self.store.writing() as s:
-                resident, conv = await self.store.load_turn(s, msg.who)
-                if msg.message_id and await self.store.seen(s, resident.id, msg.message_id):
+                resident, conv, seen = await self.store.open_turn(s, msg.who, msg.message_id)
+                if seen:
                     log.info("duplicate message %s from %s ignored", msg.message_id, msg.who)
                     language = self.catalogs.negotiate(resident.language, msg.platform_language)
                     return TurnResult((), TurnState(None, None, None, None, language), duplicate=True)

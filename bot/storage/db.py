@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import re
+import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -28,8 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.expression import text as sql_text
+from sqlalchemy.util import await_only
+
+from bot.storage.inline_sqlite import BUSY_MS, connector
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+WRITE_WAIT_SECONDS = 10.0  # how long a write transaction waits for another process's writer (SQLite)
 
 
 def utcnow() -> datetime:
@@ -120,7 +126,9 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # A statement waits at most this long inside SQLite (on the event loop's thread, inline_sqlite.py);
+    # the lock a write transaction begins with is waited for asynchronously (_sqlite_begin).
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
     cursor.close()
 
 
@@ -130,11 +138,26 @@ READ_ONLY = {"sqlite_read_only": True}  # execution options of an engine used on
 def _sqlite_begin(conn: Connection) -> None:
     # Take the write lock at the start of every transaction that may write. With a deferred
     # BEGIN, a transaction that read first and writes later fails at once ("database is
-    # locked") when another connection wrote in between; IMMEDIATE waits for the lock
-    # (busy_timeout) instead, and savepoints work as SQLAlchemy expects. Readers (engines
-    # with READ_ONLY options) begin deferred: in WAL mode they never wait for a writer.
-    read_only = conn.get_execution_options().get("sqlite_read_only", False)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # locked") when another connection wrote in between; IMMEDIATE waits for the lock instead,
+    # and savepoints work as SQLAlchemy expects. Readers (engines with READ_ONLY options) begin
+    # deferred: in WAL mode they never wait for a writer.
+    if conn.get_execution_options().get("sqlite_read_only", False):
+        conn.exec_driver_sql("BEGIN")
+        return
+    # The lock is held by another process's writer: wait for it without blocking the event loop
+    # (statements run on the loop's thread), up to WRITE_WAIT_SECONDS as busy_timeout did before.
+    raw = conn.connection.driver_connection._conn  # type: ignore[union-attr]
+    deadline = time.monotonic() + WRITE_WAIT_SECONDS
+    pause = 0.001
+    while True:
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        await_only(asyncio.sleep(pause))
+        pause = min(pause * 2, 0.05)
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -143,7 +166,8 @@ def make_engine(url: str) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, hide_parameters=True)
+        engine = create_async_engine(url, hide_parameters=True,
+                                     async_creator=connector(make_url(url).database or ":memory:"))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, false, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -60,14 +60,25 @@ class Store:
 
     async def load_turn(self, s: AsyncSession, who: ResidentKey) -> tuple[Resident, Conversation]:
         """The resident's row and conversation in this session (one query), created on first contact."""
+        resident, conv, _seen = await self.open_turn(s, who)
+        return resident, conv
+
+    async def open_turn(self, s: AsyncSession, who: ResidentKey,
+                        message_id: str | None = None) -> tuple[Resident, Conversation, bool]:
+        """The resident's row, their conversation and whether `message_id` was processed already, in one
+        query (each statement is a hop to the database: a turn makes as few as it can), created on first
+        contact."""
+        seen = (select(Message.id).where(Message.resident_id == Resident.id,
+                                         Message.platform_message_id == message_id).exists()
+                if message_id else false())
         found = (await s.execute(
-            select(Resident, Conversation).outerjoin(Conversation, Conversation.resident_id == Resident.id)
+            select(Resident, Conversation, seen).outerjoin(Conversation, Conversation.resident_id == Resident.id)
             .where(Resident.channel == who.channel, Resident.platform_id == who.user_id))).first()
         if found is None:
             resident = await self.resident_for_update(s, who)
-            return resident, await self.conversation(s, resident.id)
-        resident, conv = found
-        return resident, conv if conv is not None else await self.conversation(s, resident.id)
+            return resident, await self.conversation(s, resident.id), False
+        resident, conv, was_seen = found
+        return resident, conv if conv is not None else await self.conversation(s, resident.id), bool(was_seen)
 
     async def resident_for_update(self, s: AsyncSession, who: ResidentKey) -> Resident:
         """The resident's row in this session, created on first contact."""
@@ -85,12 +96,6 @@ class Store:
             # Another process created the same resident a moment ago.
             row = (await s.execute(stmt)).scalar_one()
         return row
-
-    @staticmethod
-    async def seen(s: AsyncSession, resident_id: int, platform_message_id: str) -> bool:
-        stmt = select(Message.id).where(Message.resident_id == resident_id,
-                                        Message.platform_message_id == platform_message_id)
-        return (await s.execute(stmt)).first() is not None
 
     @staticmethod
     async def conversation(s: AsyncSession, resident_id: int) -> Conversation:
