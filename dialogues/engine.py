@@ -156,6 +156,13 @@ def _triaged(t: Turn, flow: Flow | None, parse: Parse) -> bool:
             guide.goto(t, flow, answer)
             return True
     found = triage.situation(signals, parse.intent, confident=not _unsure(t, parse))
+    answer = rules.answer_for(parse.text, found)
+    read = t.ctx.library.knowledge.get(parse.intent) if parse.intent.startswith(FAQ_PREFIX) else None
+    if read is not None and triage.ROUTES[triage.SCAM][0] in read.flows and answer != parse.intent:
+        answer = None  # the NLU already found a fact about scams: it knows which one
+    if answer is not None and t.ctx.library.knowledge.get(answer) is not None:
+        _intent(t, flow, replace(parse, intent=answer, confidence=1.0))  # a question about scams: its answer
+        return True
     if found is None:
         return False
     t.state = replace(t.state, misunderstood=0, awaiting=None)

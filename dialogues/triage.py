@@ -51,6 +51,16 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A question about scams that a knowledge-base answer serves (e.g. where to report one)."""
+
+    when: re.Pattern[str]
+    ask: re.Pattern[str]
+    answer: str  # the answer's intent, faq_<entry id>
+    over_scam: bool = False  # asked in a form that is a question even when it names a scam's moves
+
+
+@dataclass(frozen=True)
 class Signals:
     """Which kinds of words a message holds."""
 
@@ -80,6 +90,7 @@ class Rules:
     link: re.Pattern[str] | None = None
     official_link: re.Pattern[str] | None = None
     hints: tuple[Hint, ...] = ()
+    questions: tuple[Question, ...] = ()
 
     def words(self, text: str) -> str:
         """The message as the patterns see it: the NLU's folded words, synonyms rewritten."""
@@ -95,6 +106,15 @@ class Rules:
             link = any(not (self.official_link and self.official_link.search(m.group(0)))
                        for m in self.link.finditer(folded))
         return Signals(link=link, **{k: found.get(k, False) for k in _CATEGORIES})
+
+    def answer_for(self, text: str, situation: str | None) -> str | None:
+        """The knowledge-base intent that answers a question about scams, if the message is one (a message
+        about a victim or a wrong transfer never is; a described scam only for `over_scam` questions)."""
+        if situation not in (None, SUSPECTED, SCAM):
+            return None
+        words = self.words(text)
+        return next((q.answer for q in self.questions if q.when.search(words) and q.ask.search(words)
+                     and (situation != SCAM or q.over_scam)), None)
 
     def hints_for(self, text: str) -> tuple[Hint, ...]:
         words = self.words(text)
@@ -166,13 +186,21 @@ def parse_rules(data: Any, where: str) -> Rules:
         hints.append(Hint(when=_compile(raw.get("when"), here), say=str(raw["say"]).strip(),
                           sources=tuple(str(s) for s in raw.get("source") or ()),
                           also=_compile(raw["also"], here) if raw.get("also") else None))
+    questions = []
+    for n, raw in enumerate(data.get("questions") or (), 1):
+        here = f"{where}, question {n}"
+        if not isinstance(raw, dict) or not str(raw.get("answer") or "").strip():
+            raise TriageError(f"{here}: needs 'when', 'ask' and 'answer'")
+        questions.append(Question(when=_compile(raw.get("when"), here), ask=_compile(raw.get("ask"), here),
+                                  answer=str(raw["answer"]).strip(), over_scam=bool(raw.get("over_scam"))))
     try:
         link = re.compile(str(data["link"])) if data.get("link") else None
         official = re.compile(str(data["official_link"])) if data.get("official_link") else None
     except re.error as exc:
         raise TriageError(f"{where}: link pattern: {exc}") from None
     synonyms = {str(k): str(v) for k, v in (data.get("synonyms") or {}).items()}
-    return Rules(patterns=patterns, synonyms=synonyms, link=link, official_link=official, hints=tuple(hints))
+    return Rules(patterns=patterns, synonyms=synonyms, link=link, official_link=official, hints=tuple(hints),
+                 questions=tuple(questions))
 
 
 def load_rules(path: Path) -> Rules:

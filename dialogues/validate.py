@@ -133,6 +133,10 @@ def check_content(library: Library, catalogs: Mapping[str, Mapping[str, str]],
         for t in terms:
             if t.gloss not in catalog:
                 problems.append(Problem("dialogues/glossary.yml", f"'{t.id}' not translated in the '{lang}' catalog"))
+    for q in library.triage.questions:
+        if library.knowledge.entries and library.knowledge.get(q.answer) is None:
+            problems.append(Problem("dialogues/triage.yml",
+                                    f"a question's answer '{q.answer}' is not in the knowledge base"))
     for n, hint in enumerate(library.triage.hints, 1):
         if not hint.sources or not all(SOURCE_ID.match(i) and i in content.BRIEF_IDS for i in hint.sources):
             problems.append(Problem("dialogues/triage.yml", f"hint {n} needs the brief's source ids: "

@@ -13,6 +13,7 @@ import yaml
 from dialogues.engine import Context, Pressed, Resident, Said, advance
 from dialogues.flows import FlowError, load_library
 from dialogues.guide import SCAM_WARNING
+from dialogues.knowledge import load_knowledge
 from dialogues.state import DialogueState
 from dialogues.triage import (
     GENUINE,
@@ -32,6 +33,7 @@ from kernel.settings import ROOT, Settings
 from nlu.types import Parse
 
 RULES = load_rules(ROOT / "dialogues/triage.yml")
+KNOWLEDGE = load_knowledge(ROOT / "dialogues/knowledge")
 SAFETY = {"report_scam": {SCAM, SUSPECTED, NOT_YET, VICTIM}, "scam_victim": {VICTIM},
           "wrong_transfer": {WRONG_TRANSFER}}
 
@@ -125,6 +127,11 @@ def _training_examples() -> dict[str, list[str]]:
     return out
 
 
+def _about_scams(intent: str) -> bool:
+    entry = KNOWLEDGE.get(intent) if intent.startswith("faq_") else None
+    return entry is not None and "report_scam" in entry.flows
+
+
 def _unmark(line: str) -> str:
     """"[0912345678](phone_number)" -> "0912345678" (the training data marks entities)."""
     import re
@@ -139,6 +146,11 @@ def test_over_every_training_example_the_triage_sends_nothing_else_to_the_scam_h
     for intent, texts in examples.items():
         for text in texts:
             found = situation(RULES.signals(text), intent, confident=True)
+            answer = RULES.answer_for(text, found)
+            if answer is not None and (answer == intent or not _about_scams(intent)):  # as the engine does
+                if answer != intent:
+                    wrong.append((intent, answer, text))  # a question rule would override the NLU's reading
+                continue  # a question first
             if intent in SAFETY and found not in SAFETY[intent]:
                 missed.append((intent, found, text))
             elif intent not in SAFETY and found is not None:
@@ -249,6 +261,19 @@ def test_the_scam_warning_comes_once_a_conversation(settings: Settings) -> None:
     next_day = _ctx(settings, today=date(2026, 12, 8))
     stopped = advance(next_day, second.state, Pressed("cancel")).state
     assert SCAM_WARNING in _text(advance(next_day, stopped, Pressed("flow:vneid_install")))
+
+
+def test_questions_about_scams_get_their_answer_not_the_scam_help(settings: Settings) -> None:
+    ctx = _ctx(settings)
+    out = advance(ctx, DialogueState(), _said("so nao de bao cuoc goi lua dao", "report_scam", 0.43))
+    assert out.state.flow is None and "156" in _text(out) and "5656" in _text(out)
+    # The NLU took it for another fact: the question's own words decide.
+    out = advance(ctx, DialogueState(), _said("công an có hướng dẫn kích hoạt vneid qua điện thoại không",
+                                              "faq_activate_on_computer", 0.64))
+    assert out.state.flow is None and "không bao giờ qua điện thoại" in _text(out)
+    # The NLU already found a fact about scams: it is kept.
+    out = advance(ctx, DialogueState(), _said("What is the police number to report fraud?", "faq_police_hotline"))
+    assert "069.234.8560" in _text(out)
 
 
 def test_a_broken_triage_file_stops_start_up_naming_it(settings: Settings, tmp_path: Path) -> None:
