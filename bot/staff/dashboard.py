@@ -60,12 +60,13 @@ class DashboardFigures:
             scope = stats_scope(commune, since, until, village)
         except ScopeError as exc:
             raise BadQuery(str(exc)) from None
-        funnels, reach, handoff, unanswered = await asyncio.gather(
+        funnels, reach, handoff, unanswered, broadcasts = await asyncio.gather(
             # The guides by name: the index is then read per guide and kind for the period, not whole.
             funnel_table(self.store, self.library, replace(scope, flows=tuple(self.library.flows)), stops=False,
                          reached=steps),
             figures.reach(self.store, scope),
-            figures.handoff(self.store, scope), figures.unanswered(self.store, scope))
+            figures.handoff(self.store, scope), figures.unanswered(self.store, scope),
+            figures.broadcasts(self.store, scope))
         tr = self._tr(language)
         names = {v.code: (place_name(tr, v) if tr else v.label) for v in commune.villages}
         guides = [self._guide(f, tr, steps) for f in sorted(funnels, key=lambda f: (-f.started, f.flow))]
@@ -77,7 +78,8 @@ class DashboardFigures:
             row["place"] = names.get(str(row["village"]), str(row["village"]))
         return {"from": since, "to": until, "village": village,
                 "villages": [{"code": code, "name": name} for code, name in names.items()],
-                "funnels": guides, "stuck": stuck, **reach, "handoff": handoff, "unanswered": unanswered}
+                "funnels": guides, "stuck": stuck, **reach, "handoff": handoff, "unanswered": unanswered,
+                "broadcasts": broadcasts}
 
     def _labels(self, f: FlowFunnel, tr: Translator | None) -> list[str]:
         """"n. the step's text, shortened" for each step of the guide."""

@@ -7,14 +7,16 @@ import hashlib
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, DateTime, String, case, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
+from bot.broadcast.models import CLAIMED, FAILED, PENDING, SENT, Broadcast, Delivery
+from bot.broadcast.queue import SKIPPED
 from bot.handoff.models import RESOLVED, Case
 from bot.stats import Scope
-from bot.storage.db import Base, Message, Resident, utcnow
+from bot.storage.db import AnalyticsEvent, Base, Message, Resident, utcnow
 from bot.storage.store import Store
 from kernel.text import fold_words
 
@@ -116,9 +118,56 @@ async def handoff(store: Store, scope: Scope) -> list[dict[str, object]]:
             for (v, t), f in sorted(table.items())]
 
 
-def _aware(moment: datetime) -> datetime:
-    from datetime import UTC
+UNSUBSCRIBE_WINDOW = timedelta(hours=48)  # unsubscribes counted after an announcement (until the next one)
 
+
+async def broadcasts(store: Store, scope: Scope, limit: int = 50) -> list[dict[str, object]]:
+    """The announcements created in the period, newest first: recipients, sent, failed, waiting, skipped (to the
+    place's residents when a place is chosen), and residents who unsubscribed in the 48 hours after it started
+    (or until the next one started)."""
+    b, d = Broadcast, Delivery
+    period = [*([b.created_at >= scope.since.timestamp()] if scope.since else []),
+              *([b.created_at < scope.until.timestamp()] if scope.until else [])]
+    async with store.session() as s:
+        rows = (await s.execute(select(b).where(*period).order_by(b.id.desc()).limit(limit))).scalars().all()
+        ids = [row.id for row in rows]
+        counted = (select(d.broadcast_id, d.status, func.count()).where(d.broadcast_id.in_(ids))
+                   .group_by(d.broadcast_id, d.status))
+        if scope.villages is not None:
+            counted = counted.join(Resident, Resident.id == d.resident_id).where(*_residents_in(scope))
+        statuses: dict[int, Counter[str]] = {}
+        for broadcast_id, status, n in (await s.execute(counted)).all() if ids else []:
+            statuses.setdefault(broadcast_id, Counter())[status] += n
+        starts = sorted(row.started_at for row in rows if row.started_at)
+        leaving: list[datetime] = []
+        if starts:
+            ev = AnalyticsEvent
+            first = datetime.fromtimestamp(starts[0], UTC)
+            last = datetime.fromtimestamp(starts[-1], UTC) + UNSUBSCRIBE_WINDOW
+            query = select(ev.created_at).where(ev.flow.is_(None), ev.kind == "unsubscribe", ev.created_at >= first,
+                                                ev.created_at < last)
+            if scope.villages is not None:
+                query = query.where(ev.resident_id.in_(select(Resident.id).where(*_residents_in(scope))))
+            leaving = [_aware(at) for (at,) in (await s.execute(query)).all()]
+    out = []
+    for row in rows:
+        c = statuses.get(row.id, Counter())
+        unsubscribed = None
+        if row.started_at:
+            start = datetime.fromtimestamp(row.started_at, UTC)
+            later = [x for x in starts if x > row.started_at]
+            end = start + UNSUBSCRIBE_WINDOW
+            if later:
+                end = min(end, datetime.fromtimestamp(later[0], UTC))
+            unsubscribed = sum(start <= at < end for at in leaving)
+        out.append({"id": row.id, "created": datetime.fromtimestamp(row.created_at, UTC).isoformat(),
+                    "author": row.author, "topic": row.topic, "villages": list(row.villages or []),
+                    "status": row.status, "recipients": sum(c.values()), "sent": c[SENT], "failed": c[FAILED],
+                    "waiting": c[PENDING] + c[CLAIMED], "skipped": c[SKIPPED], "unsubscribed": unsubscribed})
+    return out
+
+
+def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite keeps no zone
 
 

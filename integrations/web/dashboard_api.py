@@ -42,7 +42,7 @@ class Dashboard(Protocol):
 
     async def overview(self, since: str | None, until: str | None, village: str | None,
                        language: str | None = None, steps: bool = False) -> dict[str, object]:
-        """Every table of the page: funnels, stuck, reach, languages, handoff, unanswered (see README); `steps`
+        """Every table of the page: funnels, stuck, reach, languages, handoff, unanswered, broadcasts (README); `steps`
         adds each guide's figures per step."""
         ...
 
@@ -64,6 +64,8 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     "handoff": ("village", "place", "team", "opened", "claimed", "resolved", "solved", "not_solved",
                 "minutes_to_claim"),
     "unanswered": ("text", "count", "kinds", "last"),
+    "broadcasts": ("id", "created", "author", "topic", "villages", "status", "recipients", "sent", "failed",
+                   "waiting", "skipped", "unsubscribed"),
 }
 
 

@@ -104,6 +104,18 @@ CASES: list[tuple[str, str, str, str, str | None, bool | None]] = [
     ("dung", "dai-cuong", "open", "2027-01-01 00:30", None, None),  # January
 ]
 
+# Announcements: (created, started, villages, {resident: delivery status}); November's is outside December.
+BROADCASTS: list[tuple[str, str, list[str], dict[str, str]]] = [
+    ("2026-11-20 08:00", "2026-11-20 08:00", [], {"an": "sent"}),
+    ("2026-12-05 08:00", "2026-12-05 08:01", ["dai-cuong"], {"an": "sent", "chi": "sent", "dung": "failed"}),
+    ("2026-12-06 09:00", "2026-12-06 09:00", [], {"binh": "sent", "giang": "pending", "em": "skipped"}),
+]
+# Unsubscribes: an's within 48 hours of the first December one (before the next), binh's after the second,
+# giang's three days later (counted for none).
+UNSUBSCRIBES = [("an", "2026-12-05 10:00"), ("binh", "2026-12-06 12:00"), ("giang", "2026-12-09 12:00")]
+# (recipients, sent, failed, waiting, skipped, unsubscribed), newest first
+DECEMBER_BROADCASTS = [(3, 1, 0, 1, 1, 1), (3, 2, 1, 0, 0, 1)]
+
 # GET /staff/api/dashboard?from=2026-12-01&to=2026-12-31: (place code, channel, residents, new, active, subscribed)
 DECEMBER_REACH = [("dai-cuong", "telegram", 2, 0, 1, 0), ("dai-cuong", "web", 1, 0, 1, 0),
                   ("dong-lo", "zalo", 1, 0, 1, 1), ("kim-duong", "telegram", 1, 1, 1, 0), ("", "web", 1, 0, 0, 0)]
@@ -114,6 +126,7 @@ DECEMBER_HANDOFF = [("dai-cuong", "dai-cuong", 2, 1, 0, 0, 0, 30.0), ("dong-lo",
 async def seed_dashboard(store: Store) -> dict[str, int]:
     """seed_history, plus MESSAGES (and an answer to each), CASES, giang new in December, binh subscribed in
     English."""
+    from bot.broadcast.models import Broadcast, Delivery
     from bot.handoff.models import Case
     from bot.storage.db import Message
 
@@ -128,6 +141,18 @@ async def seed_dashboard(store: Store) -> dict[str, int]:
                        channel=channel, reason="asked", flow=FLOW, step="search", tried=[], history=[],
                        opened_at=local(opened), due_at=local(opened), claimed_at=local(claimed) if claimed else None,
                        solved=solved))
+        for created, started, villages, deliveries in BROADCASTS:
+            b = Broadcast(author="ubnd-xa", topic="class", text_vi="Lớp kỹ năng số", villages=villages, buttons=[],
+                          status="done", due_at=local(created).timestamp(), created_at=local(created).timestamp(),
+                          approved_by="ubnd-xa", started_at=local(started).timestamp(), recipients=len(deliveries))
+            s.add(b)
+            await s.flush()
+            for name, status in deliveries.items():
+                s.add(Delivery(broadcast_id=b.id, resident_id=ids[name], channel=RESIDENTS[name][0], status=status,
+                               attempts=1, available_at=b.due_at, in_doubt=False,
+                               sent_at=b.due_at if status == "sent" else None))
+        for name, when in UNSUBSCRIBES:
+            s.add(AnalyticsEvent(resident_id=ids[name], kind="unsubscribe", created_at=local(when)))
         giang = await s.get(Resident, ids["giang"])
         binh = await s.get(Resident, ids["binh"])
         assert giang is not None and binh is not None

@@ -112,6 +112,12 @@
     table("t-handoff", [[place, "place"], ["team", "team"], ["opened", "opened", true], ["claimed", "claimed", true],
                         ["resolved", "resolved", true], ["solved", "solved", true], ["not_solved", "not_solved", true],
                         ["minutes_to_claim", "minutes_to_claim", true]], data.handoff);
+    table("t-broadcasts", [[function (r) { return new Date(r.created).toLocaleString(lang === "en" ? "en-GB" : "vi-VN"); }, "created"],
+                           ["author", "author"],
+                           [function (r) { return r.villages.length ? r.villages.join(", ") : S.all_places; }, "audience"],
+                           ["status", "status"], ["recipients", "recipients", true], ["sent", "sent", true],
+                           ["failed", "not_delivered", true], ["waiting", "waiting", true], ["skipped", "skipped", true],
+                           ["unsubscribed", "unsubscribed", true]], data.broadcasts);
     table("t-unanswered", [["text", "message"], ["count", "times", true],
                            [function (r) { return r.kinds.map(function (k) { return S["kind_" + k] || k; }).join(", "); }, "kind"]],
           data.unanswered, function (row) {

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.storage.db import Message
 from tests.bot.staff.conftest import login
-from tests.fakes.history import DECEMBER, DECEMBER_HANDOFF, DECEMBER_REACH, local
+from tests.fakes.history import DECEMBER, DECEMBER_BROADCASTS, DECEMBER_HANDOFF, DECEMBER_REACH, local
 
 DECEMBER_PERIOD = "from=2026-12-01&to=2026-12-31"
 DECEMBER_STEPS: list[dict[str, int]] = DECEMBER["steps"]  # type: ignore[assignment]
@@ -45,6 +45,10 @@ async def test_every_table_for_december(dashboard: Any) -> None:
     assert [(u["text"], u["count"], u["kinds"]) for u in body["unanswered"]] == [
         ("Cách đổi ảnh  đại diện Zalo?", 2, ["out_of_scope"]), ("mua vé tàu ở đâu [phone]", 1, ["low_confidence"])]
     assert {v["code"] for v in body["villages"]} >= {"dai-cuong", "dong-lo", "kim-duong"}
+    # December's two announcements, newest first (November's is left out).
+    assert [(b["recipients"], b["sent"], b["failed"], b["waiting"], b["skipped"], b["unsubscribed"])
+            for b in body["broadcasts"]] == DECEMBER_BROADCASTS
+    assert body["broadcasts"][1]["villages"] == ["dai-cuong"]
 
 
 async def test_one_village_and_the_default_period(dashboard: Any) -> None:
@@ -54,6 +58,9 @@ async def test_one_village_and_the_default_period(dashboard: Any) -> None:
     assert [h["opened"] for h in body["handoff"]] == [2]
     assert [u["count"] for u in body["unanswered"]] == [1, 1]  # an's message and chi's
     assert {g["flow"]: g["started"] for g in body["funnels"]} == {"vneid_install": 2}
+    # Announcements as the place's residents got them: none of the second reached Đại Cường.
+    assert [(b["recipients"], b["sent"], b["failed"], b["unsubscribed"]) for b in body["broadcasts"]] == [
+        (0, 0, 0, 0), (3, 2, 1, 1)]
     default = await _overview(dashboard, "lang=en")  # the last 30 days, today included
     assert default["from"] < default["to"] and default["village"] is None
     english = await _overview(dashboard, DECEMBER_PERIOD + "&lang=en")

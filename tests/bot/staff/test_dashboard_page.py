@@ -77,6 +77,8 @@ async def test_the_dashboard_shows_the_known_history(dashboard: Any, chromium: s
         assert await _rows(staff, "t-handoff") == [
             ["xã cũ Đại Cường", "dai-cuong", "2", "1", "0", "0", "0", "30"],
             ["xã cũ Đông Lỗ", "commune", "1", "1", "1", "1", "0", "10"]]
+        assert [r[4:] for r in await _rows(staff, "t-broadcasts")] == [
+            ["3", "1", "0", "1", "1", "1"], ["3", "2", "1", "0", "0", "1"]]
         unanswered = await _rows(staff, "t-unanswered")
         assert [r[:3] for r in unanswered] == [["Cách đổi ảnh  đại diện Zalo?", "2", "ngoài phạm vi"],
                                               ["mua vé tàu ở đâu [phone]", "1", "chưa chắc hiểu"]]
