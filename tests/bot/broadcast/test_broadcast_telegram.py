@@ -118,6 +118,15 @@ async def _wait_done(store: Store, broadcast_id: int, procs: list[subprocess.Pop
     raise AssertionError("broadcast did not finish in time")
 
 
+async def _wait_started(logs: list[Path], procs: list[subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(log.exists() and "broadcast worker" in log.read_text() for log in logs):
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            raise AssertionError("workers did not start: " + " | ".join(
+                log.read_text() if log.exists() else "" for log in logs))
+        await asyncio.sleep(0.1)
+
+
 @pytest.mark.parametrize("moment", ["between-sends", "anywhere"])
 async def test_a_killed_worker_is_restarted_and_nobody_is_missed(sqlite_url: str, tmp_path: Path,
                                                                   moment: str) -> None:
@@ -199,14 +208,18 @@ async def test_two_worker_processes_on_postgresql_share_one_broadcast(postgres_u
     procs = []
     try:
         await add_residents(store, n)
-        b = await queue.create(store, ROLES, "ubnd-xa", topic="t", text_vi=VI, text_en=EN, villages=[],
-                               known_villages=VILLAGES)
         env = worker_env(postgres_url, fake.base_url, fake.token, rate)
         config = fast_config(tmp_path)
-        procs = [start_worker(env, config=config, log=tmp_path / f"w{i}.log") for i in range(2)]
+        logs = [tmp_path / f"w{i}.log" for i in range(2)]
+        procs = [start_worker(env, until_idle=False, config=config, log=log) for log in logs]
+        # Both workers are up before the broadcast exists, however slowly a loaded machine starts them.
+        await _wait_started(logs, procs)
+        b = await queue.create(store, ROLES, "ubnd-xa", topic="t", text_vi=VI, text_en=EN, villages=[],
+                               known_villages=VILLAGES)
         counts = await _wait_done(store, b.id, procs)
-        for i, p in enumerate(procs):
-            assert p.wait(timeout=30) == 0, (tmp_path / f"w{i}.log").read_text()
+        for log, p in zip(logs, procs, strict=True):
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(timeout=30) == 0, log.read_text()
         got = _received(fake, n)
         assert set(got.values()) == {1} and counts.sent == n
         async with store.session() as s:
