@@ -209,7 +209,7 @@ async def test_two_worker_processes_on_postgresql_share_one_broadcast(postgres_u
     try:
         await add_residents(store, n)
         env = worker_env(postgres_url, fake.base_url, fake.token, rate)
-        config = fast_config(tmp_path)
+        config = fast_config(tmp_path, lease_seconds=60.0)  # nobody dies here: no lease may lapse on a slow machine
         logs = [tmp_path / f"w{i}.log" for i in range(2)]
         procs = [start_worker(env, until_idle=False, config=config, log=log) for log in logs]
         # Both workers are up before the broadcast exists, however slowly a loaded machine starts them.
