@@ -211,11 +211,11 @@ async def test_burst_of_200_residents_within_telegram_limits(services: Services)
         started = time.monotonic()
         for uid in residents:
             fake.inject_message(uid, "/start")
-        await fake.wait_until(lambda: all(len(fake.sent_to(u)) >= 1 for u in residents), timeout=60)
+        await fake.wait_until(lambda: all(len(fake.sent_to(u)) >= 1 for u in residents), timeout=180)
         first_round = time.monotonic() - started
         for uid in residents:
             fake.press_button(uid, TOPIC)
-        await fake.wait_until(lambda: all(len(fake.sent_to(u)) >= 2 for u in residents), timeout=60)
+        await fake.wait_until(lambda: all(len(fake.sent_to(u)) >= 2 for u in residents), timeout=180)
         total = time.monotonic() - started
         await fake.wait_idle()
     finally:
