@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from dialogues import paused
 from dialogues.flows import Flow
 from dialogues.guide import SCAM_WARNING, handoff, offer_resume
 from dialogues.turn import HUMAN, MENU, N_, Turn, ask_village, choose_topic, menu, menu_rows, stuck_no_flow
@@ -41,7 +42,13 @@ def bot_challenge(t: Turn, parse: Parse) -> None:
 
 def cancel_no_flow(t: Turn, parse: Parse) -> None:
     t.state = replace(t.state, awaiting=None)
+    menu_and_paused(t)
+
+
+def menu_and_paused(t: Turn) -> None:
+    """The menu, and the guide left half done (if any) to go back to."""
     menu(t)
+    paused.offer(t, with_menu=False)
 
 
 # --- language ----------------------------------------------------------------
@@ -253,7 +260,7 @@ def ask_village_for(t: Turn, answer: str) -> None:
 
 
 ANSWERS: dict[str, Callable[[Turn, Parse], None]] = {
-    "greet": greet, "help": lambda t, p: menu(t), "thank": thank, "goodbye": goodbye,
+    "greet": greet, "help": lambda t, p: menu_and_paused(t), "thank": thank, "goodbye": goodbye,
     "bot_challenge": bot_challenge, "affirm": lambda t, p: choose_topic(t), "deny": lambda t, p: choose_topic(t),
     "stuck": lambda t, p: stuck_no_flow(t), "cancel": cancel_no_flow,
     "human_handoff": lambda t, p: handoff(t, None, "asked"), "change_language": change_language,

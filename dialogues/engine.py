@@ -126,8 +126,8 @@ def _said(t: Turn, flow: Flow | None, parse: Parse) -> None:
         # "tôi ở Trầm Lộng cũ chọn xã nào": a former commune named as such is an old-address question.
         parse = replace(parse, intent="old_address")
         unsure = False
-    elif unsure and facts.about_the_guide(t, flow, parse):
-        unsure = False  # a fact of this very guide, asked in its words, needs less certainty
+    elif (local := facts.about_the_guide(t, flow, parse, unsure)) is not None:
+        parse, unsure = local, False  # a fact of this very guide, asked loosely, is read as such
     if unsure and parse.intent != "out_of_scope" and parse.confidence > 0:
         _clarify(t, flow, ranking)
         return

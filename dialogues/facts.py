@@ -44,16 +44,26 @@ def knowledge(t: Turn, flow: Flow | None, entry: Entry) -> None:
     answer(t, flow, t._(entry.answer), entry.flows)
 
 
-# A question about the task may be phrased loosely; a fact of the open guide counts from this confidence.
-ABOUT_THE_GUIDE = 0.3
+# A question about the task may be phrased loosely: a fact of the open guide counts from this confidence.
+ABOUT_THE_GUIDE = 0.2
 
 
-def about_the_guide(t: Turn, flow: Flow | None, parse: Parse) -> bool:
-    """The message asks for a fact the knowledge base ties to the open guide (with some confidence)."""
-    if flow is None or parse.confidence < ABOUT_THE_GUIDE or not parse.intent.startswith(FAQ_PREFIX):
-        return False
-    entry = t.ctx.library.knowledge.get(parse.intent)
-    return entry is not None and flow.id in entry.flows
+def about_the_guide(t: Turn, flow: Flow | None, parse: Parse, unsure: bool) -> Parse | None:
+    """In a guide, the reading of a loose fact question that fits the task: the open guide's own fact among
+    the likely ones, when the best reading is unsure or a fact of some other task; else None."""
+    if flow is None or not (unsure or _fact_of_another_task(t, flow, parse.intent)):
+        return None
+    ranking = parse.ranking or ((parse.intent, parse.confidence),)
+    for name, confidence in ranking[:3]:
+        entry = t.ctx.library.knowledge.get(name) if name.startswith(FAQ_PREFIX) else None
+        if entry is not None and flow.id in entry.flows and confidence >= ABOUT_THE_GUIDE:
+            return replace(parse, intent=name, confidence=confidence)
+    return None
+
+
+def _fact_of_another_task(t: Turn, flow: Flow, intent: str) -> bool:
+    entry = t.ctx.library.knowledge.get(intent) if intent.startswith(FAQ_PREFIX) else None
+    return entry is not None and flow.id not in entry.flows
 
 
 def names_old_unit(text: str) -> bool:

@@ -51,12 +51,13 @@ def label(t: Turn, flow: Flow, step: str) -> str:
                total=len(flow.steps))
 
 
-def offer(t: Turn, intro: str | None = None) -> bool:
+def offer(t: Turn, intro: str | None = None, with_menu: bool = True) -> bool:
     """Offer to go back to the paused guides (after another guide ended); False when there is none."""
     waiting = paused(t)
     if not waiting:
         return False
     flow, step = waiting[0]
     text = intro or t._("Bạn còn đang làm dở hướng dẫn “{title}”. Làm tiếp từ chỗ cũ nhé?", title=t._(flow.title))
-    t.say(text, (t.button(label(t, flow, step), RESUME_FLOW + flow.id),), (t.button("Xem danh mục", MENU),))
+    t.say(text, (t.button(label(t, flow, step), RESUME_FLOW + flow.id),),
+          *(((t.button("Xem danh mục", MENU),),) if with_menu else ()))
     return True

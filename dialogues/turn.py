@@ -137,7 +137,15 @@ def intent_label(t: Turn, name: str) -> str:
     flow = t.ctx.library.get(name)
     if flow is not None:
         return flow.title
+    entry = t.ctx.library.knowledge.get(name) if name.startswith("faq_") else None
+    if entry is not None:  # a fact: the start of its answer says what it is about
+        answer = t._(entry.answer)
+        return answer if len(answer) <= LABEL_CHARS else answer[:LABEL_CHARS].rsplit(" ", 1)[0] + "…"
     return INTENT_LABELS.get(name, name)
+
+
+# A knowledge answer offered as a button shows this many characters of its start.
+LABEL_CHARS = 60
 
 
 def ask_village(t: Turn) -> None:

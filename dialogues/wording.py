@@ -9,7 +9,7 @@ from kernel.text import fold_words
 
 # Vietnamese yes/no questions: "có (phải|cần|được) ... không", "... được không", "... phải không", "... chưa".
 _VI_START = re.compile(r"^(co|liệu|lieu|vay|the|thế) ")
-_VI_END = re.compile(r" (khong|ko|k|hong|chua|ha|hả|nhi|sao)( (a|ha|nhi|vay|the|ban|em|chau|ad))?$")
+_VI_END = re.compile(r" (khong|ko|k|hong|chua|ha|nhi)( (a|ha|nhi|vay|the|ban|em|chau|ad))?$")
 _EN_START = re.compile(r"^(do|does|did|is|are|can|could|should|must|will|would|have|has|am) ")
 _MISPRESS = re.compile(r"\b(bam|an|chon|go) nham\b|\bnham nut\b|\bpressed (the )?wrong\b|\bwrong button\b")
 

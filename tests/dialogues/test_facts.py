@@ -110,6 +110,20 @@ def test_a_loosely_asked_fact_of_the_open_guide_is_answered(ctx: Context) -> Non
     assert "200.000" not in text(advance(ctx, DialogueState(), unsure))
 
 
+def test_in_a_guide_its_own_fact_is_preferred_to_another_tasks(ctx: Context) -> None:
+    state = advance(ctx, DialogueState(), said("vneid_level2")).state
+    loose = Said(Parse("làm ở công an huyện được không", "faq_level2_where", 0.22,
+                       (("faq_level2_where", 0.22), ("stuck", 0.21))))
+    out = advance(ctx, state, loose)
+    assert "bất kỳ công an xã" in text(out) and out.state.step == state.step
+    other = Said(Parse("thế làm mất bao lâu?", "faq_birth_registration_time", 0.5,
+                       (("faq_birth_registration_time", 0.5), ("faq_level2_process", 0.21))))
+    out = advance(ctx, state, other)
+    assert "vân tay" in text(out) and "3 ngày" not in text(out)
+    # Outside the guide the best reading stands.
+    assert "vân tay" not in text(advance(ctx, DialogueState(), other))
+
+
 def test_a_former_commune_named_as_such_is_an_old_address_question(ctx: Context) -> None:
     state = advance(ctx, DialogueState(), said("portal_submit")).state
     asked = "chọn cơ quan thì tôi ở Trầm Lộng cũ chọn xã nào"
@@ -119,3 +133,10 @@ def test_a_former_commune_named_as_such_is_an_old_address_question(ctx: Context)
     plain = advance(ctx, DialogueState(), Said(Parse("sổ hộ khẩu cũ còn dùng được không", "faq_level2_documents",
                                                      0.8, (("faq_level2_documents", 0.8),))))
     assert "nay thuộc" not in text(plain)
+
+
+def test_a_fact_offered_in_a_clarifying_question_is_labelled_by_its_answer(ctx: Context) -> None:
+    unsure = Said(Parse("…", "faq_level2_where", 0.3, (("faq_level2_where", 0.3), ("faq_vneid_hotline", 0.28))))
+    out = advance(ctx, DialogueState(), unsure)
+    assert not any(label.startswith("faq_") for label in labels(out))
+    assert any(label.startswith("Không cần về đúng xã") and len(label) <= 61 for label in labels(out))

@@ -180,3 +180,11 @@ def test_asking_what_is_kept_shows_the_residents_data(ctx: Context) -> None:
     state = at(ctx, "pay_qr")
     out = advance(ctx, state, said("my_data", "xem thông tin của tôi"))
     assert any(isinstance(e, fx.ShowMyData) for e in out.effects) and out.state.step == state.step
+
+
+def test_the_menu_also_offers_the_guide_left_half_done(ctx: Context) -> None:
+    stopped = advance(ctx, at(ctx, "pay_utility_bill", 1), said("cancel", "thôi")).state
+    for event in (said("help", "menu"), said("cancel", "quay lại")):
+        out = advance(ctx, stopped, event)
+        assert "topic:vneid" in payloads(out) and "resume:pay_utility_bill" in payloads(out)
+    assert "resume:pay_utility_bill" not in payloads(advance(ctx, DialogueState(), said("help", "menu")))
