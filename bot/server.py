@@ -33,6 +33,11 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     from bot.staff.desk import attach_desk
 
     attach_desk(app, services)  # the team desk under /staff/ is always there, like the web chat
+    if services.escalation.files is not None:  # residents' photos and voice notes for their case
+        from bot.handoff.uploads import ResidentFiles
+        from integrations.web.upload import add_upload_route
+
+        add_upload_route(app, ResidentFiles(services.escalation, services.escalation.files))
     attach_dashboard(app, services)  # the commune's figures under /staff/api/ (roles staff and admin)
     channels = configured_channels(services)
     attach_metrics(app, services.metrics, services.store, channels)  # GET /metrics

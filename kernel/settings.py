@@ -122,6 +122,8 @@ class EscalationSettings:
     lease_seconds: float = 60.0  # a message being sent is retried after this if the process died
     poll_seconds: float = 5.0  # the delivery worker also checks the database this often
     reminder_check_seconds: float = 30.0  # how often unclaimed cases are checked for reminders
+    files_dir: Path = ROOT / "var/case-files"  # residents' photos and voice notes, one folder per case
+    files_keep_days: float = 30.0  # kept this long after their case ended (deleted at once on "forget me")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from bot.desks import DeskRegistry
 from bot.handoff.cases import PREFIX, Escalation, Outcome, Staff
+from bot.handoff.files import CaseFiles
 from bot.handoff.outbox import OutboxWorker
 from bot.handoff.team_desk import BUTTON_PREFIX, TeamDesk
 from bot.pipeline import TurnScope, without_team
@@ -32,7 +33,8 @@ from kernel.settings import EscalationSettings
 def build(store: Store, catalogs: Catalogs, commune: CommuneSource, library: Library, senders: SenderRegistry,
           desks: DeskRegistry, settings: EscalationSettings) -> tuple[Escalation, OutboxWorker]:
     """The hand-off service and its outbox worker (delivering through `senders` and `desks` once filled)."""
-    escalation = Escalation(store, catalogs, commune, library)
+    escalation = Escalation(store, catalogs, commune, library,
+                            files=CaseFiles(settings.files_dir, timedelta(days=settings.files_keep_days)))
     outbox = OutboxWorker(store, escalation, senders, desks, lease=timedelta(seconds=settings.lease_seconds),
                           poll_seconds=settings.poll_seconds, tick_seconds=settings.reminder_check_seconds)
     return escalation, outbox

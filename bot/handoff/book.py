@@ -8,6 +8,7 @@ commit from the outbox (see outbox.py), so a crash never loses a message that wa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handoff.card import buttons_json, card_buttons, card_text
+from bot.handoff.files import CaseFiles
 from bot.handoff.models import ACTIVE, Case, CaseThread, Outbox
-from bot.handoff.reminders import raise_unclaimed
+from bot.handoff.reminders import aware, raise_unclaimed
 from bot.handoff.routing import Team, Teams
 from bot.handoff.watchers import desk_watches
 from bot.storage.db import Resident, utcnow
@@ -56,8 +58,9 @@ class CaseBook:
     """Case records and what is written for delivery, shared by the team's and the resident's side."""
 
     def __init__(self, store: Store, catalogs: Catalogs, commune: CommuneSource, library: Library,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, files: CaseFiles | None = None) -> None:
         self.store = store
+        self.files = files  # photos and voice notes of cases (None: not kept)
         self.catalogs = catalogs
         self.commune = commune
         self.library = library
@@ -177,7 +180,21 @@ class CaseBook:
         raised = await raise_unclaimed(self, now or self.clock())
         if raised:
             self.kick()
+        await self.sweep_files(now or self.clock())
         return raised
+
+    async def sweep_files(self, now: datetime) -> int:
+        """Delete the files of forgotten cases and of cases ended longer ago than the retention period."""
+        if self.files is None:
+            return 0
+        ids = self.files.case_ids()
+        if not ids:
+            return 0
+        async with self.store.session() as s:
+            rows = (await s.execute(select(Case.id, Case.status, Case.closed_at).where(Case.id.in_(ids)))).all()
+        live = {case_id: (aware(closed) if status not in ACTIVE and closed is not None else None)
+                for case_id, status, closed in rows}
+        return await asyncio.to_thread(self.files.sweep, live, now)
 
 
 __all__ = ["CaseBook", "Staff", "Outcome", "PREFIX"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -27,6 +28,14 @@ from integrations.web.desk_auth import StaffUser
 LIMIT = 200
 PREVIEW = 140
 ENDED = ("resolved", "returned", "closed")
+
+
+def _file(m: CaseMessage) -> tuple[str | None, str | None]:
+    """(name, kind) of the file a resident's message carries (bot.handoff.uploads), else (None, None)."""
+    if m.direction != "in" or not (m.source_id or "").startswith("file:"):
+        return None, None
+    name = (m.source_id or "")[5:]
+    return name, "image" if name.endswith(".jpg") else "audio"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -107,7 +116,7 @@ class DeskCases:
         said = [DeskMessage("resident" if d == "in" else "assistant", text or "", opened)
                 for d, text in case.history or ()]
         said += [DeskMessage("resident" if m.direction == "in" else "staff", m.text, _iso(m.created_at) or "",
-                             m.author if m.direction == "out" else None) for m in messages]
+                             m.author if m.direction == "out" else None, *_file(m)) for m in messages]
         flow_title, step, steps, tried = self._where(case)
         return CaseDetail(self._summary(case, messages[-1] if messages else None), case.flow, flow_title, step,
                           steps, tried, tuple(said), may_act=case.status in ACTIVE)
@@ -174,6 +183,14 @@ class DeskCases:
     async def reassign(self, user: StaffUser, case_id: int, team: str) -> CaseDetail:
         await self._load(user, case_id)
         return await self._done(case_id, await self.escalation.reassign(case_id, self.staff(user), team))
+
+    async def file(self, user: StaffUser, case_id: int, name: str) -> Path:
+        await self._load(user, case_id)
+        files = self.escalation.files
+        path = files.path(case_id, name) if files is not None else None
+        if path is None:
+            raise CaseRefused(404, "No such file (deleted with its case's retention, or never sent).")
+        return path
 
     def options(self, user: StaffUser) -> DeskOptions:
         commune = self.escalation.commune.current()

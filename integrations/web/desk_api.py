@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -75,6 +76,8 @@ class DeskMessage:
     text: str
     at: str
     author: str | None = None
+    file: str | None = None  # a photo or voice note the resident sent: its name (see CaseBook.file)
+    kind: str | None = None  # image | audio
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,10 @@ class CaseBook(Protocol):
 
     async def reassign(self, user: StaffUser, case_id: int, team: str) -> CaseDetail: ...
 
+    async def file(self, user: StaffUser, case_id: int, name: str) -> Path:
+        """A file of a case the account may see (403 otherwise, 404 when gone)."""
+        ...
+
     def options(self, user: StaffUser) -> DeskOptions: ...
 
 
@@ -135,8 +142,12 @@ def summary_json(c: CaseSummary) -> dict[str, Any]:
 def detail_json(d: CaseDetail) -> dict[str, Any]:
     out = summary_json(d.summary)
     out.update(flow=d.flow, flow_title=d.flow_title, step=d.step, steps=d.steps, tried=list(d.tried),
-               messages=[{"from": m.sender, "text": m.text, "at": m.at, "author": m.author} for m in d.messages],
-               attachments=list(d.attachments), may_act=d.may_act)
+               messages=[{"from": m.sender, "text": m.text, "at": m.at, "author": m.author,
+                          **({"file": f"/staff/api/cases/{d.summary.id}/files/{m.file}", "kind": m.kind}
+                             if m.file else {})} for m in d.messages],
+               attachments=[{"url": f"/staff/api/cases/{d.summary.id}/files/{m.file}", "kind": m.kind, "at": m.at}
+                            for m in d.messages if m.file],
+               may_act=d.may_act)
     return out
 
 
@@ -233,6 +244,13 @@ async def reassign(request: web.Request) -> web.StreamResponse:
     return web.json_response(detail_json(await request.app[CASES].reassign(request[USER], case_id, team)))
 
 
+@_answering
+async def case_file(request: web.Request) -> web.StreamResponse:
+    path = await request.app[CASES].file(request[USER], _case_id(request), request.match_info["name"])
+    return web.FileResponse(path, headers={"Cache-Control": "private, max-age=300",
+                                           "Content-Disposition": "inline"})
+
+
 async def options(request: web.Request) -> web.StreamResponse:
     opts = request.app[CASES].options(request[USER])
     return web.json_response({"teams": list(opts.teams), "villages": list(opts.villages),
@@ -252,4 +270,5 @@ def add_case_routes(app: web.Application, cases: CaseBook) -> None:
     app.router.add_post("/staff/api/cases/{case_id}/resolve", resolve)
     app.router.add_post("/staff/api/cases/{case_id}/handback", hand_back)
     app.router.add_post("/staff/api/cases/{case_id}/reassign", reassign)
+    app.router.add_get("/staff/api/cases/{case_id}/files/{name}", case_file)
     app.router.add_get("/staff/api/desk", options)

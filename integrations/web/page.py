@@ -28,6 +28,7 @@ UI = {
     "placeholder": N_("Nhập câu hỏi…"),
     "message": N_("Tin nhắn"),
     "send": N_("Gửi"),
+    "attach": N_("Gửi ảnh hoặc ghi âm cho tổ công nghệ số"),
     "conversation": N_("Cuộc trò chuyện"),
     "language": N_("Đổi ngôn ngữ"),
     "smaller": N_("Chữ nhỏ hơn"),

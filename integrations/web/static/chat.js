@@ -34,6 +34,8 @@
     input.placeholder = ui.placeholder;
     input.setAttribute("aria-label", ui.message);
     document.getElementById("send").textContent = ui.send;
+    document.getElementById("attach").setAttribute("aria-label", ui.attach);
+    document.getElementById("attach").title = ui.attach;
     log.setAttribute("aria-label", ui.conversation);
     var other = Object.keys(strings).filter(function (c) { return c !== language; })[0];
     langButton.hidden = !other;
@@ -239,6 +241,24 @@
             function () { setOnline(false); })
       .then(function () { busy = false; flush(); setTimeout(poll, 4000); });
   }
+
+  // A photo or a voice note for the team (kept only with a case open; the server says what to do otherwise).
+  var fileInput = document.getElementById("file");
+  document.getElementById("attach").addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (!file) return;
+    var body = new FormData();
+    body.append("file", file);
+    bubble("📎", "me", language);
+    fetch("/api/chat/upload", { method: "POST", body: body, credentials: "same-origin" })
+      .then(function (r) { return r.json().catch(function () { return {}; }); })
+      .then(function (data) {
+        if (data.replies && data.replies.length) showReplies(data.replies, null, language);
+        else showError(ui.wait);
+      }, function () { showError(ui.wait); });
+  });
 
   document.getElementById("form").addEventListener("submit", function (ev) {
     ev.preventDefault();

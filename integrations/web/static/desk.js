@@ -252,7 +252,7 @@
     $("case-title").textContent = t("case", { id: state.caseId });
     var actions = document.querySelectorAll("#case .actions button, #reply-form button, #reply-text, #reassign-team");
     if (!d || d.id !== state.caseId) {
-      $("case-state").textContent = ""; $("case-facts").textContent = ""; $("thread").textContent = "";
+      $("case-state").textContent = ""; $("case-facts").textContent = ""; $("thread").textContent = ""; $("thread").dataset.key = "";
       Array.prototype.forEach.call(actions, function (b) { b.disabled = true; });
       return;
     }
@@ -266,14 +266,24 @@
     fact(dl, "reason", t("reason_" + d.reason));
     if (d.flow_title) fact(dl, "doing", d.flow_title + (d.step ? " — " + t("step", { n: d.step, total: d.steps }) : ""));
     if (d.tried.length) { dl.appendChild(el("dt", null, "")); dl.appendChild(el("dd", null, t("tried", { steps: d.tried.join(", ") }))); }
-    var ol = $("thread"); ol.textContent = "";
-    d.messages.forEach(function (m) {
-      var li = el("li", "from-" + m.from);
-      var who = m.from === "staff" ? (m.author || "") : t("from_" + m.from);
-      li.appendChild(el("span", "meta", who + " · " + clock(m.at)));
-      li.appendChild(el("span", "text", m.text));
-      ol.appendChild(li);
-    });
+    var ol = $("thread"), key = d.id + ":" + d.messages.length + ":" + lang;
+    if (ol.dataset.key !== key) {  // rebuilt only when a message came (photos are not fetched again)
+      ol.dataset.key = key; ol.textContent = "";
+      d.messages.forEach(function (m) {
+        var li = el("li", "from-" + m.from);
+        var who = m.from === "staff" ? (m.author || "") : t("from_" + m.from);
+        li.appendChild(el("span", "meta", who + " · " + clock(m.at)));
+        li.appendChild(el("span", "text", m.text));
+        if (m.file && m.kind === "image") {
+          var a = el("a"); a.href = m.file; a.target = "_blank"; a.rel = "noopener";
+          var img = el("img", "photo"); img.src = m.file; img.alt = m.text; a.appendChild(img); li.appendChild(a);
+        } else if (m.file) {
+          var audio = el("audio"); audio.controls = true; audio.src = m.file; audio.preload = "none";
+          li.appendChild(audio);
+        }
+        ol.appendChild(li);
+      });
+    }
     Array.prototype.forEach.call(actions, function (b) { b.disabled = !d.may_act; });
     show("claim", d.state === "open");
     $("reply-hint").textContent = d.may_act ? t("reply_hint") : t("ended");

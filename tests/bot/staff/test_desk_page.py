@@ -1,7 +1,8 @@
 """The team desk in a real browser (headless Chromium): a resident asks for a person on the web chat, a
 member sees the case arrive without reloading, claims it and answers with a quick reply, the resident
 sees the answer; another team's member gets 403; a POST without the CSRF token is refused; logging out
-ends the session; the desk on a phone keeps its controls tappable."""
+ends the session; a photo sent from the chat page shows at the desk (and is 403 for another team); the desk
+on a phone keeps its controls tappable."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ import pytest
 import pytest_asyncio
 
 from bot.app import Services, build
+from bot.handoff.files import CaseFiles
+from bot.handoff.uploads import ResidentFiles
 from bot.history import ChatHistory
 from bot.staff.desk import attach_desk
 from bot.storage.residents import Residents
 from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
+from integrations.web.upload import add_upload_route
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
+from tests.bot.handoff.test_case_files import photo
 from tests.fakes.browser import ARGS
 from tests.fakes.commune import write_commune
 
@@ -47,6 +52,8 @@ async def site(aiohttp_server: Any, settings: Settings, interpreter: EmbeddedInt
                        WebLimits(resident=FloodLimiter(100, 10)), services.mailboxes, ChatHistory(services.pipeline),
                        services.catalogs)
     accounts = attach_desk(app, services)
+    services.escalation.files = CaseFiles(tmp_path / "files")
+    add_upload_route(app, ResidentFiles(services.escalation, services.escalation.files))
     await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
     await accounts.add("minh", "member", ["commune"], PASSWORD)
     server = await aiohttp_server(app)
@@ -120,10 +127,18 @@ async def test_a_case_from_the_web_chat_is_worked_at_the_desk(site: tuple[str, S
         await resident.fill("#text", "Mình không thấy nút đăng ký")
         await resident.click("#send")
         await desk.wait_for_selector("#thread .from-resident >> text=Mình không thấy nút đăng ký", timeout=10_000)
+        # A photo of the screen from the chat page's 📎 button: the member sees it.
+        await resident.set_input_files("#file", files=[{"name": "man-hinh.jpg", "mimeType": "image/jpeg",
+                                                        "buffer": photo()}])
+        await resident.wait_for_selector(f".msg.bot >> text=Đã gửi tới tổ công nghệ số (yêu cầu số {case_id})")
+        image = await desk.wait_for_selector("#thread img.photo", timeout=10_000)
+        assert await image.evaluate("i => i.complete && i.naturalWidth") == 64
+        photo_url = await image.evaluate("i => i.src")
 
         # Another team's member: 403 for the case, and the page says so.
         await log_in(stranger, base, "minh")
         assert await stranger.evaluate(FETCH, [f"/staff/api/cases/{case_id}", None]) == 403
+        assert await stranger.evaluate(FETCH, [photo_url, None]) == 403
         await stranger.goto(f"{base}/staff/#case/{case_id}")
         await stranger.wait_for_selector("#case-error >> text=Yêu cầu này thuộc tổ khác.")
         assert await stranger.locator(".case-row").count() == 0

@@ -1,0 +1,136 @@
+"""Photos and voice notes a resident sends to their case, kept by the server (a folder under var/).
+
+A file's type is read from its content, never from its name. An image is decoded and encoded again as
+JPEG (Pillow), which keeps the pixels and drops everything else: EXIF (the phone's location, model and
+time), comments, embedded thumbnails. Audio is kept as sent, if it starts like a format browsers play.
+Files live in one folder per case and go with it: a sweep deletes the folders of cases that no longer
+exist (the resident asked to be forgotten) and of cases ended longer ago than the retention period.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import secrets
+import shutil
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # a phone's photo is under 50 MP; a "decompression bomb" is refused
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO")
+MAX_SIDE = 2560  # enough to read a screen; a smaller file for the team's phones
+
+
+class NotAccepted(ValueError):
+    """A file that is neither an image nor audio we keep (or too large); the message is for logs."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A stored file: its name in the case's folder, its kind (image | audio) and its type."""
+
+    name: str
+    kind: str
+    mime: str
+
+
+def _audio(data: bytes) -> tuple[str, str] | None:
+    """(extension, MIME type) of audio recognised by its first bytes, else None."""
+    if data[:4] == b"OggS":
+        return "ogg", "audio/ogg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav", "audio/wav"
+    if data[:4] == b"\x1aE\xdf\xa3":
+        return "webm", "audio/webm"
+    if data[4:8] == b"ftyp" and data[8:11] in (b"M4A", b"mp4", b"iso", b"3gp"):
+        return "m4a", "audio/mp4"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "mp3", "audio/mpeg"
+    return None
+
+
+def _reencode(data: bytes) -> bytes | None:
+    """The image as a fresh JPEG without metadata, or None when the bytes are not an image we read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.format not in IMAGE_FORMATS or img.width * img.height > MAX_PIXELS:
+                    return None
+                img.load()
+                pixels = img.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError):
+        return None
+    pixels.thumbnail((MAX_SIDE, MAX_SIDE))
+    out = io.BytesIO()
+    pixels.save(out, "JPEG", quality=85)  # no exif= given: none is written
+    return out.getvalue()
+
+
+class CaseFiles:
+    """The folder of case files: checking, keeping, serving paths, and the retention sweep."""
+
+    def __init__(self, directory: Path, keep_after_end: timedelta = timedelta(days=30)) -> None:
+        self.directory = directory
+        self.keep_after_end = keep_after_end
+
+    def keep(self, case_id: int, data: bytes) -> Kept:
+        """Check and store a file for a case; raises NotAccepted."""
+        if len(data) > MAX_BYTES:
+            raise NotAccepted(f"{len(data)} bytes (at most {MAX_BYTES})")
+        audio = _audio(data)
+        if audio is not None:
+            (ext, mime), kind, body = audio, "audio", data
+        else:
+            image = _reencode(data)
+            if image is None:
+                raise NotAccepted("neither an image nor audio")
+            ext, mime, kind, body = "jpg", "image/jpeg", "image", image
+        folder = self.directory / str(case_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{secrets.token_urlsafe(12)}.{ext}"
+        partial = folder / f".{name}.part"
+        partial.write_bytes(body)
+        os.replace(partial, folder / name)  # whole or not at all
+        return Kept(name, kind, mime)
+
+    def path(self, case_id: int, name: str) -> Path | None:
+        """The stored file, if it exists (a name is ours: letters, digits, '-', '_' and one extension)."""
+        if not name or "/" in name or name.startswith(".") or not name.replace("-", "").replace("_", "")\
+                .replace(".", "", 1).isalnum():
+            return None
+        path = self.directory / str(case_id) / name
+        return path if path.is_file() else None
+
+    def case_ids(self) -> list[int]:
+        """The cases that have a folder."""
+        if not self.directory.is_dir():
+            return []
+        return [int(f.name) for f in self.directory.iterdir() if f.is_dir() and f.name.isdigit()]
+
+    def sweep(self, live: dict[int, datetime | None], now: datetime) -> int:
+        """Delete the folders of cases that are gone, or ended (`live[id]` is the end) before the retention
+        period; returns how many folders were deleted."""
+        if not self.directory.is_dir():
+            return 0
+        deleted = 0
+        for folder in self.directory.iterdir():
+            if not folder.is_dir() or not folder.name.isdigit():
+                continue
+            case_id = int(folder.name)
+            ended = live.get(case_id)
+            if case_id in live and (ended is None or now - ended < self.keep_after_end):
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            deleted += 1
+        if deleted:
+            log.info("case files: %s folders deleted (forgotten or past retention)", deleted)
+        return deleted
