@@ -5,8 +5,9 @@ Two modes per server, each for `--seconds`:
 - closed loop: `--residents` residents, each sending its next message as soon as the answer came;
 - open loop: a steady offered load of `--rate` turns/s spread over `--population` residents, whatever the
   answers' speed (latency counted from when the message was due, so a stalled server is not hidden).
-Prints turns/s (and as a ratio of the bare server's closed loop), p50/p99 latency, errors, and the server
-process's peak memory (VmHWM, reset before each mode). The database is migrated before the server starts,
+Prints turns/s (and as a ratio of the bare server's closed loop), p50/p99 latency, errors, the server
+process's peak memory (VmHWM, reset before each mode) and its CPU time per turn (warm-up turns included),
+which a loaded machine does not change as it changes the rest. The database is migrated before the server starts,
 as on every start but the first.
 Usage: .venv/bin/python bench/pipeline.py [--residents 100] [--rate 100] [--population 1000] [--seconds 15]
                                           [--db bare,sqlite,postgresql] [--modes closed,open] [--limits off]
@@ -71,6 +72,12 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process used so far (a share of a loaded machine does not change it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def reset_peak(pid: int) -> None:
@@ -144,17 +151,21 @@ async def open_loop(client: Client, rate: float, population: int, seconds: float
     return run
 
 
-async def measure(port: int, pid: int, modes: list[str], args: argparse.Namespace) -> list[tuple[str, Run, float]]:
+async def measure(port: int, pid: int, modes: list[str],
+                  args: argparse.Namespace) -> list[tuple[str, Run, float, float]]:
     out = []
     async with client_session(limit=0) as http:
         client = Client(WebChat(http, f"http://127.0.0.1:{port}"))
         for mode in modes:
             reset_peak(pid)
+            cpu = cpu_seconds(pid)
             if mode == "closed":
                 run = await closed_loop(client, args.residents, args.seconds)
             else:
                 run = await open_loop(client, args.rate, args.population, args.seconds)
-            out.append((mode, run, peak_rss_mb(pid)))
+            cpu_ms = (cpu_seconds(pid) - cpu) * 1000 / max(1, len(run.latencies) + args.population * (mode == "open")
+                                                          + args.residents * (mode == "closed"))
+            out.append((mode, run, peak_rss_mb(pid), cpu_ms))
     return out
 
 
@@ -228,7 +239,7 @@ def main() -> None:
     print(f"closed: {args.residents} residents at once; open: {args.rate:g} turns/s offered by "
           f"{args.population} residents; {args.seconds:g} s each", flush=True)
     print(f"{'server':<11} {'mode':<7} {'turns':>6} {'turns/s':>8} {'x bare':>7} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'peak MB':>8} {'errors':>6}", flush=True)
+          f"{'peak MB':>8} {'errors':>6} {'CPU ms/turn':>11}", flush=True)
     tmp = tempfile.mkdtemp()
     bare_rate = 0.0
     answer = b""
@@ -253,12 +264,13 @@ def main() -> None:
             proc.wait()
             if target == "postgresql":
                 asyncio.run(pg_schema(False, schema))
-        for mode, run, peak in results:
+        for mode, run, peak, cpu_ms in results:
             if target == "bare" and mode == "closed":
                 bare_rate = run.rate()
             ratio = f"{run.rate() / bare_rate:7.3f}" if bare_rate and mode == "closed" else f"{'-':>7}"
             print(f"{target:<11} {mode:<7} {len(run.latencies):>6} {run.rate():>8.0f} {ratio} "
-                  f"{run.percentile(0.5):>7.1f} {run.percentile(0.99):>7.1f} {peak:>8.0f} {run.errors:>6}", flush=True)
+                  f"{run.percentile(0.5):>7.1f} {run.percentile(0.99):>7.1f} {peak:>8.0f} {run.errors:>6} "
+                  f"{cpu_ms:>11.2f}", flush=True)
 
 
 if __name__ == "__main__":
