@@ -9,12 +9,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, false, insert, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, false, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.db import READ_ONLY, AnalyticsEvent, Conversation, Message, Resident, utcnow
 from kernel.messages import ResidentKey
+
+
+def _turn(seen: ColumnElement[bool]) -> Select[Resident, Conversation, bool]:
+    return (select(Resident, Conversation, seen).outerjoin(Conversation, Conversation.resident_id == Resident.id)
+            .where(Resident.channel == bindparam("channel"), Resident.platform_id == bindparam("user")))
+
+
+# A turn's first query, built once: building and keying a statement costs more than SQLite running it.
+_TURN = _turn(false())
+_TURN_SEEN = _turn(select(Message.id).where(Message.resident_id == Resident.id,
+                                            Message.platform_message_id == bindparam("message")).exists())
+_LOG = insert(cast(Table, Message.__table__))
 
 
 @dataclass(frozen=True)
@@ -68,12 +80,8 @@ class Store:
         """The resident's row, their conversation and whether `message_id` was processed already, in one
         query (each statement is a hop to the database: a turn makes as few as it can), created on first
         contact."""
-        seen = (select(Message.id).where(Message.resident_id == Resident.id,
-                                         Message.platform_message_id == message_id).exists()
-                if message_id else false())
-        found = (await s.execute(
-            select(Resident, Conversation, seen).outerjoin(Conversation, Conversation.resident_id == Resident.id)
-            .where(Resident.channel == who.channel, Resident.platform_id == who.user_id))).first()
+        params = {"channel": who.channel, "user": who.user_id, "message": message_id}
+        found = (await s.execute(_TURN_SEEN if message_id else _TURN, params)).first()
         if found is None:
             resident = await self.resident_for_update(s, who)
             return resident, await self.conversation(s, resident.id), False
@@ -110,7 +118,7 @@ class Store:
                               rows: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
         """Log (direction, text, payload, intent, platform_message_id) rows in one statement."""
         now = utcnow()
-        await s.execute(insert(cast(Table, Message.__table__)), [
+        await s.execute(_LOG, [
             {"resident_id": resident_id, "direction": d, "text": t, "payload": p, "intent": i,
              "platform_message_id": m, "created_at": now} for d, t, p, i, m in rows])
 
