@@ -128,6 +128,11 @@ def _said(t: Turn, flow: Flow | None, parse: Parse) -> None:
         unsure = False
     elif (local := facts.about_the_guide(t, flow, parse, unsure)) is not None:
         parse, unsure = local, False  # a fact of this very guide, asked loosely, is read as such
+    if unsure and flow is not None and wording.asks(parse.text) and t.state.misunderstood < t.ctx.max_misunderstood:
+        # A question mid-guide we cannot place: most likely about the step itself, which stays.
+        t.state = replace(t.state, misunderstood=t.state.misunderstood + 1)
+        guide.question_about_step(t, flow)
+        return
     if unsure and parse.intent != "out_of_scope" and parse.confidence > 0:
         _clarify(t, flow, ranking)
         return

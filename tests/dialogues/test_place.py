@@ -188,3 +188,15 @@ def test_the_menu_also_offers_the_guide_left_half_done(ctx: Context) -> None:
         out = advance(ctx, stopped, event)
         assert "topic:vneid" in payloads(out) and "resume:pay_utility_bill" in payloads(out)
     assert "resume:pay_utility_bill" not in payloads(advance(ctx, DialogueState(), said("help", "menu")))
+
+
+def test_an_unplaced_question_mid_guide_is_taken_as_about_the_step(ctx: Context) -> None:
+    state = at(ctx, "vneid_install", 1)
+    question = Said(Parse("is it the app from the Ministry of Public Security?", "faq_security_questions", 0.3,
+                          (("faq_security_questions", 0.3), ("stuck", 0.25))))
+    out = advance(ctx, state, question)
+    assert out.state.step == state.step and out.replies[-1].text.startswith("Bước 2/4")
+    assert not any(p.startswith("intent:") for p in payloads(out))
+    # Asked again and again, the clarifying question and then a person come as usual.
+    again = advance(ctx, advance(ctx, out.state, question).state, question)
+    assert "human" in payloads(again)
