@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.broadcast.web import WebAnnouncements
 from bot.staff import figures
 from bot.staff.community import CommunityData
 from bot.stats import FlowFunnel, ScopeError, flow_funnel, funnel_table, stats_scope
 from bot.storage.store import Store
 from dialogues.flows import Library
+from integrations.web.announce_api import add_announce_routes
 from integrations.web.community_api import add_community_routes
 from integrations.web.dashboard_api import BadQuery, NotFound, add_dashboard_routes
 from kernel.commune import CommuneSource, place_name
@@ -107,9 +109,11 @@ class DashboardFigures:
 
 
 def attach_dashboard(app: web.Application, services: Services) -> DashboardFigures:
-    """Add the dashboard and the community data pages and APIs to the web app (after attach_desk: its login
-    guards /staff/api/)."""
+    """Add the dashboard, the community data and the announcement pages and APIs to the web app (after
+    attach_desk: its login guards /staff/api/)."""
     figures_ = DashboardFigures(services.store, services.library, services.commune, services.catalogs)
     add_dashboard_routes(app, figures_, services.catalogs)
     add_community_routes(app, CommunityData(services.store, services.commune), services.catalogs)
+    add_announce_routes(app, WebAnnouncements(services.store, services.commune, services.catalogs,
+                                              services.settings.broadcast), services.catalogs)
     return figures_

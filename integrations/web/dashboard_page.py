@@ -98,6 +98,33 @@ UI = {
     "refused": N_("Không lưu (lịch cũ vẫn giữ nguyên):"),
     "history": N_("Lịch sử thay đổi"),
     "past": N_("đã qua"),
+    # Announcements from the browser (/staff/announce).
+    "announce": N_("Gửi thông báo tới người dân"),
+    "to_announce": N_("Gửi thông báo →"),
+    "not_linked": N_("Tài khoản này chưa được ghi là người gửi thông báo trong staff.yml (web_username). Hãy nhờ "
+                     "văn phòng xã thêm."),
+    "sender": N_("Gửi với tên"),
+    "text_vi": N_("Nội dung (tiếng Việt)"),
+    "text_en": N_("Nội dung (tiếng Anh, không bắt buộc)"),
+    "subject": N_("Chủ đề (ví dụ: lịch, lớp học, lừa đảo)"),
+    "send_to": N_("Gửi tới"),
+    "whole_commune": N_("Cả xã"),
+    "at": N_("Gửi lúc (để trống: gửi ngay)"),
+    "preview": N_("Xem trước"),
+    "preview_lang": N_("Người dân dùng {lang} sẽ nhận:"),
+    "will_reach": N_("Sẽ gửi tới {n} người đăng ký nhận thông báo"),
+    "send": N_("Gửi thông báo"),
+    "changed": N_("Nội dung đã đổi: bấm “Xem trước” lại trước khi gửi."),
+    "approve": N_("Duyệt"),
+    "stop": N_("Dừng gửi"),
+    "progress": N_("Tiến độ"),
+    "recent": N_("Thông báo gần đây"),
+    "st_awaiting_approval": N_("Chờ duyệt: người duyệt (không phải người soạn) mở thông báo này và bấm “Duyệt”."),
+    "st_scheduled": N_("Đã xếp lịch, sắp gửi"),
+    "st_sending": N_("Đang gửi"),
+    "st_done": N_("Đã gửi xong"),
+    "st_cancelled": N_("Đã dừng"),
+    "open": N_("Xem"),
 }
 
 

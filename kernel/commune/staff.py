@@ -17,6 +17,7 @@ class StaffMember:
     telegram_user_id: str | None
     villages: tuple[str, ...] | None  # None = the whole commune
     approver: bool
+    web_username: str | None = None  # their account on the web desk (/staff/announce), if any
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,10 @@ class Roles:
 
     def by_telegram(self, user_id: str | int) -> StaffMember | None:
         return next((m for m in self.staff if m.telegram_user_id and m.telegram_user_id == str(user_id)), None)
+
+    def by_web(self, username: str) -> StaffMember | None:
+        """The member whose `web_username` is this web desk account (the link is written in staff.yml)."""
+        return next((m for m in self.staff if m.web_username and m.web_username == username), None)
 
     def may_send(self, member: StaffMember, villages: list[str]) -> bool:
         """Whether the member may announce to these villages (empty = the whole commune)."""
@@ -62,7 +67,8 @@ def parse_staff(raw: Any, codes: set[str]) -> Roles:
     members = []
     for i, m in enumerate(items(top.get("staff"), f"{FILE}: staff")):
         where = f"{FILE}: staff[{i}]"
-        m = mapping(m, where, ("id", "name", "telegram_user_id", "broadcast_to", "approver"))
+        m = mapping(m, where, ("id", "name", "telegram_user_id", "web_username", "broadcast_to",
+                                   "approver"))
         staff_id = text(m.get("id"), f"{where}.id", required=True)
         to = m.get("broadcast_to")
         villages: tuple[str, ...] | None
@@ -76,8 +82,12 @@ def parse_staff(raw: Any, codes: set[str]) -> Roles:
         uid = integer(m.get("telegram_user_id"), f"{where}.telegram_user_id", "a Telegram user id (a number)")
         members.append(StaffMember(staff_id, text(m.get("name"), f"{where}.name") or staff_id,
                                    str(uid) if uid is not None else None, villages,
-                                   _flag(m.get("approver"), f"{where}.approver")))
+                                   _flag(m.get("approver"), f"{where}.approver"),
+                                   text(m.get("web_username"), f"{where}.web_username") or None))
     ids = [m.id for m in members]
     if len(set(ids)) != len(ids):
         raise CommuneError(f"{FILE}: staff: an id is used twice ({ids})")
+    web = [m.web_username for m in members if m.web_username]
+    if len(set(web)) != len(web):
+        raise CommuneError(f"{FILE}: staff: a web_username is used twice ({web})")
     return Roles(_flag(top.get("approval_required"), f"{FILE}: approval_required"), tuple(members))

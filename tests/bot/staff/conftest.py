@@ -89,3 +89,48 @@ async def community(aiohttp_client: Any, sqlite_url: str, tmp_path: Path) -> Asy
     client.directory = directory
     yield client
     await engine.dispose()
+
+
+STAFF_YML = """approval_required: {approval}
+staff:
+  - {{id: ubnd-xa, name: Văn phòng UBND xã, web_username: minh, broadcast_to: all, approver: true}}
+  - {{id: doan-thanh-nien, name: Đoàn Thanh niên xã, web_username: thu, broadcast_to: [dai-cuong], approver: false}}
+"""
+
+
+def write_staff(directory: Path, approval: bool) -> None:
+    (directory / "staff.yml").write_text(STAFF_YML.format(approval=str(approval).lower()), encoding="utf-8")
+
+
+@pytest_asyncio.fixture
+async def announce(aiohttp_client: Any, sqlite_url: str, tmp_path: Path, settings: Settings) -> AsyncIterator[Any]:
+    """The desk's login and the announcement page on a copy of the commune's files whose staff.yml links the web
+    accounts minh (staff; ubnd-xa, the whole commune, approver) and thu (staff; doan-thanh-nien, dai-cuong only);
+    hoa (admin) is linked to no member, lan is a village team member. Six Telegram residents, 1000-1005,
+    alternately in dai-cuong and dong-lo."""
+    from bot.broadcast.web import WebAnnouncements
+    from integrations.web.announce_api import add_announce_routes
+    from kernel.settings import BroadcastSettings, PlatformLimit
+    from tests.fakes.broadcast import add_residents
+
+    engine = make_engine(sqlite_url)
+    await migrate(engine)
+    store = Store(engine)
+    accounts = StaffAccounts(store)
+    for name, role in (("lan", "member"), ("minh", "staff"), ("thu", "staff"), ("hoa", "admin")):
+        await accounts.add(name, role, ["dai-cuong"] if role == "member" else ["commune"], PASSWORD)
+    await add_residents(store, 6, villages=("dai-cuong", "dong-lo"))
+    directory = tmp_path / "commune"
+    shutil.copytree(ROOT / "communes/ung-hoa", directory)
+    write_staff(directory, approval=False)
+    app = web.Application()
+    harden(app, store)
+    add_login_routes(app, accounts)
+    app.router.add_static("/static", STATIC)
+    catalogs = Catalogs(settings.locales_dir, settings.languages, settings.default_language)
+    cfg = BroadcastSettings(limits={"telegram": PlatformLimit(30.0)}, poll_seconds=0.05, check_seconds=0.2)
+    add_announce_routes(app, WebAnnouncements(store, CommuneSource(directory), catalogs, cfg), catalogs)
+    client = await aiohttp_client(app)
+    client.store, client.directory, client.catalogs, client.broadcast = store, directory, catalogs, cfg
+    yield client
+    await engine.dispose()

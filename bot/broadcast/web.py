@@ -1,0 +1,144 @@
+"""Announcements from the browser (/staff/announce): the port integrations.web.announce_api calls, on the same
+queue, roles and checks as `python -m bot broadcast` and Telegram's /announce.
+
+A web desk account acts as the staff.yml member whose `web_username` names it (the commune writes that link in
+staff.yml, next to the member's villages and approver flag); an account no member names may not announce.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.broadcast import queue
+from bot.broadcast.cli import parse_when
+from bot.broadcast.compose import announcement, report
+from bot.broadcast.models import CANCELLED, DONE, Broadcast
+from bot.storage.db import Resident
+from bot.storage.store import Store
+from integrations.web.announce_api import NotAllowed, Refused
+from kernel.commune import CommuneSource, StaffMember, place_name
+from kernel.i18n import Catalogs
+from kernel.settings import BroadcastSettings
+
+MAX_TEXT = 4000  # Telegram's message limit is 4096 characters, with the frame around the text
+MAX_TOPIC = 64
+
+
+class WebAnnouncements:
+    def __init__(self, store: Store, commune: CommuneSource, catalogs: Catalogs, settings: BroadcastSettings) -> None:
+        self.store, self.commune, self.catalogs, self.settings = store, commune, catalogs, settings
+
+    def _member(self, username: str) -> StaffMember:
+        member = self.commune.current().staff.by_web(username)
+        if member is None:
+            raise NotAllowed(f"No staff.yml member has web_username {username!r}: ask the commune to add it.")
+        return member
+
+    def _channels(self) -> list[str]:
+        return list(self.settings.limits)
+
+    async def form(self, username: str, language: str | None) -> dict[str, Any]:
+        commune = self.commune.current()
+        member = commune.staff.by_web(username)
+        tr = self.catalogs.get(language)
+        allowed = [v for v in commune.villages if member is not None
+                   and (member.villages is None or v.code in member.villages)]
+        return {"member": None if member is None else {"id": member.id, "name": member.name,
+                                                       "approver": member.approver,
+                                                       "whole_commune": member.villages is None},
+                "villages": [{"code": v.code, "name": place_name(tr, v)} for v in allowed],
+                "channels": self._channels(), "languages": list(self.catalogs.languages),
+                "approval_required": commune.staff.approval_required,
+                "needs_approval": member is not None and commune.staff.needs_approval(member),
+                "recent": [await self._view(b, language) for b in await queue.recent(self.store, 10)]}
+
+    def _draft(self, member: StaffMember, body: Any) -> Broadcast:
+        """The announcement as sent, checked like queue.create checks it (without recording it)."""
+        if not isinstance(body, dict):
+            raise Refused('Send JSON: {"text_vi", "text_en", "villages", "topic", "at"}.')
+        text_vi, text_en = (str(body.get(k) or "").strip() for k in ("text_vi", "text_en"))
+        if not text_vi:
+            raise Refused("An announcement needs its Vietnamese text.")
+        if len(text_vi) > MAX_TEXT or len(text_en) > MAX_TEXT:
+            raise Refused(f"An announcement has at most {MAX_TEXT} characters per language.")
+        villages = body.get("villages") or []
+        if not isinstance(villages, list) or not all(isinstance(v, str) for v in villages):
+            raise Refused("villages: a list of village codes (empty: the whole commune).")
+        commune = self.commune.current()
+        unknown = sorted(set(villages) - {v.code for v in commune.villages})
+        if unknown:
+            raise Refused(f"Unknown villages: {', '.join(unknown)}.")
+        if not commune.staff.may_send(member, villages):
+            raise Refused(f"{member.id} may announce only to: {', '.join(member.villages or ()) or 'no village'}.")
+        topic = str(body.get("topic") or "general").strip()[:MAX_TOPIC] or "general"
+        return Broadcast(id=None, author=member.id, topic=topic, text_vi=text_vi, text_en=text_en or None,
+                         villages=sorted(set(villages)), buttons=[], status="preview")
+
+    async def _audience(self, villages: list[str]) -> dict[str, int]:
+        stmt = (select(Resident.channel, func.count()).where(
+            Resident.subscribed.is_(True), Resident.blocked.is_(False), Resident.channel.in_(self._channels()))
+            .group_by(Resident.channel))
+        if villages:
+            stmt = stmt.where(Resident.village.in_(villages))
+        async with self.store.session() as s:
+            counts = dict((await s.execute(stmt)).all())
+        return {ch: int(counts.get(ch, 0)) for ch in self._channels()}
+
+    async def preview(self, username: str, body: Any) -> dict[str, Any]:
+        """Who will get it (per channel) and what residents of each language will read."""
+        draft = self._draft(self._member(username), body)
+        by_channel = await self._audience(draft.villages)
+        previews = []
+        for lang in self.catalogs.languages:
+            reply = announcement(draft, self.catalogs, lang)
+            previews.append({"language": lang, "text": reply.text,
+                             "buttons": [b.label for row in reply.buttons for b in row]})
+        return {"recipients": sum(by_channel.values()), "by_channel": by_channel, "previews": previews}
+
+    async def send(self, username: str, body: Any, language: str | None) -> dict[str, Any]:
+        member = self._member(username)
+        draft = self._draft(member, body)
+        commune = self.commune.current()
+        try:
+            due = parse_when(str(body.get("at") or "").strip() or None)
+            b = await queue.create(self.store, commune.staff, member.id, topic=draft.topic, text_vi=draft.text_vi,
+                                   text_en=draft.text_en, villages=draft.villages,
+                                   known_villages={v.code for v in commune.villages}, due_at=due)
+        except queue.BroadcastError as exc:
+            raise Refused(str(exc)) from exc
+        return await self._view(b, language)
+
+    async def status(self, broadcast_id: int, language: str | None) -> dict[str, Any]:
+        b = await queue.get(self.store, broadcast_id)
+        if b is None:
+            raise LookupError(f"No announcement {broadcast_id}.")
+        return await self._view(b, language)
+
+    async def cancel(self, username: str, broadcast_id: int, language: str | None) -> dict[str, Any]:
+        member = self._member(username)
+        try:
+            b = await queue.cancel(self.store, broadcast_id, self.commune.current().staff, member.id)
+        except queue.BroadcastError as exc:
+            raise Refused(str(exc)) from exc
+        return await self._view(b, language)
+
+    async def approve(self, username: str, broadcast_id: int, language: str | None) -> dict[str, Any]:
+        member = self._member(username)
+        try:
+            b = await queue.approve(self.store, self.commune.current().staff, broadcast_id, member.id)
+        except queue.BroadcastError as exc:
+            raise Refused(str(exc)) from exc
+        return await self._view(b, language)
+
+    async def _view(self, b: Broadcast, language: str | None) -> dict[str, Any]:
+        c = await queue.counts(self.store, b.id)
+        settled = c.sent + c.failed + c.skipped
+        finished = b.status in (DONE, CANCELLED)
+        percent = 100 if finished and not c.pending else (100 * settled // c.recipients if c.recipients else 0)
+        return {"id": b.id, "status": b.status, "author": b.author, "topic": b.topic, "villages": b.villages,
+                "text_vi": b.text_vi, "text_en": b.text_en, "due_at": b.due_at, "approved_by": b.approved_by,
+                "recipients": c.recipients, "sent": c.sent, "failed": c.failed, "pending": c.pending,
+                "skipped": c.skipped, "percent": percent, "finished": finished,
+                "report": report(b, c, self.catalogs.get(language), final=True) if finished else None}

@@ -1,0 +1,181 @@
+// Announcements from the browser (/staff/announce): compose, preview (recipient count and the message per
+// language), send through the broadcast queue, then poll the counts for the progress bar until it is finished.
+// Every change to the text or the villages asks for a new preview before sending.
+"use strict";
+
+(function () {
+  var ALL = JSON.parse(document.getElementById("strings").textContent);
+  var lang = new URLSearchParams(location.search).get("lang") === "en" && ALL.en ? "en" : "vi";
+  var S = ALL[lang];
+  var csrf = "";
+  var me = null;
+  var current = null;  // the announcement followed in the progress box
+  var timer = null;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+  function notice(text, link) {
+    var box = $("notice");
+    box.textContent = text + " ";
+    if (link) { var a = el("a", S.login_link); a.href = "/staff/"; box.appendChild(a); }
+    box.hidden = false;
+  }
+  function api(method, path, body) {
+    var opts = { method: method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch(path + "?lang=" + lang, opts).then(function (r) {
+      return r.json().then(function (b) { if (!r.ok) throw new Error(b.error || S.failed); return b; });
+    });
+  }
+
+  document.documentElement.lang = lang;
+  document.title = S.announce;
+  $("title").textContent = S.announce;
+  document.querySelectorAll("[data-s]").forEach(function (node) { node.textContent = S[node.dataset.s]; });
+
+  function composed() {
+    var villages = Array.from(document.querySelectorAll("#villages input:checked"))
+      .map(function (c) { return c.value; }).filter(Boolean);
+    return { text_vi: $("text-vi").value, text_en: $("text-en").value, topic: $("topic").value,
+             villages: villages, at: $("at").value };
+  }
+  function stale() {
+    $("preview-box").hidden = true;
+    if ($("text-vi").value.trim()) { $("compose-result").textContent = S.changed; }
+  }
+  function villages(form) {
+    var box = $("villages");
+    Array.from(box.querySelectorAll("label")).forEach(function (l) { l.remove(); });
+    var options = (form.member.whole_commune ? [{ code: "", name: S.whole_commune }] : []).concat(form.villages);
+    options.forEach(function (v) {
+      var label = el("label", null, "check");
+      var input = el("input");
+      input.type = "checkbox";
+      input.value = v.code;
+      input.name = "village";
+      input.addEventListener("change", function () {
+        if (v.code === "" && input.checked) {  // the whole commune: no village ticked
+          box.querySelectorAll("input").forEach(function (o) { if (o !== input) o.checked = false; });
+        } else if (input.checked) {
+          var all = box.querySelector("input[value='']");
+          if (all) all.checked = false;
+        }
+        stale();
+      });
+      label.appendChild(input);
+      label.appendChild(el("span", v.name + (v.code ? " (" + v.code + ")" : "")));
+      box.appendChild(label);
+    });
+  }
+
+  function statusText(b) { return "#" + b.id + " · " + (S["st_" + b.status] || b.status); }
+  function follow(b) {
+    current = b;
+    $("progress-box").hidden = false;
+    $("state").textContent = statusText(b);
+    $("bar").value = b.percent;
+    $("percent").textContent = b.percent + "%";
+    $("counts").textContent = S.recipients + ": " + b.recipients + " · " + S.sent + ": " + b.sent + " · " +
+      S.not_delivered + ": " + b.failed + " · " + S.waiting + ": " + b.pending + " · " + S.skipped + ": " + b.skipped;
+    $("approve").hidden = !(b.status === "awaiting_approval" && me.member.approver && b.author !== me.member.id);
+    $("cancel").hidden = b.finished;
+    $("report").textContent = b.report || "";
+    document.body.dataset.status = b.status;
+    document.body.dataset.percent = String(b.percent);
+    clearTimeout(timer);
+    if (!b.finished) {
+      timer = setTimeout(function () {
+        api("GET", "/staff/api/announce/" + b.id).then(follow).catch(function (e) { $("report").textContent = e.message; });
+      }, 700);
+    } else {
+      recent();
+    }
+  }
+
+  function recent() {
+    return api("GET", "/staff/api/announce").then(function (form) {
+      var t = $("t-recent");
+      t.replaceChildren();
+      form.recent.forEach(function (b) {
+        var tr = el("tr");
+        tr.appendChild(el("td", statusText(b)));
+        tr.appendChild(el("td", b.author));
+        tr.appendChild(el("td", b.villages.length ? b.villages.join(", ") : S.whole_commune));
+        tr.appendChild(el("td", (b.text_vi || "").slice(0, 80)));
+        tr.appendChild(el("td", b.sent + "/" + b.recipients, "n"));
+        var open = el("button", S.open, "small");
+        open.type = "button";
+        open.addEventListener("click", function () { follow(b); });
+        var td = el("td"); td.appendChild(open); tr.appendChild(td);
+        t.appendChild(tr);
+      });
+      return form;
+    });
+  }
+
+  ["text-vi", "text-en", "topic", "at"].forEach(function (id) { $(id).addEventListener("input", stale); });
+
+  $("preview").addEventListener("click", function () {
+    $("compose-result").textContent = S.loading;
+    $("compose-result").className = "result";
+    api("POST", "/staff/api/announce/preview", composed()).then(function (p) {
+      $("compose-result").textContent = "";
+      var parts = Object.keys(p.by_channel).map(function (ch) { return ch + ": " + p.by_channel[ch]; });
+      $("recipients").textContent = S.will_reach.replace("{n}", p.recipients) + " (" + parts.join(", ") + ")";
+      $("recipients").dataset.n = String(p.recipients);
+      var box = $("previews");
+      box.replaceChildren();
+      p.previews.forEach(function (pv) {
+        var card = el("div", null, "preview");
+        card.dataset.language = pv.language;
+        card.appendChild(el("p", S.preview_lang.replace("{lang}", (ALL[pv.language] || {}).name || pv.language), "hint"));
+        card.appendChild(el("pre", pv.text));
+        card.appendChild(el("p", pv.buttons.map(function (b) { return "[" + b + "]"; }).join(" "), "hint"));
+        box.appendChild(card);
+      });
+      $("preview-box").hidden = false;
+    }).catch(function (e) { $("compose-result").textContent = e.message; $("compose-result").className = "result error"; });
+  });
+
+  $("send").addEventListener("click", function () {
+    $("send").disabled = true;
+    api("POST", "/staff/api/announce", composed()).then(function (b) {
+      $("preview-box").hidden = true;
+      $("compose-result").textContent = statusText(b);
+      follow(b);
+    }).catch(function (e) { $("compose-result").textContent = e.message; $("compose-result").className = "result error"; })
+      .then(function () { $("send").disabled = false; });
+  });
+  $("cancel").addEventListener("click", function () {
+    if (current) api("POST", "/staff/api/announce/" + current.id + "/cancel").then(follow)
+      .catch(function (e) { $("report").textContent = e.message; });
+  });
+  $("approve").addEventListener("click", function () {
+    if (current) api("POST", "/staff/api/announce/" + current.id + "/approve").then(follow)
+      .catch(function (e) { $("report").textContent = e.message; });
+  });
+
+  fetch("/staff/api/me", { credentials: "same-origin" }).then(function (r) {
+    if (r.status === 401) { notice(S.login_first, true); return null; }
+    if (!r.ok) throw new Error("failed");
+    return r.json();
+  }).then(function (who) {
+    if (!who) return null;
+    csrf = who.csrf;
+    $("who").textContent = who.username;
+    if (who.role !== "staff" && who.role !== "admin") { notice(S.forbidden); return null; }
+    return recent().then(function (form) {
+      me = form;
+      if (!form.member) { notice(S.not_linked); return; }
+      $("author").textContent = form.member.name + " (" + form.member.id + ")";
+      villages(form);
+      $("board").hidden = false;
+      document.body.dataset.loaded = String(Date.now());
+    });
+  }).catch(function () { notice(S.failed); });
+})();
