@@ -120,13 +120,15 @@ async def build_interpreter(settings: Settings, commune: CommuneSource, stack: A
     return rasa
 
 
-async def build(settings: Settings, interpreter: Interpreter | None = None) -> Services:
-    """Build every service the assistant needs (the database is migrated first) and its features, once."""
+async def build(settings: Settings, interpreter: Interpreter | None = None,
+                library: Library | None = None) -> Services:
+    """Build every service the assistant needs (the database is migrated first) and its features, once.
+    `interpreter` and `library` (the guides of settings.flows_dir) may be given already loaded (tests)."""
     engine = make_engine(settings.database_url)
     await migrate(engine)
     store = Store(engine)
     catalogs = Catalogs(settings.locales_dir, settings.languages, settings.default_language)
-    library = load_library(settings.flows_dir)
+    library = library if library is not None else load_library(settings.flows_dir)
     commune = CommuneSource(settings.commune_dir)
     stack = AsyncExitStack()
     if interpreter is None:

@@ -13,6 +13,8 @@ import pytest
 
 from kernel.settings import ROOT
 
+pytestmark = pytest.mark.slow  # real processes: each case starts python -m bot or python -m nlu
+
 
 def _config(tmp_path: Path, **changes: str) -> Path:
     """A config.yml like the project's with some paths replaced (absolute, so any cwd works)."""

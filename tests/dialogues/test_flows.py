@@ -41,6 +41,7 @@ async def _resident(services: Services, user: str, language: str, village: str |
     return conv
 
 
+@pytest.mark.slow  # end to end: every step of every guide, both databases
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_every_guide_every_step_and_every_troubleshooting(guides: Services, language: str) -> None:
     tr: Translator = guides.catalogs.get(language)

@@ -28,6 +28,8 @@ from tests.fakes.zalo import oa_settings
 from tests.fakes.zalo_api import FakeZalo
 from tests.integrations.web.test_web_fuzz import CHARSETS, REAL, ServerThread, texts, values
 
+pytestmark = pytest.mark.slow  # load: 300 Hypothesis cases per database through real servers
+
 EXAMPLES = 150  # per endpoint and database
 STAFF = -100777
 SECRET = "fuzz-webhook-secret"

@@ -91,6 +91,7 @@ def _crafted(rng: random.Random) -> str:
     return text[:4096]
 
 
+@pytest.mark.slow  # load: 10,000 crafted messages
 def test_ten_thousand_crafted_messages_each_under_a_millisecond() -> None:
     rng = random.Random(16017)
     worst, worst_text = 0.0, ""

@@ -79,6 +79,7 @@ def test_ngrams_are_scikit_learns_in_the_same_order() -> None:
             assert word_ngrams(sample) == words(sample), sample
 
 
+@pytest.mark.slow  # trains a model (the module's pipeline fixture): about 40 s of CPU
 def test_exported_scores_are_the_pipelines_to_the_last_bit(pipeline: Pipeline) -> None:
     scorer = training.export(pipeline)
     folded = [normalize(t) for t in TEXTS]
@@ -89,6 +90,7 @@ def test_exported_scores_are_the_pipelines_to_the_last_bit(pipeline: Pipeline) -
         assert np.abs(got - row).max() < 1e-5 and int(np.argmax(got)) == int(np.argmax(row)), text
 
 
+@pytest.mark.slow  # trains a model (the module's pipeline fixture): about 40 s of CPU
 def test_a_saved_model_loads_and_ranks_without_scikit_learn(pipeline: Pipeline, tmp_path: Path) -> None:
     model = IntentModel(training.export(pipeline), tuple(str(i) for i in pipeline.classes_))
     model.save(tmp_path / "m.pkl")
@@ -98,6 +100,7 @@ def test_a_saved_model_loads_and_ranks_without_scikit_learn(pipeline: Pipeline, 
     assert [loaded.rank(t) for t in TEXTS[::7]] == [model.rank(t) for t in TEXTS[::7]]
 
 
+@pytest.mark.slow  # trains a model (the module's pipeline fixture): about 40 s of CPU
 def test_a_model_file_of_the_previous_format_is_exported_at_load(pipeline: Pipeline, tmp_path: Path) -> None:
     old = IntentModel.__new__(IntentModel)
     old.__dict__.update({"pipeline": pipeline, "intents": tuple(str(i) for i in pipeline.classes_), "gazetteer": {},

@@ -68,6 +68,7 @@ async def test_unknown_chat_is_permanent(bot: Bot) -> None:
     assert err.value.permanent and "chat not found" in str(err.value).lower()
 
 
+@pytest.mark.slow  # platform pace: real retry back-off
 async def test_network_errors_are_retried(bot: Bot, fake_telegram: FakeTelegram) -> None:
     fake_telegram.add_user(1001)
     fake_telegram.fail_next("sendMessage", times=2, status=502)
@@ -115,6 +116,7 @@ async def test_a_user_id_that_is_not_a_chat_id_is_permanent(bot: Bot) -> None:
     assert err.value.permanent
 
 
+@pytest.mark.slow  # platform pace
 async def test_overall_limit_holds_where_telegram_counts_even_when_requests_are_delayed() -> None:
     import asyncio
     import random

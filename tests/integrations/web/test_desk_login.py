@@ -71,6 +71,7 @@ async def test_the_sixth_wrong_password_in_a_minute_is_refused(desk: Any) -> Non
     assert (await _login(desk, "hoa")).status == 303  # another account is not locked out by lan's guesser
 
 
+@pytest.mark.slow  # load: many argon2 logins
 async def test_one_address_trying_many_names_is_refused(desk: Any) -> None:
     for i in range(20):
         assert (await _login(desk, f"guess{i}", "sai-mat-khau")).status == 401

@@ -25,6 +25,8 @@ from sqlalchemy import func, select
 
 from bot.storage.db import Message, Resident
 
+pytestmark = pytest.mark.slow  # load: 500 Hypothesis cases per database through a real server
+
 EXAMPLES = 250  # per database; about 20 s each on a quiet machine
 WEIRD = ["\x00", "\ud800", "\udfff", "²", "٣", "𝟙", "\u202e", "\x07", "\x85", "\r", "\ufeff", "\u0301"]
 REAL = ["done", "menu", "human", "cancel", "lang:en", "village:dai-cuong", "case:end:²", "case:end:1",
