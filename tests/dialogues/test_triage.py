@@ -79,6 +79,8 @@ def _where(out: Outcome) -> tuple[str | None, str | None]:
      "her ID, she has not installed it yet", NOT_YET),
     ("ad oi co ng nhan tin bao e trung thuong iphone, bat chuyen 500k phi ship, e ck r", VICTIM),
     ("tôi chuyển nhầm 2 triệu cho người lạ", WRONG_TRANSFER),
+    # Someone "sent it by mistake" and wants it back: the fake wrong transfer, a scam (brief §5.1 pattern).
+    ("có người gọi bảo chuyển nhầm tiền vào tài khoản tôi, đòi tôi chuyển trả lại cho họ", SCAM),
     ("ck nham 500k sang stk la r lam sao lay lai dc", WRONG_TRANSFER),
     ("I sent money to the wrong account by mistake, how do I get it back", WRONG_TRANSFER),
 ])
@@ -244,6 +246,13 @@ def test_a_victim_stays_on_the_urgent_steps(settings: Settings) -> None:
     state = advance(ctx, DialogueState(), _said("toi da cai app ho gui roi", "scam_victim")).state
     again = advance(ctx, state, _said("có người gọi bảo cập nhật vneid qua link", "report_scam"))
     assert _where(again) == ("scam_victim", "offline")
+
+
+def test_done_in_a_payment_guide_is_not_a_scam(settings: Settings) -> None:
+    ctx = _ctx(settings)
+    state = advance(ctx, DialogueState(), Pressed("flow:pay_qr")).state
+    out = advance(ctx, state, _said("tôi đã chuyển rồi", "affirm", 0.85))
+    assert out.state.flow == "pay_qr" and out.state.step != state.step
 
 
 def test_a_wrong_transfer_gets_the_bank_first(settings: Settings) -> None:
