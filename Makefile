@@ -64,7 +64,7 @@ test: dev locales model browser fonts
 	$(PYTHON) -m pytest -q
 
 # The logic without the end-to-end runs and the browser (under a minute).
-test-fast: dev locales model
+test-fast: dev locales model fonts
 	$(PYTHON) -m pytest -q -m "not slow and not browser and not rasa"
 
 # Style and types (ruff, mypy) and the floors' import contract (import-linter, pyproject.toml).
