@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 
 import pytest
@@ -96,6 +97,10 @@ async def test_others_are_answered_within_a_second_while_one_resident_sends_40(
     assert len(notices) == 1
 
 
+# 3 s in the suite; the 30 s outage: OUTAGE_SECONDS=30 pytest -k database_outage (README, Reliability).
+OUTAGE_SECONDS = float(os.environ.get("OUTAGE_SECONDS", "3"))
+
+
 @pytest.mark.slow
 async def test_no_update_is_lost_across_a_database_outage(
         settings: Settings, interpreter: EmbeddedInterpreter, postgres_url: str, fake_telegram: FakeTelegram) -> None:
@@ -111,7 +116,7 @@ async def test_no_update_is_lost_across_a_database_outage(
         await say(fake, 1301, "/start")
         await proxy.cut()
         sent = [fake.inject_message(user, f"cài vneid {n}") for n in range(3) for user in (1301, 1302)]
-        await asyncio.sleep(3.0)  # the outage (OUTAGE_SECONDS in a long run): updates kept, none confirmed
+        await asyncio.sleep(OUTAGE_SECONDS)  # the outage: updates kept, none confirmed
         assert fake.pending_updates == len(sent)
         await proxy.restore()
         await fake.wait_until(lambda: fake.pending_updates == 0, timeout=30)
