@@ -37,6 +37,7 @@ class Broadcast(Base):
     text_vi: Mapped[str | None] = mapped_column(Text)
     text_en: Mapped[str | None] = mapped_column(Text)
     villages: Mapped[list[str]] = mapped_column(JSON)  # village codes; empty = the whole commune
+    channels: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None = every channel workers send on
     # Extra button rows: [[{"payload": ..., "vi": label, "en": label}, ...], ...]
     buttons: Mapped[list[list[dict[str, str]]]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20))

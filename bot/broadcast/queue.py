@@ -81,7 +81,7 @@ class Outcome:
 async def create(store: Store, roles: Roles, author: str, *, topic: str, text_vi: str | None, text_en: str | None,
                  villages: list[str], known_villages: set[str], buttons: list[list[dict[str, str]]] | None = None,
                  due_at: float | None = None, report_channel: str | None = None,
-                 report_chat: str | None = None, draft: bool = False) -> Broadcast:
+                 report_chat: str | None = None, draft: bool = False, channels: list[str] | None = None) -> Broadcast:
     """Record a broadcast after checking the author's rights; it waits for approval when required
     (a draft waits for `confirm` first)."""
     member = roles.member(author)
@@ -103,6 +103,7 @@ async def create(store: Store, roles: Roles, author: str, *, topic: str, text_vi
     row = Broadcast(author=member.id, report_channel=report_channel, report_chat=report_chat, topic=topic,
                     text_vi=(text_vi or "").strip() or None, text_en=(text_en or "").strip() or None,
                     villages=sorted(set(villages)), buttons=buttons or [],
+                    channels=sorted(set(channels)) if channels else None,
                     status=DRAFT if draft else AWAITING_APPROVAL if roles.needs_approval(member) else SCHEDULED,
                     due_at=due_at if due_at is not None else now, created_at=now,
                     approved_by=None if roles.needs_approval(member) else member.id, recipients=0)
@@ -195,10 +196,12 @@ async def start_due(store: Store, channels: list[str], now: float | None = None)
                                   .values(status=SENDING, started_at=now))
             if taken != 1:
                 continue
-            villages = (await s.get(Broadcast, broadcast_id)).villages  # type: ignore[union-attr]
+            row = await s.get(Broadcast, broadcast_id)
+            villages = row.villages  # type: ignore[union-attr]
+            chosen = [c for c in channels if not row.channels or c in row.channels]  # type: ignore[union-attr]
             who = select(literal(broadcast_id), Resident.id, Resident.channel, literal(PENDING), literal(0),
                          literal(now), literal(False)).where(
-                Resident.subscribed.is_(True), Resident.blocked.is_(False), Resident.channel.in_(channels),
+                Resident.subscribed.is_(True), Resident.blocked.is_(False), Resident.channel.in_(chosen),
                 Resident.village.in_(villages) if villages else true())
             stmt = _insert(store.engine.dialect.name).from_select(
                 ["broadcast_id", "resident_id", "channel", "status", "attempts", "available_at", "in_doubt"], who)

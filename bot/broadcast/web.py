@@ -72,24 +72,29 @@ class WebAnnouncements:
             raise Refused(f"Unknown villages: {', '.join(unknown)}.")
         if not commune.staff.may_send(member, villages):
             raise Refused(f"{member.id} may announce only to: {', '.join(member.villages or ()) or 'no village'}.")
+        channels = body.get("channels")
+        if channels is None:
+            channels = self._channels()
+        if not isinstance(channels, list) or not channels or not set(channels) <= set(self._channels()):
+            raise Refused(f"channels: one or more of {', '.join(self._channels())}.")
         topic = str(body.get("topic") or "general").strip()[:MAX_TOPIC] or "general"
         return Broadcast(id=None, author=member.id, topic=topic, text_vi=text_vi, text_en=text_en or None,
-                         villages=sorted(set(villages)), buttons=[], status="preview")
+                         villages=sorted(set(villages)), channels=sorted(set(channels)), buttons=[], status="preview")
 
-    async def _audience(self, villages: list[str]) -> dict[str, int]:
+    async def _audience(self, villages: list[str], channels: list[str]) -> dict[str, int]:
         stmt = (select(Resident.channel, func.count()).where(
-            Resident.subscribed.is_(True), Resident.blocked.is_(False), Resident.channel.in_(self._channels()))
+            Resident.subscribed.is_(True), Resident.blocked.is_(False), Resident.channel.in_(channels))
             .group_by(Resident.channel))
         if villages:
             stmt = stmt.where(Resident.village.in_(villages))
         async with self.store.session() as s:
             counts = dict((await s.execute(stmt)).all())
-        return {ch: int(counts.get(ch, 0)) for ch in self._channels()}
+        return {ch: int(counts.get(ch, 0)) for ch in channels}
 
     async def preview(self, username: str, body: Any) -> dict[str, Any]:
         """Who will get it (per channel) and what residents of each language will read."""
         draft = self._draft(self._member(username), body)
-        by_channel = await self._audience(draft.villages)
+        by_channel = await self._audience(draft.villages, draft.channels or [])
         previews = []
         for lang in self.catalogs.languages:
             reply = announcement(draft, self.catalogs, lang)
@@ -105,7 +110,8 @@ class WebAnnouncements:
             due = parse_when(str(body.get("at") or "").strip() or None)
             b = await queue.create(self.store, commune.staff, member.id, topic=draft.topic, text_vi=draft.text_vi,
                                    text_en=draft.text_en, villages=draft.villages,
-                                   known_villages={v.code for v in commune.villages}, due_at=due)
+                                   known_villages={v.code for v in commune.villages}, due_at=due,
+                                   channels=draft.channels)
         except queue.BroadcastError as exc:
             raise Refused(str(exc)) from exc
         return await self._view(b, language)
@@ -138,6 +144,7 @@ class WebAnnouncements:
         finished = b.status in (DONE, CANCELLED)
         percent = 100 if finished and not c.pending else (100 * settled // c.recipients if c.recipients else 0)
         return {"id": b.id, "status": b.status, "author": b.author, "topic": b.topic, "villages": b.villages,
+                "channels": b.channels or self._channels(),
                 "text_vi": b.text_vi, "text_en": b.text_en, "due_at": b.due_at, "approved_by": b.approved_by,
                 "recipients": c.recipients, "sent": c.sent, "failed": c.failed, "pending": c.pending,
                 "skipped": c.skipped, "percent": percent, "finished": finished,

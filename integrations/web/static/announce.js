@@ -41,8 +41,9 @@
   function composed() {
     var villages = Array.from(document.querySelectorAll("#villages input:checked"))
       .map(function (c) { return c.value; }).filter(Boolean);
+    var chosen = Array.from(document.querySelectorAll("#channels input:checked")).map(function (c) { return c.value; });
     return { text_vi: $("text-vi").value, text_en: $("text-en").value, topic: $("topic").value,
-             villages: villages, at: $("at").value };
+             villages: villages, channels: chosen, at: $("at").value };
   }
   function stale() {
     $("preview-box").hidden = true;
@@ -69,6 +70,22 @@
       });
       label.appendChild(input);
       label.appendChild(el("span", v.name + (v.code ? " (" + v.code + ")" : "")));
+      box.appendChild(label);
+    });
+  }
+
+  function channels(form) {
+    var box = $("channels");
+    form.channels.forEach(function (ch) {
+      var label = el("label", null, "check");
+      var input = el("input");
+      input.type = "checkbox";
+      input.value = ch;
+      input.name = "channel";
+      input.checked = true;
+      input.addEventListener("change", stale);
+      label.appendChild(input);
+      label.appendChild(el("span", ch));
       box.appendChild(label);
     });
   }
@@ -174,6 +191,7 @@
       if (!form.member) { notice(S.not_linked); return; }
       $("author").textContent = form.member.name + " (" + form.member.id + ")";
       villages(form);
+      channels(form);
       $("board").hidden = false;
       document.body.dataset.loaded = String(Date.now());
     });

@@ -128,7 +128,8 @@ async def announce(aiohttp_client: Any, sqlite_url: str, tmp_path: Path, setting
     add_login_routes(app, accounts)
     app.router.add_static("/static", STATIC)
     catalogs = Catalogs(settings.locales_dir, settings.languages, settings.default_language)
-    cfg = BroadcastSettings(limits={"telegram": PlatformLimit(30.0)}, poll_seconds=0.05, check_seconds=0.2)
+    cfg = BroadcastSettings(limits={"telegram": PlatformLimit(30.0), "zalo": PlatformLimit(10.0)}, poll_seconds=0.05,
+                            check_seconds=0.2)
     add_announce_routes(app, WebAnnouncements(store, CommuneSource(directory), catalogs, cfg), catalogs)
     client = await aiohttp_client(app)
     client.store, client.directory, client.catalogs, client.broadcast = store, directory, catalogs, cfg

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.broadcast import queue
 from tests.bot.staff.conftest import login, write_staff
+from tests.fakes.broadcast import add_residents
 
 TEXT = {"text_vi": "Điểm dịch vụ công lưu động ở thôn Đại Cường sáng thứ Bảy", "text_en": "Mobile service point"}
 
@@ -37,7 +38,7 @@ async def test_preview_counts_the_village_and_shows_each_language_then_send_and_
     assert {"dai-cuong", "dong-lo"} <= {v["code"] for v in form["villages"]}
     r = await announce.post("/staff/api/announce/preview", json={**TEXT, "villages": ["dai-cuong"]}, headers=h)
     p = await r.json()
-    assert r.status == 200 and p["recipients"] == 3 and p["by_channel"] == {"telegram": 3}
+    assert r.status == 200 and p["recipients"] == 3 and p["by_channel"] == {"telegram": 3, "zalo": 0}
     texts = {pv["language"]: pv for pv in p["previews"]}
     assert texts["vi"]["text"].startswith("📢 Thông báo của xã") and TEXT["text_vi"] in texts["vi"]["text"]
     assert texts["en"]["text"].startswith("📢 Announcement from the commune") and "Mobile service point" in texts["en"][
@@ -92,3 +93,22 @@ async def test_an_account_no_member_names_may_not_announce(announce: Any) -> Non
     r = await announce.post("/staff/api/announce/preview", json={**TEXT, "villages": []}, headers=h)
     assert r.status == 403 and "web_username" in (await r.json())["error"]
     assert (await announce.post("/staff/api/announce", json={**TEXT, "villages": []}, headers=h)).status == 403
+
+
+async def test_channels_chosen_for_an_announcement_are_the_only_ones_it_reaches(announce: Any) -> None:
+    await add_residents(announce.store, 2, channel="zalo", villages=("dai-cuong",), start=10)
+    h = await _csrf(announce, "minh")
+    one = {**TEXT, "villages": ["dai-cuong"], "channels": ["zalo"]}
+    p = await (await announce.post("/staff/api/announce/preview", json=one, headers=h)).json()
+    assert (p["recipients"], p["by_channel"]) == (2, {"zalo": 2})
+    both = await (await announce.post("/staff/api/announce/preview", json={**one, "channels": None},
+                                      headers=h)).json()
+    assert both["by_channel"] == {"telegram": 3, "zalo": 2}
+    for bad in ([], ["sms"], "zalo"):
+        r = await announce.post("/staff/api/announce/preview", json={**one, "channels": bad}, headers=h)
+        assert r.status == 400 and "telegram" in (await r.json())["error"]
+    b = await (await announce.post("/staff/api/announce", json=one, headers=h)).json()
+    assert b["channels"] == ["zalo"]
+    await queue.start_due(announce.store, ["telegram", "zalo"])
+    s = await (await announce.get(f"/staff/api/announce/{b['id']}")).json()
+    assert s["recipients"] == 2  # the Telegram residents of dai-cuong were left out
