@@ -30,10 +30,13 @@ class WebAnnouncements:
     def __init__(self, store: Store, commune: CommuneSource, catalogs: Catalogs, settings: BroadcastSettings) -> None:
         self.store, self.commune, self.catalogs, self.settings = store, commune, catalogs, settings
 
-    def _member(self, username: str) -> StaffMember:
+    def _member(self, username: str, language: str | None) -> StaffMember:
         member = self.commune.current().staff.by_web(username)
         if member is None:
-            raise NotAllowed(f"No staff.yml member has web_username {username!r}: ask the commune to add it.")
+            tr = self.catalogs.get(language)
+            raise NotAllowed(tr(
+                "Tài khoản {name} chưa được ghi cho ai trong staff.yml (web_username): hãy nhờ văn phòng xã thêm.",
+                name=username))
         return member
 
     def _channels(self) -> list[str]:
@@ -54,29 +57,31 @@ class WebAnnouncements:
                 "needs_approval": member is not None and commune.staff.needs_approval(member),
                 "recent": [await self._view(b, language) for b in await queue.recent(self.store, 10)]}
 
-    def _draft(self, member: StaffMember, body: Any) -> Broadcast:
+    def _draft(self, member: StaffMember, body: Any, language: str | None) -> Broadcast:
         """The announcement as sent, checked like queue.create checks it (without recording it)."""
+        tr = self.catalogs.get(language)
         if not isinstance(body, dict):
-            raise Refused('Send JSON: {"text_vi", "text_en", "villages", "topic", "at"}.')
+            raise Refused(tr("Hãy gửi JSON: text_vi, text_en, villages, channels, topic, at."))
         text_vi, text_en = (str(body.get(k) or "").strip() for k in ("text_vi", "text_en"))
         if not text_vi:
-            raise Refused("An announcement needs its Vietnamese text.")
+            raise Refused(tr("Thông báo cần có nội dung tiếng Việt."))
         if len(text_vi) > MAX_TEXT or len(text_en) > MAX_TEXT:
-            raise Refused(f"An announcement has at most {MAX_TEXT} characters per language.")
+            raise Refused(tr("Mỗi ngôn ngữ có tối đa {n} ký tự.", n=MAX_TEXT))
         villages = body.get("villages") or []
         if not isinstance(villages, list) or not all(isinstance(v, str) for v in villages):
-            raise Refused("villages: a list of village codes (empty: the whole commune).")
+            raise Refused(tr("villages: danh sách mã thôn (để trống: cả xã)."))
         commune = self.commune.current()
         unknown = sorted(set(villages) - {v.code for v in commune.villages})
         if unknown:
-            raise Refused(f"Unknown villages: {', '.join(unknown)}.")
+            raise Refused(tr("Không có thôn với mã: {codes}.", codes=", ".join(unknown)))
         if not commune.staff.may_send(member, villages):
-            raise Refused(f"{member.id} may announce only to: {', '.join(member.villages or ()) or 'no village'}.")
+            raise Refused(tr("{who} chỉ được gửi thông báo tới: {where}.", who=member.id,
+                             where=", ".join(member.villages or ()) or "-"))
         channels = body.get("channels")
         if channels is None:
             channels = self._channels()
         if not isinstance(channels, list) or not channels or not set(channels) <= set(self._channels()):
-            raise Refused(f"channels: one or more of {', '.join(self._channels())}.")
+            raise Refused(tr("Hãy chọn ít nhất một kênh trong: {channels}.", channels=", ".join(self._channels())))
         topic = str(body.get("topic") or "general").strip()[:MAX_TOPIC] or "general"
         return Broadcast(id=None, author=member.id, topic=topic, text_vi=text_vi, text_en=text_en or None,
                          villages=sorted(set(villages)), channels=sorted(set(channels)), buttons=[], status="preview")
@@ -91,9 +96,9 @@ class WebAnnouncements:
             counts = dict((await s.execute(stmt)).all())
         return {ch: int(counts.get(ch, 0)) for ch in channels}
 
-    async def preview(self, username: str, body: Any) -> dict[str, Any]:
+    async def preview(self, username: str, body: Any, language: str | None) -> dict[str, Any]:
         """Who will get it (per channel) and what residents of each language will read."""
-        draft = self._draft(self._member(username), body)
+        draft = self._draft(self._member(username, language), body, language)
         by_channel = await self._audience(draft.villages, draft.channels or [])
         previews = []
         for lang in self.catalogs.languages:
@@ -103,11 +108,16 @@ class WebAnnouncements:
         return {"recipients": sum(by_channel.values()), "by_channel": by_channel, "previews": previews}
 
     async def send(self, username: str, body: Any, language: str | None) -> dict[str, Any]:
-        member = self._member(username)
-        draft = self._draft(member, body)
+        member = self._member(username, language)
+        draft = self._draft(member, body, language)
         commune = self.commune.current()
+        at = str(body.get("at") or "").strip() or None
         try:
-            due = parse_when(str(body.get("at") or "").strip() or None)
+            due = parse_when(at)
+        except queue.BroadcastError as exc:
+            tr = self.catalogs.get(language)
+            raise Refused(tr("Giờ gửi {at}: cần dạng YYYY-MM-DD HH:MM.", at=at)) from exc
+        try:
             b = await queue.create(self.store, commune.staff, member.id, topic=draft.topic, text_vi=draft.text_vi,
                                    text_en=draft.text_en, villages=draft.villages,
                                    known_villages={v.code for v in commune.villages}, due_at=due,
@@ -119,11 +129,12 @@ class WebAnnouncements:
     async def status(self, broadcast_id: int, language: str | None) -> dict[str, Any]:
         b = await queue.get(self.store, broadcast_id)
         if b is None:
-            raise LookupError(f"No announcement {broadcast_id}.")
+            tr = self.catalogs.get(language)
+            raise LookupError(tr("Không có thông báo #{id}.", id=broadcast_id))
         return await self._view(b, language)
 
     async def cancel(self, username: str, broadcast_id: int, language: str | None) -> dict[str, Any]:
-        member = self._member(username)
+        member = self._member(username, language)
         try:
             b = await queue.cancel(self.store, broadcast_id, self.commune.current().staff, member.id)
         except queue.BroadcastError as exc:
@@ -131,7 +142,7 @@ class WebAnnouncements:
         return await self._view(b, language)
 
     async def approve(self, username: str, broadcast_id: int, language: str | None) -> dict[str, Any]:
-        member = self._member(username)
+        member = self._member(username, language)
         try:
             b = await queue.approve(self.store, self.commune.current().staff, broadcast_id, member.id)
         except queue.BroadcastError as exc:

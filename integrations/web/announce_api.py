@@ -32,7 +32,7 @@ class Announcements(Protocol):
         """The author (or None), the villages they may choose, channels, approval, recent announcements."""
         ...
 
-    async def preview(self, username: str, body: Any) -> dict[str, Any]:
+    async def preview(self, username: str, body: Any, language: str | None) -> dict[str, Any]:
         """{"recipients", "by_channel", "previews": [{"language", "text", "buttons"}]}; Refused, NotAllowed."""
         ...
 
@@ -99,7 +99,7 @@ async def preview(request: web.Request) -> web.Response:
     user: StaffUser = request[USER]
 
     async def call() -> dict[str, Any]:
-        return await request.app[ANNOUNCEMENTS].preview(user.username, await _body(request))
+        return await request.app[ANNOUNCEMENTS].preview(user.username, await _body(request), _language(request))
     return await _answer(request, call)
 
 

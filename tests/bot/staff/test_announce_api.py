@@ -112,3 +112,17 @@ async def test_channels_chosen_for_an_announcement_are_the_only_ones_it_reaches(
     await queue.start_due(announce.store, ["telegram", "zalo"])
     s = await (await announce.get(f"/staff/api/announce/{b['id']}")).json()
     assert s["recipients"] == 2  # the Telegram residents of dai-cuong were left out
+
+
+async def test_scheduled_for_later_waits_and_refusals_come_in_the_page_language(announce: Any) -> None:
+    h = await _csrf(announce, "thu")
+    later = {**TEXT, "villages": ["dai-cuong"], "at": "2099-01-02T08:30"}
+    b = await (await announce.post("/staff/api/announce", json=later, headers=h)).json()
+    assert b["status"] == "scheduled" and b["due_at"] == 4071000600.0  # 08:30 in Hà Nội
+    assert await queue.start_due(announce.store, ["telegram"]) == []  # not due yet
+    r = await announce.post("/staff/api/announce?lang=en", json={**later, "at": "mai"}, headers=h)
+    assert r.status == 400 and (await r.json())["error"] == "Send time mai: expected YYYY-MM-DD HH:MM."
+    r = await announce.post("/staff/api/announce?lang=en", json={**later, "villages": ["dong-lo"]}, headers=h)
+    assert (await r.json())["error"] == "doan-thanh-nien may announce only to: dai-cuong."
+    r = await announce.post("/staff/api/announce", json={**later, "villages": ["dong-lo"]}, headers=h)
+    assert (await r.json())["error"] == "doan-thanh-nien chỉ được gửi thông báo tới: dai-cuong."
