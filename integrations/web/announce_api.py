@@ -13,7 +13,7 @@ from aiohttp import web
 from integrations.web.dashboard_api import FORBIDDEN, may_see_figures
 from integrations.web.dashboard_page import dashboard_strings
 from integrations.web.desk_auth import USER, StaffUser
-from integrations.web.page import STATIC
+from integrations.web.page import render
 from kernel.i18n import Catalogs
 
 MAX_BODY = 64 * 1024
@@ -133,10 +133,7 @@ async def page(request: web.Request) -> web.Response:
 
 def announce_page(catalogs: Catalogs | None) -> str:
     """announce.html with the dashboard's strings (the same data block)."""
-    strings = dashboard_strings(catalogs)
-    data = json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c")
-    html = (STATIC / "announce.html").read_text(encoding="utf-8")
-    return html.replace("{{strings}}", data).replace("{{title}}", strings["vi"]["announce"])
+    return render("announce.html", dashboard_strings(catalogs), title="announce")
 
 
 def add_announce_routes(app: web.Application, announcements: Announcements, catalogs: Catalogs | None = None

@@ -12,7 +12,7 @@ from aiohttp import web
 from integrations.web.dashboard_api import FORBIDDEN, may_see_figures
 from integrations.web.dashboard_page import dashboard_strings
 from integrations.web.desk_auth import USER, StaffUser
-from integrations.web.page import STATIC
+from integrations.web.page import render
 from kernel.i18n import Catalogs
 
 LISTS = ("schedule", "classes")
@@ -81,10 +81,7 @@ async def page(request: web.Request) -> web.Response:
 
 def community_page(catalogs: Catalogs | None) -> str:
     """community.html with the dashboard's strings (the same data block)."""
-    strings = dashboard_strings(catalogs)
-    data = json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c")
-    html = (STATIC / "community.html").read_text(encoding="utf-8")
-    return html.replace("{{strings}}", data).replace("{{title}}", strings["vi"]["community"])
+    return render("community.html", dashboard_strings(catalogs), title="community")
 
 
 def add_community_routes(app: web.Application, editor: CommunityEditor, catalogs: Catalogs | None = None) -> None:

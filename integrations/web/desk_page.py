@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from babel import Locale
-
-from integrations.web.page import N_, STATIC
+from integrations.web.page import N_, localized, render
 from kernel.i18n import Catalogs
 
 # Every string the desk page shows by itself ({n}, {time}, ... are filled in by desk.js).
@@ -83,19 +79,9 @@ UI = {
 
 
 def desk_strings(catalogs: Catalogs | None) -> dict[str, dict[str, str]]:
-    """The desk's strings in every language we serve, plus each language's own name for the switch."""
-    if catalogs is None:
-        return {"vi": {**UI, "name": "Tiếng Việt"}}
-    out: dict[str, dict[str, str]] = {}
-    for lang in catalogs.languages:
-        tr = catalogs.get(lang)
-        out[lang] = {key: tr(msgid) for key, msgid in UI.items()}
-        out[lang]["name"] = (Locale.parse(lang).get_display_name(lang) or lang).capitalize()
-    return out
+    """The page's strings in every language we serve, plus each language's own name."""
+    return localized(UI, catalogs)
 
 
 def desk_page(strings: dict[str, dict[str, str]]) -> str:
-    """desk.html with the strings in a JSON data block (not a script: the CSP's script-src 'self' holds)."""
-    data = json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c")
-    html = (STATIC / "desk.html").read_text(encoding="utf-8")
-    return html.replace("{{strings}}", data).replace("{{title}}", strings["vi"]["title"])
+    return render("desk.html", strings)

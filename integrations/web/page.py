@@ -4,6 +4,7 @@ the catalogs), the web app manifest, the service worker, and GET /api/chat/histo
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from aiohttp import web
@@ -42,23 +43,34 @@ UI = {
 }
 
 
-def page_strings(catalogs: Catalogs | None) -> dict[str, dict[str, str]]:
-    """The page's strings in every language we serve, plus each language's own name for the switch."""
+def localized(ui: Mapping[str, str], catalogs: Catalogs | None) -> dict[str, dict[str, str]]:
+    """A page's strings (`ui`: key -> Vietnamese msgid) in every language we serve, plus each language's own
+    name for the switch. Every page of ours (chat, desk, dashboard, ...) is built with it."""
     if catalogs is None:  # an app without catalogs (some tests): the Vietnamese source strings
-        return {"vi": {**UI, "name": "Tiếng Việt"}}
+        return {"vi": {**ui, "name": "Tiếng Việt"}}
     out: dict[str, dict[str, str]] = {}
     for lang in catalogs.languages:
         tr = catalogs.get(lang)
-        out[lang] = {key: tr(msgid) for key, msgid in UI.items()}
+        out[lang] = {key: tr(msgid) for key, msgid in ui.items()}
         out[lang]["name"] = (Locale.parse(lang).get_display_name(lang) or lang).capitalize()
     return out
 
 
-def _page(strings: dict[str, dict[str, str]]) -> str:
-    # The strings ride in a JSON data block: not a script, so the CSP (script-src 'self') is kept.
+def render(template: str, strings: dict[str, dict[str, str]], title: str = "title") -> str:
+    """A static page (`template` under static/) with its strings in a JSON data block (not a script: the CSP's
+    script-src 'self' holds) and its Vietnamese title (`strings["vi"][title]`)."""
     data = json.dumps(strings, ensure_ascii=False).replace("<", "\\u003c")
-    html = (STATIC / "chat.html").read_text(encoding="utf-8")
-    return html.replace("{{strings}}", data).replace("{{title}}", strings["vi"]["title"])
+    html = (STATIC / template).read_text(encoding="utf-8")
+    return html.replace("{{strings}}", data).replace("{{title}}", strings["vi"][title])
+
+
+def page_strings(catalogs: Catalogs | None) -> dict[str, dict[str, str]]:
+    """The chat page's strings in every language we serve."""
+    return localized(UI, catalogs)
+
+
+def _page(strings: dict[str, dict[str, str]]) -> str:
+    return render("chat.html", strings)
 
 
 async def index(request: web.Request) -> web.Response:
