@@ -13,15 +13,15 @@ VI, EN = "vi", "en"
 MIN_WORDS = 3
 
 # Words that are English and not Vietnamese typed without diacritics ("do", "to", "me", "no", "an", "on",
-# "can", "the" are both, so they are in neither list).
+# "can", "the" are both, so they are in neither list; "so" and "may" are "số" and "máy" typed plainly).
 _ENGLISH = """
 i i'm im is are was were am be been being my mine you your yours he she him her his it its we us our they them
 their what where when why who whom which how this that these those there here and or but not with without
-from for of at by about into onto after before if then than so very too also just only please thanks thank
+from for of at by about into onto after before if then than very too also just only please thanks thank
 hello hey hi good morning afternoon evening night sorry yes yeah okay need want get got have has had make
 made know think tell told ask asked say said says saying call called calling text texted send sent sending
 give gave read write wrote pay paid paying help helped try tried work works working does did doesn didn don
-isn wasn won would should could must will shall may might way lost lose money bank account accounts phone
+isn wasn won would should could must will shall might way lost lose money bank account accounts phone
 number code password pin app apps card cards bill bills electricity water internet online register
 registration install download update level activate activation forgot forget locked blocked wrong mistake
 someone somebody stranger man woman police scam scammed fake real genuine message messages link links
@@ -42,7 +42,7 @@ muon biet phai bi mat nhap ung dung quen cai dang ky tai khoan tien chuyen nhan 
 huong dan giay mau hay gio bao nhieu ngay thang nam moi cu xin chao cam hoi nguoi duoc ho khau
 cuoc dinh danh muc hai mot ba bon lua dao nham ngan hang ma otp kich hoat thanh toan tra nop phi
 cong uy ban lich khai sinh tam tru thuong tru ly lich tu phap dich vu dvc hdan ntn bh bjo mik mh
-tk ck stk ad
+tk ck stk ad tong so may con ban me bo
 """
 ENGLISH = frozenset(_ENGLISH.split())
 VIETNAMESE = frozenset(_VIETNAMESE.split()) - ENGLISH

@@ -100,6 +100,11 @@ class Rules:
     def signals(self, text: str) -> Signals:
         words = self.words(text)
         found = {name: bool(p.search(words)) for name, p in self.patterns.items()}
+        if found.get("wrong_transfer"):
+            # The resident's own mistaken transfer ("ck nhầm 2tr cho người lạ") is not somebody's demand for
+            # money: the other kinds are read on the rest of the message.
+            rest = self.patterns["wrong_transfer"].sub(" ", words)
+            found.update({name: bool(p.search(rest)) for name, p in self.patterns.items() if name != "wrong_transfer"})
         link = False
         if self.link is not None:
             folded = fold(prepare(text)).lower()

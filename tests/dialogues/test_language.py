@@ -22,6 +22,7 @@ from kernel.settings import ROOT
     ("cai vneid ok khong", VI),
     ("ck nham 500k sang stk la r lam sao lay lai dc", VI),
     ("bye bye nhé", VI),
+    ("tong dai vneid so may", VI), ("may toi khong vao duoc", VI), ("I may need help with my phone", EN),
     ("ok", None), ("hello", None), ("1", None), ("Đại Cường", None), ("Kim Duong", None), ("thon Dai Cuong", None),
 ])
 def test_messages(text: str, expected: str | None) -> None:

@@ -82,6 +82,7 @@ def _where(out: Outcome) -> tuple[str | None, str | None]:
     # Someone "sent it by mistake" and wants it back: the fake wrong transfer, a scam (brief §5.1 pattern).
     ("có người gọi bảo chuyển nhầm tiền vào tài khoản tôi, đòi tôi chuyển trả lại cho họ", SCAM),
     ("ck nham 500k sang stk la r lam sao lay lai dc", WRONG_TRANSFER),
+    ("ck nham 2tr cho ng la r lam sao bjo", WRONG_TRANSFER),  # the own transfer is not a demand for money
     ("I sent money to the wrong account by mistake, how do I get it back", WRONG_TRANSFER),
 ])
 def test_the_patterns_alone_find_the_situation(text: str, expected: str) -> None:
