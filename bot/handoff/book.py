@@ -156,6 +156,14 @@ class CaseBook:
             return Outcome(False, self.tr("Chỉ thành viên của tổ mới được nhận và trả lời yêu cầu này."))
         return case
 
+    async def open_case_for(self, s: AsyncSession, case_id: int, staff: Staff,
+                            refusal: str | None = None) -> Case | Outcome:
+        """As case_for, and refused also when the case is closed (`refusal`, else "Yêu cầu N đã đóng.")."""
+        case = await self.case_for(s, case_id, staff)
+        if isinstance(case, Outcome) or case.status in ACTIVE:
+            return case
+        return Outcome(False, refusal or self.tr("Yêu cầu {case} đã đóng.", case=case.id))
+
     async def resident_of(self, s: AsyncSession, case: Case) -> tuple[Resident | None, Translator]:
         resident = await s.get(Resident, case.resident_id)
         return resident, self.catalogs.get(case.language)

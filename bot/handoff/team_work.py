@@ -56,11 +56,10 @@ class TeamWork(CaseBook):
         if not text:
             return Outcome(False, self.tr("Tin nhắn trống."))
         async with self.store.writing() as s:
-            case = await self.case_for(s, case_id, staff)
+            case = await self.open_case_for(
+                s, case_id, staff, self.tr("Yêu cầu {case} đã đóng; tin nhắn không được gửi.", case=case_id))
             if isinstance(case, Outcome):
                 return case
-            if case.status not in ACTIVE:
-                return Outcome(False, self.tr("Yêu cầu {case} đã đóng; tin nhắn không được gửi.", case=case.id))
             if source_id is not None:
                 dup = await s.execute(select(CaseMessage.id).where(CaseMessage.case_id == case.id,
                                                                    CaseMessage.source_id == source_id))
@@ -85,11 +84,9 @@ class TeamWork(CaseBook):
 
     async def resolve(self, case_id: int, staff: Staff) -> Outcome:
         async with self.store.writing() as s:
-            case = await self.case_for(s, case_id, staff)
+            case = await self.open_case_for(s, case_id, staff)
             if isinstance(case, Outcome):
                 return case
-            if case.status not in ACTIVE:
-                return Outcome(False, self.tr("Yêu cầu {case} đã đóng.", case=case.id))
             case.status, case.closed_at = RESOLVED, self.clock()
             case.assignee_id = case.assignee_id or staff.user_id
             case.assignee_name = case.assignee_name or staff.name
@@ -109,11 +106,9 @@ class TeamWork(CaseBook):
 
     async def hand_back(self, case_id: int, staff: Staff) -> Outcome:
         async with self.store.writing() as s:
-            case = await self.case_for(s, case_id, staff)
+            case = await self.open_case_for(s, case_id, staff)
             if isinstance(case, Outcome):
                 return case
-            if case.status not in ACTIVE:
-                return Outcome(False, self.tr("Yêu cầu {case} đã đóng.", case=case.id))
             case.status, case.closed_at = RETURNED, self.clock()
             self.store.track(s, case.resident_id, "handoff_back", case.flow, case.step, {"case": case.id})
             self.to_case_teams(s, case, "notice", self.tr("↩️ {name} đã trả yêu cầu {case} về trợ lý.",
@@ -134,11 +129,9 @@ class TeamWork(CaseBook):
         if target is None:
             return Outcome(False, self.tr("Không có tổ “{team}”.", team=team_id))
         async with self.store.writing() as s:
-            case = await self.case_for(s, case_id, staff)
+            case = await self.open_case_for(s, case_id, staff)
             if isinstance(case, Outcome):
                 return case
-            if case.status not in ACTIVE:
-                return Outcome(False, self.tr("Yêu cầu {case} đã đóng.", case=case.id))
             self.to_case_teams(s, case, "notice", self.tr("➡️ {name} đã chuyển yêu cầu {case} cho {team}.",
                                                                 name=staff.name, case=case.id, team=target.name))
             case.team, case.escalated_team = target.id, None
