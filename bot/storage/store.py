@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, false, insert, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, false, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -27,6 +27,11 @@ _TURN = _turn(false())
 _TURN_SEEN = _turn(select(Message.id).where(Message.resident_id == Resident.id,
                                             Message.platform_message_id == bindparam("message")).exists())
 _LOG = insert(cast(Table, Message.__table__))
+# PostgreSQL: one resident's turns run one at a time across every process sharing the database. The lock
+# is the transaction's (released at commit or rollback, or when a dead process's connection closes); the
+# first number keeps these keys apart from other advisory locks (bot/storage/leader.py).
+RESIDENT_LOCKS = 0x5457  # "TW"
+_HOLD_RESIDENT = text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))")
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class Store:
         # SQLite has a single writer: queue this process's write transactions here rather than
         # in SQLite's busy handler. PostgreSQL needs no such lock.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # On SQLite the single writer already serialises every turn of every process.
+        self._turn_lock = engine.dialect.name == "postgresql"
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
@@ -79,7 +86,11 @@ class Store:
                         message_id: str | None = None) -> tuple[Resident, Conversation, bool]:
         """The resident's row, their conversation and whether `message_id` was processed already, in one
         query (each statement is a hop to the database: a turn makes as few as it can), created on first
-        contact."""
+        contact. On PostgreSQL the resident's turn lock is taken first, held until the transaction ends."""
+        if self._turn_lock:
+            # Taken before the first read: under READ COMMITTED the next statements then see what the
+            # resident's previous turn committed, whichever process ran it.
+            await s.execute(_HOLD_RESIDENT, {"space": RESIDENT_LOCKS, "key": f"{who.channel}:{who.user_id}"})
         params = {"channel": who.channel, "user": who.user_id, "message": message_id}
         found = (await s.execute(_TURN_SEEN if message_id else _TURN, params)).first()
         if found is None:
