@@ -1,6 +1,5 @@
-"""The commune's data edited from the browser: the mobile service point schedule (schedule.yml) and the digital
-skills classes (classes.yml), validated exactly as the assistant reads them, written atomically (the file's
-comments kept), and each change recorded (who, when) in the database."""
+"""The commune's data edited from the browser: the mobile service point schedule, the digital skills classes and
+the village teams' contacts, validated as the assistant reads them, written atomically, each change recorded."""
 
 from __future__ import annotations
 
@@ -13,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from babel.support import NullTranslations
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.staff.team_contacts import read_teams, updated_teams
 from bot.storage.db import Base, utcnow
 from bot.storage.store import Store
 from kernel.commune import CommuneError, CommuneSource
 from kernel.commune.sessions import KEYS, parse_sessions
+from kernel.i18n import Catalogs, Translator
 
 # which -> (file, top-level key)
 FILES = {"schedule": ("schedule.yml", "visits"), "classes": ("classes.yml", "classes")}
@@ -57,6 +59,19 @@ def _header(path: Path) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def write_atomically(path: Path, body: str) -> None:
+    """The file's leading comments, then `body`; readers see the old file or the new one, never half of it."""
+    text = _header(path) + body
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _entry(raw: Any, n: int, fields: tuple[str, ...]) -> dict[str, Any]:
     """One entry from the browser: known fields only, text trimmed, empty fields left out."""
     where = f"entry {n + 1}"
@@ -88,12 +103,14 @@ def _entry(raw: Any, n: int, fields: tuple[str, ...]) -> dict[str, Any]:
 class CommunityData:
     """Reads and saves the commune's schedule and classes (CommuneSource reloads them on the next message)."""
 
-    def __init__(self, store: Store, source: CommuneSource) -> None:
-        self.store, self.source = store, source
+    def __init__(self, store: Store, source: CommuneSource, catalogs: Catalogs | None = None) -> None:
+        self.store, self.source, self.catalogs = store, source, catalogs
         self._lock = asyncio.Lock()
 
     def read(self, which: str) -> list[dict[str, Any]]:
-        """The file's entries as written (dates as YYYY-MM-DD)."""
+        """The file's entries as written (dates as YYYY-MM-DD); for "teams" each team's contacts and hours."""
+        if which == "teams":
+            return read_teams(self.source.directory)
         file, key = FILES[which]
         path = self.source.directory / file
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
@@ -109,9 +126,11 @@ class CommunityData:
             rows = (await s.execute(select(CommunityEdit).order_by(CommunityEdit.id.desc()).limit(limit))).scalars()
             return [{"file": r.file, "who": r.who, "at": r.at.isoformat(), "entries": r.entries} for r in rows]
 
-    async def save(self, which: str, entries: Any, who: str) -> list[dict[str, Any]]:
+    async def save(self, which: str, entries: Any, who: str, language: str | None = None) -> list[dict[str, Any]]:
         """Validate the new entries as the assistant will read them; write the file and record the change.
-        EditRefused leaves the file as it was."""
+        EditRefused (ContactsRefused for the teams, in `language`) leaves the file as it was."""
+        if which == "teams":
+            return await self._save_teams(entries, who, language)
         if which not in FILES:
             raise EditRefused(f"unknown list {which!r}: schedule or classes")
         if not isinstance(entries, list) or len(entries) > MAX_ENTRIES:
@@ -132,17 +151,22 @@ class CommunityData:
             message = re.sub(rf"{re.escape(file)}: {key}\[(\d+)\]", lambda m: f"entry {int(m.group(1)) + 1}", str(exc))
             raise EditRefused(message) from None
         async with self._lock:
-            path = self.source.directory / file
-            text = _header(path) + body
-            fd, tmp = tempfile.mkstemp(prefix=f".{file}.", dir=path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    out.write(text)
-                os.replace(tmp, path)  # readers see the old file or the new one, never half of it
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            async with self.store.writing() as s:
-                s.add(CommunityEdit(file=file, who=who, at=utcnow(), entries=len(clean)))
+            write_atomically(self.source.directory / file, body)
+            await self.record(file, who, len(clean))
         self.source.current()  # reload now (the next message would anyway)
         return self.read(which)
+
+    async def _save_teams(self, entries: Any, who: str, language: str | None) -> list[dict[str, Any]]:
+        tr = self.catalogs.get(language) if self.catalogs else Translator("vi", NullTranslations())
+        async with self._lock:  # read, change and write teams.yml as one step: two editors never lose an edit
+            body, changed = updated_teams(self.source.directory, entries, tr)
+            if changed:
+                write_atomically(self.source.directory / "teams.yml", body)
+                await self.record("teams.yml", who, changed)
+        self.source.current()
+        return self.read("teams")
+
+    async def record(self, file: str, who: str, entries: int) -> None:
+        """One saved change in the history (who, when, which file, how many entries)."""
+        async with self.store.writing() as s:
+            s.add(CommunityEdit(file=file, who=who, at=utcnow(), entries=entries))

@@ -113,7 +113,7 @@ def attach_dashboard(app: web.Application, services: Services) -> DashboardFigur
     attach_desk: its login guards /staff/api/)."""
     figures_ = DashboardFigures(services.store, services.library, services.commune, services.catalogs)
     add_dashboard_routes(app, figures_, services.catalogs)
-    add_community_routes(app, CommunityData(services.store, services.commune), services.catalogs)
+    add_community_routes(app, CommunityData(services.store, services.commune, services.catalogs), services.catalogs)
     add_announce_routes(app, WebAnnouncements(services.store, services.commune, services.catalogs,
                                               services.settings.broadcast), services.catalogs)
     return figures_

@@ -1,6 +1,7 @@
 """The commune's data from the browser (/staff/community, roles staff and admin): the mobile service point
-schedule and the digital skills classes, read and saved through a port (CommunityEditor, implemented by
-bot.staff.community). desk_auth's middleware asks for a session (401) and, on PUT, the CSRF token (403)."""
+schedule, the digital skills classes and the village teams' contacts, read and saved through a port
+(CommunityEditor, implemented by bot.staff.community). desk_auth's middleware asks for a session (401) and, on
+PUT, the CSRF token (403)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from integrations.web.desk_auth import USER, StaffUser
 from integrations.web.page import render
 from kernel.i18n import Catalogs
 
-LISTS = ("schedule", "classes")
+LISTS = ("schedule", "classes", "teams")
 MAX_BODY = 256 * 1024
 
 
@@ -32,8 +33,9 @@ class CommunityEditor(Protocol):
 
     async def history(self, limit: int = 20) -> list[dict[str, object]]: ...
 
-    async def save(self, which: str, entries: Any, who: str) -> list[dict[str, Any]]:
-        """The saved entries; Refused (or a ValueError subclass) when they are not valid."""
+    async def save(self, which: str, entries: Any, who: str, language: str | None = None) -> list[dict[str, Any]]:
+        """The saved entries; Refused (or a ValueError subclass, its message in `language` where it can) when
+        they are not valid."""
         ...
 
 
@@ -59,7 +61,7 @@ async def save(request: web.Request) -> web.Response:
         return _error(403, FORBIDDEN)
     which = request.match_info["which"]
     if which not in LISTS:
-        return _error(404, "No such list: schedule or classes.")
+        return _error(404, "No such list: schedule, classes or teams.")
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _error(413, "Too large.")
     try:
@@ -68,7 +70,8 @@ async def save(request: web.Request) -> web.Response:
         return _error(400, 'Send JSON: {"entries": [...]}.')
     entries = body.get("entries") if isinstance(body, dict) else None
     try:
-        saved = await request.app[EDITOR].save(which, entries, user.username)
+        lang = request.query.get("lang")
+        saved = await request.app[EDITOR].save(which, entries, user.username, lang if lang in ("vi", "en") else None)
     except ValueError as exc:
         return _error(400, str(exc))
     return web.json_response({which: saved, "history": await request.app[EDITOR].history()})

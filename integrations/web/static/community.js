@@ -1,6 +1,6 @@
-// The commune's schedule and classes (/staff/community): each entry a row of fields, saved as a whole list with
-// PUT /staff/api/community/<list>. The server checks every entry as the assistant reads it and refuses the
-// whole list with a message naming the entry; the saved file stays as it was.
+// The commune's schedule, classes and teams' contacts (/staff/community): each entry a row of fields, saved as a
+// whole list with PUT /staff/api/community/<list>. The server checks every entry as the assistant reads it and
+// refuses the whole list with a message naming the entry; the saved file stays as it was.
 "use strict";
 
 (function () {
@@ -88,32 +88,103 @@
     });
   }
 
+  // The village teams' contacts: one fieldset per team (its id in data-team), hours as day boxes and two times.
+  var TEAM_FIELDS = [["contact", "contact"], ["contact_en", "contact_en"], ["phone", "phone"], ["place", "team_place"],
+                     ["place_en", "team_place_en"]];
+  var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+  function teamBox(team) {
+    var box = el("fieldset", null, "entry team");
+    box.dataset.team = team.id;
+    box.appendChild(el("legend", team.name));
+    TEAM_FIELDS.forEach(function (f) {
+      var label = el("label");
+      label.appendChild(el("span", S[f[1]]));
+      var input = el("input");
+      input.name = f[0];
+      input.value = team[f[0]] || "";
+      if (f[0] === "phone") input.type = "tel";
+      label.appendChild(input);
+      box.appendChild(label);
+    });
+    var hours = el("div", null, "hours");
+    hours.appendChild(el("span", S.hours));
+    var days = (team.hours && team.hours.days) || [];
+    DAYS.forEach(function (d) {
+      var label = el("label", null, "day");
+      var box_ = el("input");
+      box_.type = "checkbox";
+      box_.name = "day";
+      box_.value = d;
+      box_.checked = days.indexOf(d) >= 0;
+      label.appendChild(box_);
+      label.appendChild(el("span", S["day_" + d]));
+      hours.appendChild(label);
+    });
+    [["hours_start", "start"], ["hours_end", "end"]].forEach(function (f) {
+      var label = el("label");
+      label.appendChild(el("span", S[f[1]]));
+      var input = el("input");
+      input.name = f[0];
+      input.value = team.hours ? team.hours[f[1]] : "";
+      label.appendChild(input);
+      hours.appendChild(label);
+    });
+    box.appendChild(hours);
+    return box;
+  }
+
+  function showTeams(teams) {
+    var holder = document.querySelector("#teams .entries");
+    holder.replaceChildren();
+    teams.forEach(function (t) { holder.appendChild(teamBox(t)); });
+  }
+
+  function collectTeams() {
+    return Array.from(document.querySelectorAll("#teams .team")).map(function (box) {
+      var entry = { id: box.dataset.team };
+      TEAM_FIELDS.forEach(function (f) { entry[f[0]] = box.querySelector("input[name=" + f[0] + "]").value; });
+      var days = Array.from(box.querySelectorAll("input[name=day]:checked")).map(function (c) { return c.value; });
+      var start = box.querySelector("input[name=hours_start]").value.trim();
+      var end = box.querySelector("input[name=hours_end]").value.trim();
+      entry.hours = days.length || start || end ? { days: days, start: start, end: end } : null;
+      return entry;
+    });
+  }
+
+  function save(list, entries, result, done) {
+    result.textContent = S.loading;
+    result.className = "result";
+    fetch("/staff/api/community/" + list + "?lang=" + lang, {
+      method: "PUT", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ entries: entries })
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+    }).then(function (answer) {
+      if (!answer.ok) {
+        result.textContent = (list === "teams" ? S.refused_teams : S.refused) + " " + (answer.body.error || "");
+        result.className = "result error";
+        return;
+      }
+      done(answer.body[list]);
+      history(answer.body.history);
+      result.textContent = list === "teams" ? S.saved_teams : S.saved;
+      document.body.dataset.saved = String(Date.now());
+    }).catch(function () { result.textContent = S.failed; result.className = "result error"; });
+  }
+
+  $("teams").querySelector(".save").addEventListener("click", function () {
+    save("teams", collectTeams(), $("teams").querySelector(".result"), showTeams);
+  });
+
   document.querySelectorAll("section.list").forEach(function (section) {
     var list = section.dataset.list;
     section.querySelector(".add").addEventListener("click", function () {
       section.querySelector(".entries").appendChild(row(list, {}));
     });
     section.querySelector(".save").addEventListener("click", function () {
-      var result = section.querySelector(".result");
-      result.textContent = S.loading;
-      result.className = "result";
-      fetch("/staff/api/community/" + list, {
-        method: "PUT", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify({ entries: collect(list) })
-      }).then(function (r) {
-        return r.json().then(function (body) { return { ok: r.ok, body: body }; });
-      }).then(function (answer) {
-        if (!answer.ok) {
-          result.textContent = S.refused + " " + (answer.body.error || "");
-          result.className = "result error";
-          return;
-        }
-        show(list, answer.body[list]);
-        history(answer.body.history);
-        result.textContent = S.saved;
-        document.body.dataset.saved = String(Date.now());
-      }).catch(function () { result.textContent = S.failed; result.className = "result error"; });
+      save(list, collect(list), section.querySelector(".result"), function (saved) { show(list, saved); });
     });
   });
 
@@ -132,6 +203,7 @@
     }).then(function (body) {
       show("schedule", body.schedule);
       show("classes", body.classes);
+      showTeams(body.teams);
       history(body.history);
       $("board").hidden = false;
       document.body.dataset.loaded = String(Date.now());

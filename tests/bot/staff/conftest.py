@@ -69,7 +69,7 @@ async def login(client: Any, username: str) -> None:
 
 
 @pytest_asyncio.fixture
-async def community(aiohttp_client: Any, sqlite_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+async def community(aiohttp_client: Any, sqlite_url: str, tmp_path: Path, settings: Settings) -> AsyncIterator[Any]:
     """The desk's login and the community data page on a copy of the commune's files (tmp_path/commune);
     accounts lan (member), minh (staff)."""
     engine = make_engine(sqlite_url)
@@ -84,7 +84,8 @@ async def community(aiohttp_client: Any, sqlite_url: str, tmp_path: Path) -> Asy
     harden(app, store)
     add_login_routes(app, accounts)
     app.router.add_static("/static", STATIC)
-    add_community_routes(app, CommunityData(store, CommuneSource(directory)))
+    catalogs = Catalogs(settings.locales_dir, settings.languages, settings.default_language)
+    add_community_routes(app, CommunityData(store, CommuneSource(directory), catalogs), catalogs)
     client = await aiohttp_client(app)
     client.directory = directory
     yield client

@@ -79,6 +79,6 @@ async def test_only_staff_may_edit_with_the_csrf_token(community: Any) -> None:
     assert r.status == 403
     await login(community, "minh")
     assert (await community.put("/staff/api/community/schedule", json={"entries": [VISIT]})).status == 403
-    assert (await community.put("/staff/api/community/teams", json={"entries": []},
+    assert (await community.put("/staff/api/community/people", json={"entries": []},
                                 headers=await _csrf(community))).status == 404
     assert yaml.safe_load((community.directory / "schedule.yml").read_text(encoding="utf-8")) == {"visits": []}
