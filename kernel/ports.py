@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -65,6 +66,17 @@ class HealthCheck(Protocol):
     async def ping(self) -> bool:
         """True when the database answers; raises otherwise."""
         ...
+
+
+async def database_down(health: HealthCheck | None, timeout: float = 3.0) -> bool:
+    """True when the database does not answer (quickly): an outage, not a bad message, so keep retrying."""
+    if health is None:
+        return False
+    try:
+        await asyncio.wait_for(health.ping(), timeout)
+    except Exception:  # any failure to reach it is an outage
+        return True
+    return False
 
 
 class Sender(Protocol):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from telegram import Update
 
 from kernel.flood import FloodLimiter
-from kernel.ports import HealthCheck
+from kernel.ports import HealthCheck, database_down
 
 log = logging.getLogger(__name__)
 
@@ -179,13 +179,7 @@ class Dispatcher:
             await asyncio.sleep(self.retry.pause(attempt))
 
     async def database_down(self) -> bool:
-        if self.health is None:
-            return False
-        try:
-            await self.health.ping()
-        except Exception:  # any failure to reach the database is an outage here
-            return True
-        return False
+        return await database_down(self.health)
 
 
 __all__ = ["Dispatcher", "Retry", "chat_key"]

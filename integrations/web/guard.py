@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from kernel.ports import HealthCheck
+from kernel.ports import HealthCheck, database_down
 
 log = logging.getLogger(__name__)
 HEALTH = web.AppKey("health", HealthCheck)
@@ -33,15 +33,6 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
             response.headers[name] = value
 
 
-async def database_down(health: HealthCheck) -> bool:
-    """True when the database does not answer (quickly): what turns an error into a 503."""
-    try:
-        await asyncio.wait_for(health.ping(), PING_TIMEOUT)
-    except Exception:  # any failure to reach it is an outage
-        return True
-    return False
-
-
 def unavailable() -> web.Response:
     return web.json_response({"error": "The assistant is briefly unavailable. Please try again in a minute."},
                              status=503, headers={"Retry-After": "30"})
@@ -59,7 +50,7 @@ async def errors(request: web.Request, handler: Callable[[web.Request], Awaitabl
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        if HEALTH in request.app and await database_down(request.app[HEALTH]):
+        if HEALTH in request.app and await database_down(request.app[HEALTH], PING_TIMEOUT):
             log.warning("%s %s: database unavailable (%s)", request.method, request.path, type(exc).__name__)
             return unavailable()
         log.exception("%s %s failed", request.method, request.path)

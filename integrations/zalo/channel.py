@@ -30,7 +30,7 @@ from kernel.flood import FloodLimiter
 from kernel.i18n import Catalogs
 from kernel.locks import KeyedLocks
 from kernel.messages import Incoming, Reply, ResidentKey
-from kernel.ports import DeliveryError, HealthCheck, ResidentDirectory, Turns
+from kernel.ports import DeliveryError, HealthCheck, ResidentDirectory, Turns, database_down
 from kernel.safety import screen
 from kernel.settings import ZaloSettings
 
@@ -193,20 +193,12 @@ class ZaloChannel:
                 return
             except Exception:
                 attempt += 1
-                if not await self._database_down() and attempt >= DELIVERY_ATTEMPTS:
+                if not await database_down(self.health) and attempt >= DELIVERY_ATTEMPTS:
                     log.exception("Zalo Bot API update from %s could not be handled; dropped", event.user_id)
                     return
                 log.warning("Zalo Bot API update from %s failed (try %d); kept", event.user_id, attempt)
                 await asyncio.sleep(min(0.5 * 2 ** (attempt - 1), 8.0))
 
-    async def _database_down(self) -> bool:
-        if self.health is None:
-            return False
-        try:
-            await self.health.ping()
-        except Exception:  # any failure to reach the database is an outage here
-            return True
-        return False
 
     async def stop(self) -> None:
         if self._poller is not None:
