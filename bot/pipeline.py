@@ -27,7 +27,7 @@ from dialogues.language import detect as detect_language
 from dialogues.state import DialogueState
 from kernel import effects as fx
 from kernel.commune import CommuneSource, Teams, place_name
-from kernel.feature import Feature, claims
+from kernel.feature import Feature, FeatureConflict, MediaHandler, claims
 from kernel.i18n import Catalogs, Translator
 from kernel.messages import Button, Incoming, Reply, ResidentKey, TurnResult, TurnState
 from kernel.safety import Screened, screen
@@ -93,6 +93,11 @@ class Pipeline:
             everyone, lambda f: f.payloads, "payload prefix")
         # Checked in order after the payloads, before the engine (e.g. relaying to an open hand-off case).
         self.interceptors: tuple[Interceptor, ...] = tuple(f.interceptor for f in features if f.interceptor)
+        # Residents' photos and voice notes (the hand-off keeps them in the case); without it, "text only".
+        media = [f for f in features if f.media is not None]
+        if len(media) > 1:
+            raise FeatureConflict(f"residents' files are claimed by both {media[0].name} and {media[1].name}")
+        self.media: MediaHandler | None = media[0].media if media else None
 
     def _lock(self, who: ResidentKey) -> Lock:
         lock = self._locks.get(who)
@@ -102,7 +107,7 @@ class Pipeline:
         return lock
 
     async def handle(self, msg: Incoming) -> TurnResult:
-        if msg.attachment is not None:
+        if msg.attachment is not None and (msg.media is None or self.media is None):
             return await answer_attachment(msg, self.residents, self.catalogs)
         screened = screen(msg.text) if msg.text is not None else None
         parse: Parse | None = None
@@ -137,7 +142,9 @@ class Pipeline:
                 hook = self.payloads.get(payload.partition(":")[0]) if payload else None
                 taken: list[Reply] | None = None
                 unanswered: str | None = None
-                if hook is not None:
+                if msg.media is not None and self.media is not None:
+                    taken = await self.media(scope, msg.media)
+                elif hook is not None:
                     taken = await hook(scope, payload or "")
                 else:
                     for intercept in self.interceptors:
@@ -165,7 +172,7 @@ class Pipeline:
                 new_state = replace(new_state, choices=tuple(b.payload for r in replies for b in r.flat_buttons()))
                 if not scope.forgotten:
                     await self.store.append_messages(s, resident.id, [
-                        ("in", screened.text if screened else None, payload,
+                        ("in", screened.text if screened else None, payload or ("media" if msg.media else None),
                          unanswered or (parse.intent if parse else None), msg.message_id),
                         *(("out", reply.text, None, None, None) for reply in replies)])
                     conv.state = new_state.to_json()

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kernel.messages import Reply
+from kernel.messages import MediaFile, Reply
 from kernel.ports import Mailbox
 
 # A turn's scope is the pipeline's (bot.pipeline.TurnScope): the open transaction, the resident,
@@ -24,6 +24,8 @@ EffectHandler = Callable[[Any, Any], Awaitable[list[Reply]]]  # (scope, effect) 
 PayloadHandler = Callable[[Any, str], Awaitable[list[Reply]]]  # (scope, payload) -> replies
 # Sees a turn before the dialogue engine; returning replies (not None) takes the turn over.
 Interceptor = Callable[[Any], Awaitable[list[Reply] | None]]
+# A resident's photo or voice note (Incoming.media) inside the turn: (scope, file) -> replies.
+MediaHandler = Callable[[Any, MediaFile], Awaitable[list[Reply]]]
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Feature:
     effects: Mapping[type, EffectHandler] = field(default_factory=dict)
     payloads: Mapping[str, PayloadHandler] = field(default_factory=dict)  # prefix before ":" -> handler
     interceptor: Interceptor | None = None
+    media: MediaHandler | None = None  # residents' photos and voice notes (one feature at most)
     staff_commands: Mapping[str, StaffHandler] = field(default_factory=dict)  # "cases" serves /cases
     staff_buttons: Mapping[str, StaffHandler] = field(default_factory=dict)  # payload prefix -> handler
     staff_messages: StaffHandler | None = None  # any other text at a staff desk

@@ -19,13 +19,28 @@ class ResidentKey:
 # What a resident may send besides text and buttons: a contact card, a location (or venue),
 # and any other media (photo, sticker, voice, file, ...).
 ATTACHMENTS = frozenset({"contact", "location", "media"})
+# The largest photo or voice note a resident may send (every channel; the web upload too).
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A photo or voice note as the channel fetched it from the platform; its type is decided by the core,
+    from the content. One the platform announced as larger than MAX_FILE_BYTES is not fetched: `too_large`."""
+
+    data: bytes = b""
+    too_large: bool = False
+
+    def __repr__(self) -> str:  # never the bytes in a log line
+        return f"MediaFile({len(self.data)} bytes, too_large={self.too_large})"
 
 
 @dataclass(frozen=True)
 class Incoming:
     """One thing a resident did: typed text, pressed a button or sent an attachment (exactly one).
 
-    An attachment is named by its kind only (ATTACHMENTS); what it held is never passed on."""
+    An attachment is named by its kind (ATTACHMENTS); what it held is never passed on, except a photo or voice
+    note's content (`media`, with the kind "media"), which the core keeps only for the resident's case."""
 
     who: ResidentKey
     text: str | None = None
@@ -40,12 +55,16 @@ class Incoming:
     # For a button press: the conversation's position (TurnResult.at) when the button was shown. A press
     # for a position that is no longer current is ignored, so a double tap or an old button acts once.
     at: str | None = None
+    # A photo or voice note's content (attachment "media" only); None for other media (stickers, videos, ...).
+    media: MediaFile | None = None
 
     def __post_init__(self) -> None:
         if sum(x is not None for x in (self.text, self.payload, self.attachment)) != 1:
             raise ValueError("an incoming message has exactly one of text, a payload or an attachment")
         if self.attachment is not None and self.attachment not in ATTACHMENTS:
             raise ValueError(f"unknown attachment kind {self.attachment!r}")
+        if self.media is not None and self.attachment != "media":
+            raise ValueError("a file comes with the attachment kind 'media'")
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,12 @@ class TelegramSettings:
     retry_seconds: float = 0.5
     retry_max_seconds: float = 8.0
 
+    @property
+    def file_url(self) -> str:
+        """Where files are downloaded: https://api.telegram.org/file/bot<token>/<path> beside the API's /bot."""
+        base = self.api_url.rstrip("/")
+        return f"{base[:-4]}/file/bot" if base.endswith("/bot") else f"{base}/file/bot"
+
 
 @dataclass(frozen=True)
 class ZaloSettings:

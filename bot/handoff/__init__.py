@@ -18,6 +18,7 @@ from bot.handoff.cases import PREFIX, Escalation, Outcome, Staff
 from bot.handoff.files import CaseFiles
 from bot.handoff.outbox import OutboxWorker
 from bot.handoff.team_desk import BUTTON_PREFIX, TeamDesk
+from bot.handoff.uploads import ResidentFiles
 from bot.pipeline import TurnScope, without_team
 from bot.senders import SenderRegistry
 from bot.storage.store import Store
@@ -26,7 +27,7 @@ from kernel import effects as fx
 from kernel.commune import CommuneSource
 from kernel.feature import Feature
 from kernel.i18n import Catalogs
-from kernel.messages import Reply
+from kernel.messages import MediaFile, Reply
 from kernel.settings import EscalationSettings
 
 
@@ -49,11 +50,18 @@ def feature(escalation: Escalation, outbox: OutboxWorker) -> Feature:
             return without_team(scope, escalation.commune, effect)
         return await escalation.open_case(scope, effect, no_team)
 
+    async def on_media(scope: TurnScope, media: MediaFile) -> list[Reply]:
+        if escalation.files is None:  # no folder for case files: the "text only" answer
+            return [Reply(scope.tr("Trợ lý chỉ đọc được tin nhắn chữ. Bạn nhắn câu hỏi bằng chữ hoặc chọn chủ đề "
+                                   "nhé."))]
+        return await ResidentFiles(escalation, escalation.files).on_media(scope, media)
+
     return Feature(
         name="handoff",
         effects={fx.Handoff: on_handoff},
         payloads={PREFIX: escalation.on_payload},
         interceptor=escalation.relay,
+        media=on_media,
         staff_commands={"cases": team.on_cases, "case": team.on_case, "reassign": team.on_reassign},
         staff_buttons={BUTTON_PREFIX: team.on_button},
         staff_messages=team.on_message,

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from kernel.messages import MAX_FILE_BYTES as MAX_BYTES
+
 log = logging.getLogger(__name__)
-MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a phone's photo is under 50 MP; a "decompression bomb" is refused
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO")
 MAX_SIDE = 2560  # enough to read a screen; a smaller file for the team's phones

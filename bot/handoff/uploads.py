@@ -1,29 +1,47 @@
-"""A resident's photo or voice note, from a channel into their open case (bot.handoff.files keeps it).
+"""A resident's photo or voice note, from any channel into their open case (bot.handoff.files keeps it).
 
 With a case open, the file joins it: the team sees it at the web desk, and its Telegram group is told.
 Without one, the assistant says it cannot look at files itself and offers a person (the resident sends
 the file again once the case is open). Every answer warns against photos of ID cards, bank cards or codes.
+Telegram and Zalo files come inside the turn (Incoming.media, `on_media`); the web chat's upload
+(integrations/web/upload.py) calls `upload`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handoff.book import PREFIX
 from bot.handoff.cases import Escalation
-from bot.handoff.files import CaseFiles, NotAccepted
-from bot.handoff.models import CaseMessage
+from bot.handoff.files import CaseFiles, Kept, NotAccepted
+from bot.handoff.models import Case, CaseMessage
 from bot.storage.db import Resident
-from kernel.messages import Button, Reply, ResidentKey
+from kernel.i18n import Translator
+from kernel.messages import Button, MediaFile, Reply, ResidentKey
+
+if TYPE_CHECKING:
+    from bot.pipeline import TurnScope
 
 log = logging.getLogger(__name__)
 
 
+def _no_case(tr: Translator) -> list[Reply]:
+    return [Reply(tr("Trợ lý không xem được ảnh hay ghi âm. Nếu cần, bấm “Gặp người hỗ trợ” để nhờ tổ công nghệ "
+                     "số, rồi gửi lại tệp cho tổ. Đừng gửi ảnh căn cước, thẻ ngân hàng hay mã OTP."),
+                  ((Button(tr("Gặp người hỗ trợ"), "human"), Button(tr("Xem danh mục"), "menu")),))]
+
+
+def _refused(tr: Translator) -> list[Reply]:
+    return [Reply(tr("Tệp này không gửi được: chỉ nhận ảnh hoặc ghi âm, tối đa 10 MB."))]
+
+
 class ResidentFiles:
-    """integrations.web.upload.Uploads on the hand-off's cases."""
+    """A resident's files into their case: integrations.web.upload.Uploads, and the hand-off's media handler."""
 
     def __init__(self, escalation: Escalation, files: CaseFiles) -> None:
         self.escalation = escalation
@@ -38,23 +56,45 @@ class ResidentFiles:
             case = await esc.active_case(s, resident.id) if resident is not None else None
         tr = esc.catalogs.get(resident.language if resident is not None else None)
         if case is None:
-            return "no_case", [Reply(tr("Trợ lý không xem được ảnh hay ghi âm. Nếu cần, bấm “Gặp người hỗ trợ” để nhờ "
-                                    "tổ công nghệ số, rồi gửi lại tệp cho tổ. Đừng gửi ảnh căn cước, thẻ ngân hàng "
-                                    "hay mã OTP."),
-                                 ((Button(tr("Gặp người hỗ trợ"), "human"), Button(tr("Xem danh mục"), "menu")),))]
-        try:
-            kept = await asyncio.to_thread(self.files.keep, case.id, data)
-        except NotAccepted as exc:
-            log.info("file for case %s refused: %s", case.id, exc)
-            return "refused", [Reply(tr("Tệp này không gửi được: chỉ nhận ảnh hoặc ghi âm, tối đa 10 MB."))]
-        what = tr("📷 Ảnh") if kept.kind == "image" else tr("🎤 Ghi âm")
+            return "no_case", _no_case(tr)
+        kept = await self._keep(case.id, data)
+        if kept is None:
+            return "refused", _refused(tr)
         async with esc.store.writing() as s:
-            s.add(CaseMessage(case_id=case.id, direction="in", author=None, text=what, source_id=f"file:{kept.name}",
-                              created_at=esc.clock()))
-            esc.to_case_teams(s, case, "message", esc.tr("{what} từ người dân (yêu cầu {case}): xem ở trang web của "
-                                                         "tổ, /staff/", what=esc.tr("📷 Ảnh") if kept.kind == "image"
-                                                         else esc.tr("🎤 Ghi âm"), case=case.id))
+            self._record(s, case, kept)
         esc.kick()
-        return "kept", [Reply(tr("Đã gửi tới tổ công nghệ số (yêu cầu số {case}). Đừng gửi ảnh căn cước, thẻ ngân "
-                               "hàng hay mã OTP.", case=case.id),
-                            ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]
+        return "kept", self._kept(tr, case)
+
+    async def on_media(self, scope: TurnScope, media: MediaFile) -> list[Reply]:
+        """A photo or voice note sent on a channel (Incoming.media), inside the resident's turn."""
+        case = await self.escalation.active_case(scope.session, scope.resident.id)
+        if case is None:
+            return _no_case(scope.tr)
+        kept = None if media.too_large else await self._keep(case.id, media.data)
+        if kept is None:
+            return _refused(scope.tr)
+        self._record(scope.session, case, kept)
+        self.escalation.after_commit(scope.after_commit)
+        return self._kept(scope.tr, case)
+
+    async def _keep(self, case_id: int, data: bytes) -> Kept | None:
+        try:
+            return await asyncio.to_thread(self.files.keep, case_id, data)
+        except NotAccepted as exc:
+            log.info("file for case %s refused: %s", case_id, exc)
+            return None
+
+    def _record(self, s: AsyncSession, case: Case, kept: Kept) -> None:
+        """The file as the resident's message in the case (the desk finds it by its source_id), and a notice to
+        the team's group. A redelivered Telegram or Zalo message never gets here twice (the turn's message id)."""
+        esc = self.escalation
+        what = esc.tr("📷 Ảnh") if kept.kind == "image" else esc.tr("🎤 Ghi âm")
+        s.add(CaseMessage(case_id=case.id, direction="in", author=None, text=what, source_id=f"file:{kept.name}",
+                          created_at=esc.clock()))
+        esc.to_case_teams(s, case, "message", esc.tr("{what} từ người dân (yêu cầu {case}): xem ở trang web của "
+                                                     "tổ, /staff/", what=what, case=case.id))
+
+    @staticmethod
+    def _kept(tr: Translator, case: Case) -> list[Reply]:
+        return [Reply(tr("Đã gửi tới tổ công nghệ số (yêu cầu số {case}). Đừng gửi ảnh căn cước, thẻ ngân hàng hay "
+                         "mã OTP.", case=case.id), ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]

@@ -105,6 +105,7 @@ class TelegramChannel:
                                            group_per_minute=self.settings.group_per_minute)
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder().token(self.settings.token).base_url(self.settings.api_url)
+            .base_file_url(self.settings.file_url)
             .rate_limiter(self.limiter).updater(None).connection_pool_size(64).pool_timeout(30.0)
             .get_updates_connection_pool_size(2).build())
         self.bot = self.app.bot

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from telegram import ChatMember, Update
 from telegram.ext import CallbackContext
 
+from integrations.telegram import media as telegram_media
 from integrations.telegram.desk import answer_query
 from integrations.telegram.sender import pressed
 from kernel.edge import Refused, clean_text, token
-from kernel.messages import Incoming
+from kernel.messages import Incoming, MediaFile
 from kernel.ports import DeliveryError
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def _language(update: Update) -> str | None:
 
 async def _turn(channel: TelegramChannel, update: Update, *, text: str | None = None,
                 payload: str | None = None, attachment: str | None = None, suffix: str = "",
-                at: str | None = None) -> None:
+                at: str | None = None, media: MediaFile | None = None) -> None:
     user = update.effective_user
     if user is None:
         return
@@ -49,7 +50,8 @@ async def _turn(channel: TelegramChannel, update: Update, *, text: str | None = 
         except Refused:
             return  # not a button of ours (a crafted press): nothing to answer, nothing stored
     incoming = Incoming(channel.resident(user.id), text=text, payload=payload, attachment=attachment,
-                        message_id=_message_id(update, suffix), platform_language=_language(update), at=at)
+                        message_id=_message_id(update, suffix), platform_language=_language(update), at=at,
+                        media=media)
     try:
         await channel.turn(update, incoming)
     except DeliveryError as exc:
@@ -114,15 +116,17 @@ def on_button(channel: TelegramChannel) -> Callback:
 
 
 def on_attachment(channel: TelegramChannel) -> Callback:
-    """A contact card, location or other media: only its kind goes to the core, which answers it
-    (what it held is never passed on, so never stored)."""
+    """A contact card, location or other media: its kind goes to the core, which answers it (what it held is
+    never passed on, so never stored), except a photo, voice note, audio or file: its content goes too, for
+    the resident's case (fetched from Telegram first)."""
     async def handle(update: Update, context: Context) -> None:
         message = update.effective_message
         if message is None:
             return
-        kind = ("contact" if message.contact is not None
-                else "location" if message.location is not None or message.venue is not None else "media")
-        await _turn(channel, update, attachment=kind)
+        if message.contact is not None or message.location is not None or message.venue is not None:
+            await _turn(channel, update, attachment="contact" if message.contact is not None else "location")
+            return
+        await _turn(channel, update, attachment="media", media=await telegram_media.fetch(channel.bot, message))
     return handle
 
 

@@ -12,9 +12,9 @@ from typing import Protocol
 from aiohttp import BodyPartReader, web
 
 from integrations.web.chat import COOKIE, replies_json, resident_of
+from kernel.messages import MAX_FILE_BYTES as MAX_BYTES
 from kernel.messages import Reply, ResidentKey
 
-MAX_BYTES = 10 * 1024 * 1024
 _SESSION = re.compile(r"[A-Za-z0-9_-]{43}")
 
 

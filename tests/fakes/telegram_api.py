@@ -9,7 +9,8 @@ body, as Telegram accepts; answers are the real envelope ``{"ok": true, "result"
 
 Methods: getMe, getUpdates (long poll with offset/limit/timeout), setWebhook, deleteWebhook,
 getWebhookInfo, sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery,
-createForumTopic, closeForumTopic, reopenForumTopic, sendChatAction. Others answer 404 "Not Found".
+createForumTopic, closeForumTopic, reopenForumTopic, sendChatAction, getFile (files: telegram_files.py,
+downloaded from ``/file/bot<token>/<file_path>``). Others answer 404 "Not Found".
 
 Validation as Telegram does it: text 1..4096 characters, inline button callback_data 1..64 bytes
 (``BUTTON_DATA_INVALID``), unknown chat -> 400 "Bad Request: chat not found", a user who blocked the
@@ -30,6 +31,7 @@ Python API for tests (all synchronous unless marked async)::
                                               # latest message that has it; returns update_id
     fake.inject_contact(1001) / fake.inject_location(1001)
     fake.inject_update({...}, update_id=...)  # anything else, raw (reuse an id to redeliver)
+    fake.inject_update(fake.injected[uid], update_id=uid)  # Telegram sends update `uid` again
     fake.sent_to(1001)        # [SentMessage(message_id, text, buttons, thread_id, ...)] in order
     fake.texts(1001)          # just the texts
     await fake.wait_for(1001, count=2, timeout=5)   # until the chat has >= 2 bot messages
@@ -62,13 +64,14 @@ import aiohttp
 import pytest_asyncio
 from aiohttp import web
 
+from tests.fakes.telegram_files import BotApiFiles
 from tests.fakes.telegram_methods import BotApiMethods
 from tests.fakes.telegram_model import ApiError, Chat, SentMessage, Topic, Webhook, _bad, _Window
 
 __all__ = ["FakeTelegram", "SentMessage", "Chat", "Topic", "ApiError", "fake_telegram"]
 
 
-class FakeTelegram(BotApiMethods):
+class FakeTelegram(BotApiMethods, BotApiFiles):
     """The fake Bot API server; see the module docstring for the test-facing API."""
 
     def __init__(self, token: str = "123456:TEST-token", *, bot_id: int | None = None,
@@ -97,6 +100,7 @@ class FakeTelegram(BotApiMethods):
         self.webhook_deliveries: list[tuple[int, int]] = []
 
         self._update_ids = itertools.count(1)
+        self.injected: dict[int, dict[str, Any]] = {}  # update_id -> the update, to send it again
         self._pending: list[dict[str, Any]] = []  # not yet confirmed (polling) or delivered (webhook)
         self._callback_ids = itertools.count(1)
         self._open_callbacks: set[str] = set()
@@ -112,6 +116,7 @@ class FakeTelegram(BotApiMethods):
         self._failures: dict[str, list[int]] = defaultdict(list)
         self._closing = False
         self.url = ""
+        self._init_files()
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -123,6 +128,7 @@ class FakeTelegram(BotApiMethods):
     async def start(self) -> None:
         app = web.Application(client_max_size=10 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -178,6 +184,7 @@ class FakeTelegram(BotApiMethods):
         if update_id is None:
             update_id = next(self._update_ids)
         self._pending.append({"update_id": update_id, **update})
+        self.injected[update_id] = update
         self._notify()
         return update_id
 
