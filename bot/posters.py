@@ -10,6 +10,7 @@ Vietnamese letters (DejaVu Sans, Liberation Sans...): found on the machine, or g
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import sys
 from collections.abc import Callable, Coroutine, Iterable
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kernel.commune import Commune, Village, load_commune, place_name
+from integrations.web.page import N_
+from integrations.web.posters_api import PosterRefused
+from kernel.commune import Commune, CommuneSource, Village, load_commune, place_name
 from kernel.i18n import Catalogs, Translator
 from kernel.settings import ROOT, load_settings
 
@@ -38,7 +41,12 @@ START_PARAM = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what Telegram accepts after 
 
 
 class PosterError(Exception):
-    """The posters cannot be made as asked; the message says what to do."""
+    """The posters cannot be made as asked; the message says what to do, `field` what was wrong (the web page
+    says it in its own words): telegram_bot, zalo_oa, web_url, channels, village or font."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -72,16 +80,18 @@ def channels(telegram_bot: str | None, zalo_oa: str | None, web_url: str | None)
     """The channels from the command line, checked."""
     bot = (telegram_bot or "").strip().removeprefix("@")
     if bot and not TELEGRAM_NAME.fullmatch(bot):
-        raise PosterError(f"--telegram-bot must be the bot's username (5-32 letters, digits or _), not {bot!r}")
+        raise PosterError(f"--telegram-bot must be the bot's username (5-32 letters, digits or _), not {bot!r}",
+                          "telegram_bot")
     oa = (zalo_oa or "").strip()
     if oa and not (re.fullmatch(r"[0-9]{5,32}", oa) or re.fullmatch(r"https://zalo\.me/[A-Za-z0-9_./-]+", oa)):
         raise PosterError(f"--zalo-oa must be the Official Account's id (digits) or its https://zalo.me/ link, "
-                          f"not {oa!r}")
+                          f"not {oa!r}", "zalo_oa")
     web = (web_url or "").strip()
     if web and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", web):
-        raise PosterError(f"--web-url must be the web chat's address, e.g. https://trolyso.example.vn/, not {web!r}")
+        raise PosterError(f"--web-url must be the web chat's address, e.g. https://trolyso.example.vn/, not {web!r}",
+                          "web_url")
     if not (bot or oa or web):
-        raise PosterError("give at least one channel: --telegram-bot, --zalo-oa or --web-url")
+        raise PosterError("give at least one channel: --telegram-bot, --zalo-oa or --web-url", "channels")
     return Channels(bot, oa, web)
 
 
@@ -103,7 +113,7 @@ def find_fonts(given: str | None = None, candidates: Iterable[tuple[str, str]] =
     if given:
         regular = Path(given)
         if not regular.is_file() or not covers_vietnamese(regular):
-            raise PosterError(f"--font {given}: not a TrueType font with every Vietnamese letter")
+            raise PosterError(f"--font {given}: not a TrueType font with every Vietnamese letter", "font")
         bold = regular.with_name(regular.stem + "-Bold" + regular.suffix)
         return Fonts(regular, bold if bold.is_file() and covers_vietnamese(bold) else regular)
     for regular_name, bold_name in candidates:
@@ -111,7 +121,7 @@ def find_fonts(given: str | None = None, candidates: Iterable[tuple[str, str]] =
         if regular.is_file() and covers_vietnamese(regular):
             return Fonts(regular, bold if bold.is_file() and covers_vietnamese(bold) else regular)
     raise PosterError("no TrueType font with Vietnamese letters found (looked for DejaVu Sans and Liberation "
-                      "Sans); install one (Debian: apt-get install fonts-dejavu-core) or pass --font FILE.ttf")
+                      "Sans); install one (Debian: apt-get install fonts-dejavu-core) or pass --font FILE.ttf", "font")
 
 
 def _qr(pdf: Any, link: str, x: float, y: float, size: float) -> None:
@@ -136,9 +146,7 @@ def _qr(pdf: Any, link: str, x: float, y: float, size: float) -> None:
                      style="F")
 
 
-def poster(commune: Commune, village: Village, links: list[tuple[str, str]], fonts: Fonts,
-           tr: Translator) -> bytes:
-    """One A4 page for the place, as PDF bytes."""
+def _document(fonts: Fonts, title: str) -> Any:
     from fpdf import FPDF
 
     pdf = FPDF(format="A4", unit="mm")
@@ -146,8 +154,31 @@ def poster(commune: Commune, village: Village, links: list[tuple[str, str]], fon
     pdf.set_margins(15, 15, 15)
     pdf.add_font("poster", "", str(fonts.regular))
     pdf.add_font("poster", "B", str(fonts.bold))
-    pdf.set_title(tr("Trợ lý số xã {commune}: {place}", commune=commune.name, place=place_name(tr, village)))
+    pdf.set_title(title)
     pdf.set_creator("Trợ lý số (python -m bot posters)")
+    return pdf
+
+
+def poster(commune: Commune, village: Village, links: list[tuple[str, str]], fonts: Fonts,
+           tr: Translator) -> bytes:
+    """One A4 page for the place, as PDF bytes."""
+    pdf = _document(fonts, tr("Trợ lý số xã {commune}: {place}", commune=commune.name,
+                              place=place_name(tr, village)))
+    _page(pdf, commune, village, links, tr)
+    return bytes(pdf.output())
+
+
+def posters_pdf(commune: Commune, ways: Channels, fonts: Fonts, tr: Translator, codes: Iterable[str] = ()) -> bytes:
+    """One PDF with a page per place (all of villages.yml unless codes are given): the dashboard's download."""
+    places = _places(commune, codes)
+    pdf = _document(fonts, tr("Trợ lý số xã {commune}", commune=commune.name))
+    for village in places:
+        _page(pdf, commune, village, ways.links(village.code), tr)
+    return bytes(pdf.output())
+
+
+def _page(pdf: Any, commune: Commune, village: Village, links: list[tuple[str, str]], tr: Translator) -> None:
+    """The place's poster on a new A4 page of the document."""
     pdf.add_page()
     width = pdf.w - 30
 
@@ -193,24 +224,29 @@ def poster(commune: Commune, village: Village, links: list[tuple[str, str]], fon
         where = team.text("contact", tr.language)
         text(18, tr("Cần người giúp trực tiếp: {team}", team=team.text("name", tr.language)) +
              (f" ({where})" if where else "") + ".", height=9)
-    return bytes(pdf.output())
+
+
+def _places(commune: Commune, codes: Iterable[str]) -> list[Village]:
+    """The places asked for (every place when none is), each fit for a Telegram link; PosterError otherwise."""
+    wanted = list(codes)
+    unknown = [c for c in wanted if commune.village(c) is None]
+    if unknown:
+        raise PosterError(f"unknown village code(s): {', '.join(unknown)} (see villages.yml)", "village")
+    places = [v for v in (commune.village(c) for c in wanted) if v is not None] if wanted else list(commune.villages)
+    for village in places:
+        if not START_PARAM.fullmatch(village.code):
+            raise PosterError(f"village code {village.code!r} cannot go in a Telegram link (letters, digits, - _)",
+                              "village")
+    return places
 
 
 def write_posters(commune: Commune, ways: Channels, fonts: Fonts, tr: Translator, out: Path,
                   codes: Iterable[str] = ()) -> list[Path]:
     """poster-<code>.pdf in `out` for each place (all of villages.yml unless codes are given)."""
-    wanted = list(codes)
-    unknown = [c for c in wanted if commune.village(c) is None]
-    if unknown:
-        raise PosterError(f"unknown village code(s): {', '.join(unknown)} (see villages.yml)")
-    places = [commune.village(c) for c in wanted] if wanted else list(commune.villages)
+    places = _places(commune, codes)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for village in places:
-        if village is None:
-            continue
-        if not START_PARAM.fullmatch(village.code):
-            raise PosterError(f"village code {village.code!r} cannot go in a Telegram link (letters, digits, - _)")
         path = out / f"poster-{village.code}.pdf"
         path.write_bytes(poster(commune, village, ways.links(village.code), fonts, tr))
         written.append(path)
@@ -248,3 +284,33 @@ async def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"note: no {', '.join(missing)}: those QR codes are left off", file=sys.stderr)
     return 0
+
+
+# What the dashboard's download says, in the page's language, for each PosterError.field.
+REFUSALS = {
+    "telegram_bot": N_("Bot Telegram: ghi tên người dùng của bot (5–32 chữ cái, chữ số hoặc dấu _), ví dụ "
+                       "TroLySoUngHoaBot."),
+    "zalo_oa": N_("Zalo OA: ghi mã số của tài khoản chính thức hoặc đường link https://zalo.me/…"),
+    "web_url": N_("Trang web: ghi địa chỉ bắt đầu bằng https://, ví dụ https://trolyso.example.vn/"),
+    "channels": N_("Hãy ghi ít nhất một kênh: bot Telegram, Zalo OA hoặc trang web."),
+    "village": N_("Không có thôn, xã cũ này."),
+    "font": N_("Máy chủ chưa có phông chữ tiếng Việt để in áp phích; người quản trị cài gói fonts-dejavu-core."),
+}
+
+
+class WebPosters:
+    """The dashboard's posters button (integrations.web.posters_api): the same posters as the command, one PDF."""
+
+    def __init__(self, commune: CommuneSource, catalogs: Catalogs) -> None:
+        self.commune, self.catalogs = commune, catalogs
+
+    async def pdf(self, village: str | None, telegram_bot: str, zalo_oa: str, web_url: str,
+                  language: str | None) -> bytes:
+        try:
+            ways = channels(telegram_bot, zalo_oa, web_url)
+            fonts = find_fonts()
+            # The posters in the commune's language; drawing eight pages takes a moment: off the event loop.
+            return await asyncio.to_thread(posters_pdf, self.commune.current(), ways, fonts, self.catalogs.get(None),
+                                           [village] if village else [])
+        except PosterError as exc:
+            raise PosterRefused(self.catalogs.get(language)(REFUSALS.get(exc.field, REFUSALS["channels"]))) from None

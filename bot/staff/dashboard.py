@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.broadcast.web import WebAnnouncements
+from bot.posters import WebPosters
 from bot.staff import figures
 from bot.staff.community import CommunityData
 from bot.stats import FlowFunnel, ScopeError, flow_funnel, funnel_table, stats_scope
@@ -20,6 +21,7 @@ from dialogues.flows import Library
 from integrations.web.announce_api import add_announce_routes
 from integrations.web.community_api import add_community_routes
 from integrations.web.dashboard_api import BadQuery, NotFound, add_dashboard_routes
+from integrations.web.posters_api import add_poster_routes
 from kernel.commune import CommuneSource, place_name
 from kernel.i18n import Catalogs, Translator
 
@@ -114,6 +116,7 @@ def attach_dashboard(app: web.Application, services: Services) -> DashboardFigur
     figures_ = DashboardFigures(services.store, services.library, services.commune, services.catalogs)
     add_dashboard_routes(app, figures_, services.catalogs)
     add_community_routes(app, CommunityData(services.store, services.commune, services.catalogs), services.catalogs)
+    add_poster_routes(app, WebPosters(services.commune, services.catalogs))
     add_announce_routes(app, WebAnnouncements(services.store, services.commune, services.catalogs,
                                               services.settings.broadcast), services.catalogs)
     return figures_

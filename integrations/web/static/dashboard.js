@@ -149,6 +149,10 @@
         v.replaceChildren(el("option", S.all_places));
         v.firstChild.value = "";
         body.villages.forEach(function (p) { var o = el("option", p.name); o.value = p.code; v.appendChild(o); });
+        var pv = $("p-village");
+        pv.replaceChildren(el("option", S.all_villages));
+        pv.firstChild.value = "";
+        body.villages.forEach(function (p) { var o = el("option", p.name); o.value = p.code; pv.appendChild(o); });
       }
       render();
       return drawGuide();
@@ -167,6 +171,44 @@
     }).then(function (r) { if (!r.ok) throw new Error("failed"); return load(false); })
       .catch(function () { button.disabled = false; $("status").textContent = S.failed; });
   }
+
+  // Posters: the channels are remembered on this computer; the web chat's address defaults to this server's.
+  var posterForm = $("poster-form");
+  var remembered = {};
+  try { remembered = JSON.parse(localStorage.getItem("posters") || "{}"); } catch (e) { remembered = {}; }
+  ["telegram_bot", "zalo_oa", "web_url"].forEach(function (name) {
+    posterForm.elements[name].value = remembered[name] || (name === "web_url" ? location.origin + "/" : "");
+  });
+  posterForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var result = $("poster-result");
+    var fields = {};
+    ["telegram_bot", "zalo_oa", "web_url"].forEach(function (name) { fields[name] = posterForm.elements[name].value.trim(); });
+    try { localStorage.setItem("posters", JSON.stringify(fields)); } catch (err) { /* private mode: not kept */ }
+    var q = new URLSearchParams(fields);
+    q.set("village", posterForm.elements.village.value);
+    q.set("lang", lang);
+    result.textContent = S.loading;
+    result.className = "result";
+    fetch("/staff/api/posters.pdf?" + q.toString(), { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) return r.json().then(function (body) { throw { shown: body.error }; });
+      return r.blob().then(function (blob) {
+        var a = el("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = "poster-" + (posterForm.elements.village.value || "all") + ".pdf";
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);
+        result.textContent = S.posters_ready;
+        document.body.dataset.posters = String(Date.now());
+      });
+    }).catch(function (err) {
+      result.textContent = (err && err.shown) || S.failed;
+      result.className = "result error";
+      document.body.dataset.posters = String(Date.now());
+    });
+  });
 
   $("filters").addEventListener("submit", function (e) { e.preventDefault(); load(false); });
   $("f-guide").addEventListener("change", function () {
