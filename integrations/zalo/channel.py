@@ -16,10 +16,12 @@ import hmac
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import aiohttp
 from aiohttp import web
 
+from integrations.zalo import media as zalo_media
 from integrations.zalo.api import BotClient, OAClient, TokenKeeper
 from integrations.zalo.events import Event, parse_bot_event, parse_oa_event
 from integrations.zalo.format import button_payload, chosen_number, render
@@ -294,7 +296,7 @@ class ZaloChannel:
             try:
                 token(event.message_id, "message id", 60)
             except Refused:
-                event = Event(event.kind, event.user_id, event.text, None)
+                event = replace(event, message_id=None)
         who = ResidentKey(CHANNEL, event.user_id)
         if event.kind == "unfollow":
             # Unfollowing ends announcements for the resident (their other data stays until they ask).
@@ -327,7 +329,14 @@ class ZaloChannel:
             # Following greets the resident and offers the menu, through the normal pipeline.
             return Incoming(who=who, payload="intent:greet", message_id=event.message_id)
         if event.kind == "attachment":
-            return Incoming(who=who, attachment=event.text, message_id=event.message_id)
+            # An image or audio is fetched for the resident's case (the core keeps it); other media: the kind only.
+            media = None
+            if event.url is not None and event.text == "media":
+                if self.sender.http is None:
+                    await self.sender.start()
+                assert self.sender.http is not None
+                media = await zalo_media.fetch(self.sender.http, event.url)
+            return Incoming(who=who, attachment=event.text, message_id=event.message_id, media=media)
         text = clean_text(event.text or "").strip()  # NUL, lone surrogates: never reach the core
         if not text:
             return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # OA events that are a resident sending something other than text, and the attachment kind of each.
+# Images and audio carry their file's address: message.attachments[0].payload.url.
+_OA_FILES = {"user_send_image": "image", "user_send_audio": "audio"}
 _OA_MEDIA = {"user_send_image": "media", "user_send_gif": "media", "user_send_sticker": "media",
              "user_send_audio": "media", "user_send_video": "media", "user_send_file": "media",
              "user_send_location": "location", "user_send_link": "media", "user_send_business_card": "contact"}
@@ -18,6 +20,7 @@ class Event:
     user_id: str
     text: str | None = None  # the text, or the attachment's kind (kernel.messages.ATTACHMENTS)
     message_id: str | None = None
+    url: str | None = None  # an image's or audio's address on Zalo, for the resident's case
 
 
 def _str(value: object) -> str:
@@ -43,8 +46,20 @@ def parse_oa_event(body: dict[str, object]) -> Event:
     if name == "unfollow":
         return Event("unfollow", user)
     if name in _OA_MEDIA:
-        return Event("attachment", user, _OA_MEDIA[name], message_id=msg_id)
+        return Event("attachment", user, _OA_MEDIA[name], message_id=msg_id,
+                     url=_oa_file_url(message, _OA_FILES[name]) if name in _OA_FILES else None)
     return Event("ignored", user)
+
+
+def _oa_file_url(message: dict[str, object], kind: str) -> str | None:
+    """The address of the first attachment of that kind (an image, an audio note), if it is a web address."""
+    attachments = message.get("attachments")
+    for item in attachments if isinstance(attachments, list) else []:
+        item = _dict(item)
+        url = _str(_dict(item.get("payload")).get("url"))
+        if item.get("type") == kind and url.startswith(("https://", "http://")):
+            return url
+    return None
 
 
 def parse_bot_event(body: dict[str, object]) -> Event:
@@ -57,5 +72,7 @@ def parse_bot_event(body: dict[str, object]) -> Event:
     if name == "message.text.received":
         return Event("text", user, _str(message.get("text")), msg_id)
     if name.startswith("message.") and name.endswith(".received"):
-        return Event("attachment", user, "media", message_id=msg_id)
+        photo = _str(message.get("photo")) if name == "message.image.received" else ""
+        return Event("attachment", user, "media", message_id=msg_id,
+                     url=photo if photo.startswith(("https://", "http://")) else None)
     return Event("ignored", user)

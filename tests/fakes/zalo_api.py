@@ -1,5 +1,6 @@
 """A fake Zalo on loopback: the OA Open API v3 (CS messages), OAuth v4 token refresh and the Zalo Bot API,
-with Zalo's paths, payloads and error codes, and webhook events signed as Zalo signs them."""
+with Zalo's paths, payloads and error codes, webhook events signed as Zalo signs them, and residents' images
+and audio served at the URLs their events carry (``/cdn/<name>``, ``media_event``, ``bot_photo``)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class FakeZalo:
         self.polls = 0
         self._updates: asyncio.Queue[dict[str, Any]] | None = None
         self._ids = itertools.count(1)
+        self.files: dict[str, bytes] = {}  # residents' images and audio on Zalo's CDN, by name
+        self.downloads: list[str] = []
+        self.cdn_failures: list[int] = []  # HTTP statuses for the next file downloads
 
     # --- steering ------------------------------------------------------------
 
@@ -166,8 +170,35 @@ class FakeZalo:
             return web.json_response({"ok": True, "result": {"id": "1", "account_name": "bot.tro_ly_so"}})
         return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
 
+    # --- residents' files on Zalo's CDN (the URLs in image and audio events) -------
+
+    def host_file(self, data: bytes, extension: str) -> str:
+        """Keep a resident's file where Zalo serves it; returns its URL (as in payload.url)."""
+        name = f"{next(self._ids)}{hashlib.sha256(data).hexdigest()[:16]}.{extension}"
+        self.files[name] = data
+        return f"{self.url}/cdn/{name}"  # type: ignore[attr-defined]
+
+    async def cdn(self, request: web.Request) -> web.StreamResponse:
+        if self.cdn_failures:
+            return web.Response(status=self.cdn_failures.pop(0))
+        name = request.match_info["name"]
+        if name not in self.files:
+            return web.Response(status=404)
+        self.downloads.append(name)
+        return web.Response(body=self.files[name], content_type="image/jpeg" if name.endswith(".jpg")
+                            else "audio/aac")
+
+    def media_event(self, user_id: str, data: bytes, kind: str = "image",
+                    msg_id: str | None = None) -> dict[str, Any]:
+        """user_send_image / user_send_audio as Zalo sends them: message.attachments[].payload.url."""
+        url = self.host_file(data, "jpg" if kind == "image" else "aac")
+        payload = {"url": url, "thumbnail": url} if kind == "image" else {"url": url}
+        message = {"msg_id": msg_id or f"u{next(self._ids)}", "attachments": [{"type": kind, "payload": payload}]}
+        return self.oa_event(f"user_send_{kind}", user_id, message=message)
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/cdn/{name}", self.cdn)
         app.router.add_post("/v3.0/oa/message/cs", self.message_cs)
         app.router.add_post("/v4/oa/access_token", self.oauth_access_token)
         app.router.add_post("/bot{token}/{method}", self.bot_method)
@@ -211,6 +242,12 @@ class FakeZalo:
         if text is not None:
             message["text"] = text
         return {"event_name": event, "message": message}
+
+    def bot_photo(self, chat_id: str, data: bytes) -> dict[str, Any]:
+        """message.image.received as the Zalo Bot API sends it: the image's URL in message.photo."""
+        update = self.bot_update(chat_id, event="message.image.received")
+        update["message"]["photo"] = self.host_file(data, "jpg")
+        return update
 
     async def deliver_bot(self, http: ClientSession, url: str, update: dict[str, Any],
                           secret: str | None = None) -> tuple[int, dict[str, Any]]:

@@ -113,10 +113,10 @@ async def test_unfollow_unsubscribes(harness: Harness, services: Services) -> No
     assert len(fake.sent) == sent_before  # nothing is sent to someone who just left
 
 
-async def test_a_photo_gets_a_polite_answer_and_is_not_stored(harness: Harness, services: Services) -> None:
-    fake, user = harness.fake, "8100000011"
-    body = fake.oa_event("user_send_image", user, message={"msg_id": "img-1", "attachments": [
-        {"type": "image", "payload": {"url": "https://example.invalid/a.jpg"}}]})
+async def test_a_sticker_gets_a_polite_answer_and_is_not_stored(harness: Harness, services: Services) -> None:
+    fake, user = harness.fake, "8100000011"  # (images and audio: test_zalo_media.py)
+    body = fake.oa_event("user_send_sticker", user, message={"msg_id": "st-1", "attachments": [
+        {"type": "sticker", "payload": {"id": "abc", "url": "https://example.invalid/s.png"}}]})
     assert await harness.event(body) == 200
     assert "chỉ đọc được tin nhắn chữ" in fake.to(user)[-1].text
     assert await _count(services, Message) == 0
