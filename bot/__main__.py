@@ -15,10 +15,19 @@ from kernel.settings import ConfigError, load_settings
 async def _run(args: argparse.Namespace) -> int:
     from bot.app import build
     from bot.server import serve
+    from bot.supervisor import WorkersRefused, check_workers, supervise, worker_command
 
-    services = await build(load_settings(args.config))
+    settings = load_settings(args.config)
     try:
-        await serve(services)
+        check_workers(settings, args.workers)
+    except WorkersRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return await supervise(settings, args.workers, worker_command(args.config, args.verbose))
+    services = await build(settings)
+    try:
+        await serve(services, reuse_port=args.reuse_port)
     finally:
         await services.close()
     return 0
@@ -64,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", default=None, help="path to config.yml (default: the project's)")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="serve the web chat and every configured channel")
+    run = sub.add_parser("run", help="serve the web chat and every configured channel")
+    run.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="N server processes sharing the port, a dead one restarted (PostgreSQL only)")
+    run.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # a worker of --workers
     chat = sub.add_parser("chat", help="talk to the assistant in the terminal")
     chat.add_argument("--user", default="terminal", help="who you are (a new name starts a new conversation)")
     stats = sub.add_parser("stats", help="per guide: how many started, where they got stuck, how many completed")

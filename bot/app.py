@@ -25,7 +25,7 @@ from dialogues.flows import Library, load_library
 from kernel.commune import CommuneSource
 from kernel.feature import CliAdder, CliRunner, Feature, StaffRouter
 from kernel.i18n import Catalogs
-from kernel.ports import Channel, Sender, Turns
+from kernel.ports import Channel, Leadership, Sender, Turns
 from kernel.settings import Settings, TelegramSettings, ZaloSettings
 from nlu.types import Interpreter
 
@@ -152,8 +152,20 @@ def telegram_channel(services: Services, settings: TelegramSettings | None = Non
     """The Telegram channel on the core's ports (settings: services.settings.telegram unless given)."""
     from integrations.telegram.channel import TelegramChannel
 
-    return TelegramChannel(settings or services.settings.telegram, services.turns, Residents(services.store),
-                           services.catalogs, services.commune, health=services.store)
+    settings = settings or services.settings.telegram
+    return TelegramChannel(settings, services.turns, Residents(services.store), services.catalogs, services.commune,
+                           health=services.store, leader=poll_leader(services, settings))
+
+
+def poll_leader(services: Services, settings: TelegramSettings) -> Leadership | None:
+    """On PostgreSQL, processes sharing the database poll the bot's updates one at a time (a session advisory
+    lock per bot); SQLite serves one process, which always polls."""
+    if services.engine.dialect.name != "postgresql" or settings.mode != "polling" or not settings.token:
+        return None
+    from bot.storage.leader import SessionLock
+
+    bot_id = settings.token.partition(":")[0]  # the bot's public id, not the secret part
+    return SessionLock(services.engine, f"telegram-poll:{bot_id}")
 
 
 def zalo_sender(services: Services, settings: ZaloSettings | None = None) -> ZaloSender:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 from aiohttp import web
@@ -24,8 +25,9 @@ from integrations.web.chat import WebLimits, make_web_app
 log = logging.getLogger(__name__)
 
 
-async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
-    """Serve until `stop` is set (or SIGINT/SIGTERM)."""
+async def serve(services: Services, stop: asyncio.Event | None = None, reuse_port: bool = False) -> None:
+    """Serve until `stop` is set (or SIGINT/SIGTERM); `reuse_port` lets the processes of `run --workers N`
+    listen on the same port (SO_REUSEPORT: the kernel spreads the connections among them)."""
     settings = services.settings
     app = make_web_app(services.turns, services.store, Residents(services.store), WebLimits.of(settings.web),
                        services.mailboxes, ChatHistory(services.pipeline), services.catalogs)
@@ -50,9 +52,10 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
         for channel in channels:
             await channel.start(app)  # now receiving (polling, or webhook routes served below)
         await runner.setup()
-        site = web.TCPSite(runner, settings.web.host, settings.web.port)
+        site = web.TCPSite(runner, settings.web.host, settings.web.port, reuse_port=reuse_port or None)
         await site.start()
-        print(f"Trợ lý số is running. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
+        who = f" (process {os.getpid()})" if reuse_port else ""
+        print(f"Trợ lý số is running{who}. Web chat: http://{settings.web.host}:{settings.web.port}/", flush=True)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -79,6 +79,23 @@ async def database_down(health: HealthCheck | None, timeout: float = 3.0) -> boo
     return False
 
 
+class Leadership(Protocol):
+    """A job only one process may do at a time (polling Telegram), held until the process dies or releases
+    it (bot.storage.leader.SessionLock on PostgreSQL); the others wait to take it over."""
+
+    async def acquire(self) -> None:
+        """Wait until this process holds it (tried again every few seconds)."""
+        ...
+
+    async def held(self) -> bool:
+        """Whether this process still holds it (False once its hold was lost, e.g. the database restarted)."""
+        ...
+
+    async def release(self) -> None:
+        """Let another process take it over (nothing if not held)."""
+        ...
+
+
 class Sender(Protocol):
     """Pushes replies to a resident of one channel outside a request (hand-off answers, broadcasts)."""
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import secrets
 import warnings
 from collections import defaultdict
@@ -60,7 +61,7 @@ from kernel.i18n import Catalogs
 from kernel.locks import KeyedLocks
 from kernel.logs import hide
 from kernel.messages import Incoming, Reply, ResidentKey
-from kernel.ports import HealthCheck, ResidentDirectory, Turns
+from kernel.ports import HealthCheck, Leadership, ResidentDirectory, Turns
 from kernel.settings import ConfigError, TelegramSettings
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ MAX_ATTEMPTS = 5
 # answer at once with the updates in hand), so other chats' new updates are picked up quickly.
 BUSY_POLL_SECONDS = 0.2
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+# With several processes (a `leader` given), the poller checks this often that it still holds the poll.
+LEAD_CHECK_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class TelegramChannel:
     `catalogs` reads /lang's argument, `commune` knows the villages (deep links) and the teams' groups."""
 
     def __init__(self, settings: TelegramSettings, turns: Turns, residents: ResidentDirectory, catalogs: Catalogs,
-                 commune: CommuneSource, health: HealthCheck | None = None) -> None:
+                 commune: CommuneSource, health: HealthCheck | None = None, leader: Leadership | None = None) -> None:
         self.settings = settings
         self.turns = turns
         self.residents = residents
@@ -113,6 +116,8 @@ class TelegramChannel:
         self.desk = TelegramDesk(self.bot, self.sender, self.staff_chat_ids, self.settings.group_per_minute)
         self.webhook_secret = self.settings.webhook_secret or secrets.token_urlsafe(32)
         self.health = health
+        # Processes sharing a database poll one at a time (Telegram answers a second poller 409 Conflict).
+        self.leader = leader
         self._errors: dict[int, BaseException] = {}  # update_id -> the error its handler raised
         self._failed: dict[int, int] = defaultdict(int)  # webhook: update_id -> failed deliveries
         self._chat_locks = KeyedLocks()  # webhook: one chat in order
@@ -156,15 +161,33 @@ class TelegramChannel:
             except asyncio.CancelledError:
                 pass
         await self.dispatch.stop()  # updates in hand stay unconfirmed: Telegram sends them again
+        if self.leader is not None:
+            await self.leader.release()  # another process takes the poll over at once
         await self.app.shutdown()
 
     # --- receiving -------------------------------------------------------------------
 
     async def _poll(self) -> None:
-        """Long-poll getUpdates and hand updates to their chats without waiting for them; the offset
-        confirmed is the dispatcher's (never past an update still in hand)."""
-        delay = 1.0
+        """Poll while this process holds the poll (always, without a `leader`); wait to take it over else."""
         while not self._stopping.is_set():
+            if self.leader is not None:
+                await self.leader.acquire()
+                log.info("telegram: process %d polls now", os.getpid())
+            await self._poll_while_leading()
+
+    async def _poll_while_leading(self) -> None:
+        """Long-poll getUpdates and hand updates to their chats without waiting for them; the offset
+        confirmed is the dispatcher's (never past an update still in hand). Returns when the poll is lost:
+        updates in hand still finish here, and their redelivery to the next poller is a duplicate."""
+        delay = 1.0
+        checked = asyncio.get_running_loop().time()
+        while not self._stopping.is_set():
+            now = asyncio.get_running_loop().time()
+            if self.leader is not None and now - checked >= LEAD_CHECK_SECONDS:
+                checked = now
+                if not await self.leader.held():
+                    log.warning("telegram: process %d lost the poll; waiting to take it again", os.getpid())
+                    return
             busy = self.dispatch.busy
             try:
                 updates = await self._fetch(self.dispatch.offset(), 0 if busy else self.settings.poll_timeout)

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,20 +14,28 @@ import aiohttp
 from kernel.settings import ROOT
 
 
-def start_server(env: dict[str, str], args: list[str] | None = None, *,
-                 quiet: bool = False) -> subprocess.Popen[bytes]:
-    """`python -m bot run` in a process, once it listens on BOT_PORT (fails after 60 s).
+def start_server(env: dict[str, str], args: list[str] | None = None, *, quiet: bool = False,
+                 log: Path | None = None, run_args: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """`python -m bot [args] run [run_args]` in a process, once it listens on BOT_PORT (fails after 60 s).
 
     Its output is kept to explain a failed start; `quiet` discards it (a long benchmark run would
-    fill the pipe and stall the server)."""
-    out = subprocess.DEVNULL if quiet else subprocess.PIPE
-    proc = subprocess.Popen([sys.executable, "-m", "bot", *(args or []), "run"], cwd=ROOT, env=env,
-                            stdout=out, stderr=subprocess.STDOUT)
+    fill the pipe and stall the server); `log` appends it to a file the test may read meanwhile."""
+    command = [sys.executable, "-m", "bot", *(args or []), "run", *(run_args or [])]
+    if log is not None:
+        with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    else:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+    return _listening(proc, int(env["BOT_PORT"]), log)
+
+
+def _listening(proc: subprocess.Popen[bytes], port: int, log: Path | None) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
-    port = int(env["BOT_PORT"])
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
+            output = log.read_text(errors="replace") if log else proc.stdout.read().decode() if proc.stdout else ""
+            raise AssertionError(f"server exited: {output}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc

@@ -15,7 +15,10 @@ downloaded from ``/file/bot<token>/<file_path>``). Others answer 404 "Not Found"
 Validation as Telegram does it: text 1..4096 characters, inline button callback_data 1..64 bytes
 (``BUTTON_DATA_INVALID``), unknown chat -> 400 "Bad Request: chat not found", a user who blocked the
 bot -> 403 "Forbidden: bot was blocked by the user", getUpdates while a webhook is set -> 409, a message
-to a closed forum topic -> 400 ``TOPIC_CLOSED``. Deliberate deviation: setWebhook accepts ``http://``
+to a closed forum topic -> 400 ``TOPIC_CLOSED``, and a getUpdates while another is waiting ends the
+waiting one with 409 "Conflict: terminated by other getUpdates request" (two bot instances polling;
+``fake.poll_conflicts`` records each, with whether the ended request's client was still connected:
+a killed process's long poll is ended too, and nobody sees it). Deliberate deviation: setWebhook accepts ``http://``
 URLs on loopback (Telegram wants https) so tests can receive webhooks.
 
 Python API for tests (all synchronous unless marked async)::
@@ -98,6 +101,9 @@ class FakeTelegram(BotApiMethods, BotApiFiles):
         self.chat_actions: list[dict[str, Any]] = []
         self.webhook = Webhook()
         self.webhook_deliveries: list[tuple[int, int]] = []
+        # getUpdates ended by a newer one: (monotonic time, was its client still connected?)
+        self.poll_conflicts: list[tuple[float, bool]] = []
+        self._polls: dict[int, asyncio.Future[None]] = {}  # waiting getUpdates -> ends it with 409
 
         self._update_ids = itertools.count(1)
         self.injected: dict[int, dict[str, Any]] = {}  # update_id -> the update, to send it again
@@ -335,7 +341,7 @@ class FakeTelegram(BotApiMethods, BotApiFiles):
             handler = getattr(self, f"_m_{method[:1].lower()}{method[1:]}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
-            result = await handler(params)
+            result = await (self._poll(request, handler(params)) if method == "getUpdates" else handler(params))
         except ApiError as exc:
             self.rejections.append((method, exc.code, exc.description, time.monotonic()))
             body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
@@ -343,6 +349,29 @@ class FakeTelegram(BotApiMethods, BotApiFiles):
                 body["parameters"] = {"retry_after": exc.retry_after}
             return web.json_response(body, status=exc.code)
         return web.json_response({"ok": True, "result": result})
+
+    async def _poll(self, request: web.Request, answer: Any) -> Any:
+        """getUpdates, ended with 409 when a newer getUpdates comes while it waits (as Telegram does)."""
+        for other in self._polls.values():
+            if not other.done():
+                other.set_result(None)
+        ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._polls[id(request)] = ended
+        task = asyncio.ensure_future(answer)
+        try:
+            await asyncio.wait([task, ended], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            del self._polls[id(request)]
+        if task.done():
+            return task.result()
+        task.cancel()
+        transport = request.transport
+        alive = transport is not None and not transport.is_closing()
+        self.poll_conflicts.append((time.monotonic(), alive))
+        if not alive:  # a dead client's request: nobody reads the answer, nothing to record as its error
+            raise web.HTTPGone()
+        raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
+                            "instance is running")
 
     # --- webhook delivery --------------------------------------------------------
 

@@ -163,3 +163,13 @@ async def test_webhook_delivery_with_secret_and_retry(fake_telegram: FakeTelegra
             assert "500" in ((await bot.get_webhook_info()).last_error_message or "")
     finally:
         await runner.cleanup()
+
+
+async def test_a_second_poller_ends_the_waiting_one_with_a_conflict(fake_telegram: FakeTelegram) -> None:
+    async with bot_for(fake_telegram) as first, bot_for(fake_telegram) as second:
+        waiting = asyncio.create_task(first.get_updates(timeout=5, read_timeout=10))
+        await asyncio.sleep(0.3)
+        assert await second.get_updates(timeout=0) == ()
+        with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+            await waiting
+    assert [alive for _, alive in fake_telegram.poll_conflicts] == [True]

@@ -1,0 +1,156 @@
+"""`python -m bot run --workers 2` on PostgreSQL: one poller at a time, handed over on SIGKILL, order kept."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from bot.storage.db import Message, Resident, make_engine
+from kernel.settings import ROOT
+from tests.fakes.net import free_port
+from tests.fakes.server import start_server
+from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.slow  # end to end: real processes
+
+RESIDENTS = (7001, 7002, 7003, 7004)
+POLLS = re.compile(r"telegram: process (\d+) polls now")
+
+
+def _config(tmp_path: Path) -> Path:
+    """The project's config with absolute paths and Telegram's per-chat pace shortened."""
+    raw = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    raw["nlu"]["model_path"] = str(ROOT / raw["nlu"]["model_path"])
+    raw["nlu"]["data_dir"] = str(ROOT / raw["nlu"]["data_dir"])
+    raw["dialogues"]["flows_dir"] = str(ROOT / raw["dialogues"]["flows_dir"])
+    raw["commune_dir"] = str(ROOT / raw["commune_dir"])
+    raw["telegram"] = {**raw.get("telegram", {}), "chat_interval_seconds": 0.05}
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+async def _until(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.1)
+
+
+def _steps(fake: FakeTelegram, chat: int) -> list[int]:
+    """The guide steps the bot showed the resident, in the order it sent them ("Bước 3/9" -> 3)."""
+    return [int(m.group(1)) for t in fake.texts(chat) if (m := re.search(r"Bước (\d+)/", t))]
+
+
+async def _press_at_once(port: int, session: str, times: int) -> list[int]:
+    """`times` presses of "done" by one web resident at once, each over its own connection (the kernel
+    spreads connections among the worker processes); the step each answer reached."""
+    async def press() -> int:
+        async with aiohttp.ClientSession(cookies={"chat_session": session}) as http, \
+                http.post(f"http://127.0.0.1:{port}/api/chat", json={"payload": "done"}) as r:
+            assert r.status == 200
+            return int((await r.json())["state"]["step"])
+    return list(await asyncio.gather(*(press() for _ in range(times))))
+
+
+async def test_two_workers_poll_one_at_a_time_and_the_other_takes_over_a_killed_poller(
+        tmp_path: Path, postgres_url: str) -> None:
+    fake = FakeTelegram()
+    await fake.start()
+    for uid in RESIDENTS:
+        fake.add_user(uid, f"Cư dân {uid}")
+    port, log = free_port(), tmp_path / "server.log"
+    env = {**os.environ, "DATABASE_URL": postgres_url, "BOT_PORT": str(port), "BOT_HOST": "127.0.0.1",
+           "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, "TELEGRAM_MODE": "polling",
+           "BOT_RATE_LIMITS": "off"}
+    config = _config(tmp_path)
+    supervisor = await asyncio.to_thread(start_server, env, ["--config", str(config)], log=log,
+                                         run_args=["--workers", "2"])
+    try:
+        def output() -> str:
+            return log.read_text(errors="replace")
+
+        await _until(lambda: output().count("is running (process") == 2, 60, "both workers listening")
+        workers = {int(p) for p in re.findall(r"is running \(process (\d+)\)", output())}
+        await _until(lambda: POLLS.search(output()), 20, "a worker polls")
+        holder = int(POLLS.findall(output())[0])
+        assert holder in workers and len(POLLS.findall(output())) == 1
+
+        # One web resident's presses at once through both processes: each moves the guide one step.
+        async with aiohttp.ClientSession() as http, http.post(f"http://127.0.0.1:{port}/api/chat",
+                                                             json={"payload": "flow:vneid_register"}) as r:
+            session = (await r.json())["session"]
+        assert sorted(await _press_at_once(port, session, 6)) == [2, 3, 4, 5, 6, 7]
+
+        # Telegram residents while the first holder polls: each starts a guide and presses "done".
+        for uid in RESIDENTS:
+            fake.inject_message(uid, "hướng dẫn tôi đăng ký VNeID")
+        await _until(lambda: all(_steps(fake, uid) == [1] for uid in RESIDENTS), 30, "first steps")
+        for uid in RESIDENTS:
+            fake.press_button(uid, "done")
+        await _until(lambda: all(_steps(fake, uid) == [1, 2] for uid in RESIDENTS), 30, "second steps")
+
+        killed_at = time.monotonic()
+        os.kill(holder, signal.SIGKILL)
+        for uid in RESIDENTS:  # sent while nobody polls: the next poller must get each of them once
+            fake.press_button(uid, "done")
+        await _until(lambda: all(_steps(fake, uid) == [1, 2, 3] for uid in RESIDENTS), 10,
+                     "the other worker took the poll over and answered")
+        taken_over = time.monotonic() - killed_at
+        pollers = [int(p) for p in POLLS.findall(output())]
+        assert pollers[0] == holder and pollers[1] in workers - {holder}, pollers
+
+        # The supervisor starts a third process in the killed one's place: it waits, the poll stays put.
+        await _until(lambda: output().count("is running (process") == 3, 60, "the killed worker replaced")
+        for uid in RESIDENTS:
+            fake.press_button(uid, "done")
+        await _until(lambda: all(_steps(fake, uid) == [1, 2, 3, 4] for uid in RESIDENTS), 20, "fourth steps")
+        await asyncio.sleep(1.0)  # nothing more comes: no update answered twice
+        assert all(_steps(fake, uid) == [1, 2, 3, 4] for uid in RESIDENTS)
+        assert len(POLLS.findall(output())) == 2
+        # Never two pollers at once: Telegram ends a poll when another starts (409); only the killed
+        # process's abandoned long poll was ended that way.
+        assert not [alive for _, alive in fake.poll_conflicts if alive]
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(supervisor.wait, 30)
+        except subprocess.TimeoutExpired:
+            supervisor.kill()
+            raise
+        await fake.close()
+    assert supervisor.returncode == 0, output()
+    assert "Traceback" not in output()
+    print(f"poll taken over {taken_over:.1f} s after SIGKILL", file=sys.stderr)
+
+    engine = make_engine(postgres_url)
+    try:
+        async with engine.connect() as conn:  # every Telegram update saved exactly once
+            stored = (await conn.execute(
+                select(Resident.platform_id, func.count(Message.id), func.count(func.distinct(Message.platform_message_id)))
+                .join(Message, Message.resident_id == Resident.id)
+                .where(Resident.channel == "telegram", Message.direction == "in").group_by(Resident.platform_id))).all()
+    finally:
+        await engine.dispose()
+    assert sorted(stored) == sorted((str(uid), 4, 4) for uid in RESIDENTS)
+
+
+def test_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", "BOT_PORT": str(free_port())}
+    done = subprocess.run([sys.executable, "-m", "bot", "run", "--workers", "2"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--workers above 1 needs PostgreSQL" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "a.db").exists()  # refused before anything was opened
