@@ -139,9 +139,11 @@ async def test_two_workers_poll_one_at_a_time_and_the_other_takes_over_a_killed_
     try:
         async with engine.connect() as conn:  # every Telegram update saved exactly once
             stored = (await conn.execute(
-                select(Resident.platform_id, func.count(Message.id), func.count(func.distinct(Message.platform_message_id)))
+                select(Resident.platform_id, func.count(Message.id),
+                       func.count(func.distinct(Message.platform_message_id)))
                 .join(Message, Message.resident_id == Resident.id)
-                .where(Resident.channel == "telegram", Message.direction == "in").group_by(Resident.platform_id))).all()
+                .where(Resident.channel == "telegram", Message.direction == "in")
+                .group_by(Resident.platform_id))).all()
     finally:
         await engine.dispose()
     assert sorted(stored) == sorted((str(uid), 4, 4) for uid in RESIDENTS)
