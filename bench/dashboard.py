@@ -26,7 +26,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import event, text
 
-from bot.staff.accounts import StaffAccounts
+from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.staff.dashboard import DashboardFigures
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
@@ -35,7 +35,7 @@ from integrations.web.dashboard_api import add_dashboard_routes
 from integrations.web.desk_auth import add_login_routes
 from integrations.web.guard import harden
 from kernel.commune import CommuneSource
-from kernel.settings import ROOT
+from kernel.settings import ROOT, WebSettings
 from tests.fakes.net import free_port
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -140,7 +140,7 @@ class Site:
         self.capture = False
 
     async def __aenter__(self) -> Site:
-        accounts = StaffAccounts(self.store)
+        accounts = StaffAccounts(self.store, password_hasher(WebSettings().password_profile))  # as in production
         if not any(a.username == "bench" for a in await accounts.list()):
             await accounts.add("bench", "staff", ["commune"], PASSWORD)
         app = web.Application()

@@ -17,6 +17,7 @@ from kernel.logs import hide
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
+PASSWORD_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")  # argon2.profiles' names
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class WebSettings:
     new_residents_per_minute_total: int = 600
     # BOT_RATE_LIMITS=off turns every limit off (benchmarks and acceptance runs on loopback).
     rate_limits: bool = True
+    # The desk's password hashes: one of argon2-cffi's profiles. RFC_9106_LOW_MEMORY (64 MiB, 3 passes, about
+    # 0.1 s of CPU a login) is argon2's own default; CHEAPEST is for the tests, never for a real desk.
+    password_profile: str = "RFC_9106_LOW_MEMORY"
 
 
 @dataclass(frozen=True)
@@ -239,6 +243,7 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
     web = section(WebSettings, raw.get("web"), "web", base, env, env_names={
         "host": "BOT_HOST", "port": "BOT_PORT", "rate_limit_messages": "BOT_RATE_LIMIT_MESSAGES",
         "rate_limits": "BOT_RATE_LIMITS"})
+    one_of(web.password_profile, PASSWORD_PROFILES, "web.password_profile")
     nlu = section(NluSettings, raw.get("nlu"), "nlu", base, env, env_names={
         "backend": "NLU_BACKEND", "model_path": "NLU_MODEL_PATH", "rasa_url": "RASA_URL"})
     one_of(nlu.backend, ("embedded", "rasa"), "nlu.backend")

@@ -113,8 +113,11 @@ def chromium() -> str:
 
 @pytest.fixture
 def settings(sqlite_url: str) -> Settings:
-    """The project's settings on a fresh SQLite file."""
-    return replace(load_settings(ROOT / "config.yml", env={}), database_url=sqlite_url)
+    """The project's settings on a fresh SQLite file (argon2's cheapest parameters for the desk's passwords)."""
+    from tests.fakes.pacing import PASSWORD_PROFILE
+
+    base = load_settings(ROOT / "config.yml", env={})
+    return replace(base, database_url=sqlite_url, web=replace(base.web, password_profile=PASSWORD_PROFILE))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +51,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(f"staff-session:{token}".encode()).hexdigest()
 
 
+def password_hasher(profile: str) -> PasswordHasher:
+    """argon2 with the parameters of the named profile (settings: web.password_profile)."""
+    return PasswordHasher.from_parameters(getattr(profiles, profile))
+
+
 def check_password(password: str) -> str:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise StaffError(f"a password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters")
@@ -60,9 +65,9 @@ def check_password(password: str) -> str:
 class StaffAccounts:
     """The staff_accounts and staff_sessions tables."""
 
-    def __init__(self, store: Store, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, store: Store, hasher: PasswordHasher) -> None:
         self.store = store
-        self.hasher = hasher or PasswordHasher()
+        self.hasher = hasher
         self._dummy: str | None = None  # checked for unknown names, so timing does not tell who exists
 
     async def _hash(self, password: str) -> str:

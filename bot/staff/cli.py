@@ -7,7 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from bot.staff.accounts import StaffAccounts, StaffError, check_password, generate_password
+from bot.staff.accounts import StaffAccounts, StaffError, check_password, generate_password, password_hasher
 from bot.staff.models import ROLES
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
@@ -53,7 +53,8 @@ async def run(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
         await migrate(engine)
-        return await _dispatch(StaffAccounts(Store(engine)), args, known_teams(settings.commune_dir))
+        accounts = StaffAccounts(Store(engine), password_hasher(settings.web.password_profile))
+        return await _dispatch(accounts, args, known_teams(settings.commune_dir))
     except StaffError as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 1

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.staff.accounts import StaffAccounts
+from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.staff.cases import DeskCases
 from integrations.web.desk_api import add_case_routes
 from integrations.web.desk_auth import LoginLimits, add_login_routes
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def attach_desk(app: web.Application, services: Services, limits: LoginLimits | None = None) -> StaffAccounts:
     """Add /staff/ to the web app (before it starts); returns the accounts behind it."""
-    accounts = StaffAccounts(services.store)
+    accounts = StaffAccounts(services.store, password_hasher(services.settings.web.password_profile))
     add_login_routes(app, accounts, limits, services.catalogs)
     add_case_routes(app, DeskCases(services.escalation))
     return accounts

@@ -1,4 +1,5 @@
-"""Channel pacing scaled down for tests: the waits that keep us within Telegram's and Zalo's limits.
+"""Channel pacing scaled down for tests: the waits that keep us within Telegram's and Zalo's limits (and the
+desk's password hashing: argon2's cheapest parameters, as tests log in hundreds of times).
 
 The defaults (kernel/settings.py) are the real ones: about one message a second to a person and 19 a
 minute to a group on Telegram, and 3 s for another process's fresh Zalo token. A test of the
@@ -19,3 +20,4 @@ _TG = TelegramSettings()
 TELEGRAM = replace(_TG, chat_interval_seconds=_TG.chat_interval_seconds * SCALE,
                    group_per_minute=_TG.group_per_minute / SCALE)
 ZALO_TOKEN_GRACE = ZaloSettings().token_grace_seconds * SCALE
+PASSWORD_PROFILE = "CHEAPEST"  # web.password_profile in tests; tests/bot/staff/test_accounts.py checks the default

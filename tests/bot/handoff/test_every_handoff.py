@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.app import Services
 from bot.handoff.models import Case, Outbox
-from bot.staff.accounts import StaffAccounts
+from bot.staff.accounts import StaffAccounts, password_hasher
 from kernel.settings import Settings
 from nlu.interpreter import EmbeddedInterpreter
 from tests.bot.handoff.test_escalation import rows, say, start
@@ -66,6 +66,11 @@ async def ask(services: Services, village_known: bool = False) -> tuple[Case, st
     return case, result.replies[-1].text
 
 
+
+def accounts(services: Services) -> StaffAccounts:
+    """The desk's accounts with the services' password profile."""
+    return StaffAccounts(services.store, password_hasher(services.settings.web.password_profile))
+
 async def test_without_a_group_or_a_desk_account_the_case_opens_and_the_words_promise_nothing(make: Any) -> None:
     services = await make()
     case, said = await ask(services)
@@ -80,7 +85,7 @@ async def test_without_a_group_or_a_desk_account_the_case_opens_and_the_words_pr
     assert again.replies[0].text.startswith(f"Yêu cầu số {case.id} của bạn vẫn đang mở, nhưng hiện chưa có ai")
 
     # Once an account of the team can see it at the web desk, the resident may be told a person answers.
-    await StaffAccounts(services.store).add("lan", "member", ["dai-cuong"], PASSWORD)
+    await accounts(services).add("lan", "member", ["dai-cuong"], PASSWORD)
     relayed = await say(services, text="Còn ai ở đó không?")
     assert relayed.replies[0].text == f"Đã chuyển tới tổ công nghệ số (yêu cầu số {case.id})."
 
@@ -88,7 +93,7 @@ async def test_without_a_group_or_a_desk_account_the_case_opens_and_the_words_pr
 async def test_a_desk_account_the_teams_hours_and_its_phone_and_place(make: Any) -> None:
     clock = Clock(datetime(2026, 11, 25, 3, 0, tzinfo=UTC))  # Wednesday 10:00 in Hà Nội
     services = await make(clock, hours=WORKDAYS, phone="0243 000 000", place="Nhà văn hoá thôn Đại Cường")
-    await StaffAccounts(services.store).add("lan", "member", ["dai-cuong"], PASSWORD)
+    await accounts(services).add("lan", "member", ["dai-cuong"], PASSWORD)
     case, said = await ask(services)
     assert said.splitlines() == [
         f"Đã chuyển yêu cầu số {case.id} (xã cũ Đại Cường) tới Tổ công nghệ số Đại Cường. Một người trong tổ sẽ "
@@ -106,7 +111,7 @@ async def test_a_desk_account_the_teams_hours_and_its_phone_and_place(make: Any)
 
 async def test_hours_not_given_no_time_is_promised_and_english_gets_english(make: Any) -> None:
     services = await make(name_en="Dai Cuong tech team", contact_en="the village cultural house")
-    await StaffAccounts(services.store).add("hoa", "staff", ["commune"], PASSWORD)  # staff see every case
+    await accounts(services).add("hoa", "staff", ["commune"], PASSWORD)  # staff see every case
     await say(services, payload="lang:en")
     case, said = await ask(services)
     assert said.splitlines() == [

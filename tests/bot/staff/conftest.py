@@ -10,7 +10,7 @@ from typing import Any
 import pytest_asyncio
 from aiohttp import web
 
-from bot.staff.accounts import StaffAccounts
+from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.staff.community import CommunityData
 from bot.staff.dashboard import DashboardFigures
 from bot.storage.db import make_engine, migrate
@@ -25,13 +25,14 @@ from kernel.commune import CommuneSource
 from kernel.i18n import Catalogs
 from kernel.settings import ROOT, Settings
 from tests.fakes.history import seed_dashboard
+from tests.fakes.pacing import PASSWORD_PROFILE
 
 
 @pytest_asyncio.fixture
 async def accounts(database_url: str) -> AsyncIterator[StaffAccounts]:
     engine = make_engine(database_url)
     await migrate(engine)
-    yield StaffAccounts(Store(engine))
+    yield StaffAccounts(Store(engine), password_hasher(PASSWORD_PROFILE))
     await engine.dispose()
 
 
@@ -46,7 +47,7 @@ async def dashboard(aiohttp_client: Any, database_url: str, settings: Settings) 
     await migrate(engine)
     store = Store(engine)
     ids = await seed_dashboard(store)
-    accounts = StaffAccounts(store)
+    accounts = StaffAccounts(store, password_hasher(PASSWORD_PROFILE))
     await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
     await accounts.add("minh", "staff", ["commune"], PASSWORD)
     await accounts.add("hoa", "admin", ["commune"], PASSWORD)
@@ -75,7 +76,7 @@ async def community(aiohttp_client: Any, sqlite_url: str, tmp_path: Path, settin
     engine = make_engine(sqlite_url)
     await migrate(engine)
     store = Store(engine)
-    accounts = StaffAccounts(store)
+    accounts = StaffAccounts(store, password_hasher(PASSWORD_PROFILE))
     await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
     await accounts.add("minh", "staff", ["commune"], PASSWORD)
     directory = tmp_path / "commune"
@@ -117,7 +118,7 @@ async def announce(aiohttp_client: Any, sqlite_url: str, tmp_path: Path, setting
     engine = make_engine(sqlite_url)
     await migrate(engine)
     store = Store(engine)
-    accounts = StaffAccounts(store)
+    accounts = StaffAccounts(store, password_hasher(PASSWORD_PROFILE))
     for name, role in (("lan", "member"), ("minh", "staff"), ("thu", "staff"), ("hoa", "admin")):
         await accounts.add(name, role, ["dai-cuong"] if role == "member" else ["commune"], PASSWORD)
     await add_residents(store, 6, villages=("dai-cuong", "dong-lo"))

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from argon2 import profiles
 from sqlalchemy import select
 
 from bot.__main__ import main
+from bot.app import Services
 from bot.staff.accounts import StaffAccounts, StaffError
+from bot.staff.desk import attach_desk
 from bot.staff.models import StaffAccount, StaffSession
+from kernel.settings import ROOT, ConfigError, WebSettings, load_settings
 
 PASSWORD = "đúng-mật-khẩu-42"
 
@@ -30,6 +36,9 @@ def test_the_cli_adds_lists_resets_and_disables(tmp_path: Path, monkeypatch: pyt
     code, out, _ = _cli(monkeypatch, capsys, "add", "lan", "--team", "dai-cuong", "--role", "member",
                         "--password-stdin", stdin=PASSWORD + "\n")
     assert code == 0 and "added lan" in out and PASSWORD not in out
+    with sqlite3.connect(tmp_path / "desk.db") as db:  # the project's config: argon2's own default parameters
+        (digest,) = db.execute("SELECT password_hash FROM staff_accounts WHERE username = 'lan'").fetchone()
+    assert digest.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     # Not a terminal and no --password-stdin: a password is generated and shown once.
     code, out, _ = _cli(monkeypatch, capsys, "add", "hoa", "--team", "commune,dai-cuong", "--role", "staff")
     assert code == 0 and "password (shown once): " in out
@@ -91,3 +100,19 @@ async def test_bad_names_and_roles_are_refused(accounts: StaffAccounts) -> None:
         with pytest.raises(StaffError):
             await accounts.add(name, role, teams, PASSWORD)
     assert await accounts.list() == []
+
+
+def test_production_hashes_with_argon2s_default_and_a_bad_profile_is_refused(tmp_path: Path) -> None:
+    assert load_settings(ROOT / "config.yml", env={}).web.password_profile == WebSettings().password_profile \
+        == "RFC_9106_LOW_MEMORY"
+    bad = tmp_path / "config.yml"
+    bad.write_text("web:\n  password_profile: none\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="web.password_profile"):
+        load_settings(bad, env={})
+
+
+async def test_the_desk_hashes_with_the_configured_profile(services: Services) -> None:
+    accounts = attach_desk(web.Application(), services)
+    assert services.settings.web.password_profile == "CHEAPEST"  # the tests' settings (tests/fakes/pacing.py)
+    assert (accounts.hasher.memory_cost, accounts.hasher.time_cost) == (profiles.CHEAPEST.memory_cost,
+                                                                        profiles.CHEAPEST.time_cost)

@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.handoff.models import CaseMessage
-from bot.staff.accounts import StaffAccounts
+from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
 from tests.bot.handoff.test_escalation_restart import write_config
 from tests.fakes.commune import MEMBER, TEAM_CHAT, write_commune
 from tests.fakes.net import free_port
+from tests.fakes.pacing import PASSWORD_PROFILE
 from tests.fakes.server import start_server
 from tests.fakes.telegram_api import ApiError, FakeTelegram
 
@@ -61,7 +62,7 @@ async def test_answers_from_both_desks_reach_the_resident_once_each_in_order_acr
         tmp_path: Path, database_url: str) -> None:
     engine = make_engine(database_url)
     await migrate(engine)
-    await StaffAccounts(Store(engine)).add("lan", "member", ["dai-cuong"], PASSWORD)
+    await StaffAccounts(Store(engine), password_hasher(PASSWORD_PROFILE)).add("lan", "member", ["dai-cuong"], PASSWORD)
     await engine.dispose()
     fake = GatedResident()
     await fake.start()

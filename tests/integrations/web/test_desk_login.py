@@ -9,11 +9,12 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from bot.staff.accounts import StaffAccounts
+from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
 from integrations.web.desk_auth import COOKIE, add_login_routes
 from integrations.web.guard import harden
+from tests.fakes.pacing import PASSWORD_PROFILE
 
 PASSWORD = "đúng-mật-khẩu-42"
 
@@ -23,7 +24,7 @@ async def desk(aiohttp_client: Any, sqlite_url: str) -> AsyncIterator[Any]:
     engine = make_engine(sqlite_url)
     await migrate(engine)
     store = Store(engine)
-    accounts = StaffAccounts(store)
+    accounts = StaffAccounts(store, password_hasher(PASSWORD_PROFILE))
     await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
     await accounts.add("hoa", "admin", ["commune"], PASSWORD)
     app = web.Application()
