@@ -14,7 +14,7 @@ import zxingcpp
 from aiohttp import web
 
 from bot.posters import WebPosters
-from bot.staff.accounts import StaffAccounts
+from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.staff.dashboard import DashboardFigures
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
@@ -55,7 +55,7 @@ async def posters(aiohttp_client: Any, sqlite_url: str, settings: Settings, proj
     engine = make_engine(sqlite_url)
     await migrate(engine)
     store = Store(engine)
-    accounts = StaffAccounts(store)
+    accounts = StaffAccounts(store, password_hasher(settings.web.password_profile))
     await accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
     await accounts.add("minh", "staff", ["commune"], PASSWORD)
     catalogs = Catalogs(settings.locales_dir, settings.languages, settings.default_language)
