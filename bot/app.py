@@ -6,6 +6,7 @@ import argparse
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,6 +17,7 @@ from bot.desks import DeskRegistry
 from bot.handoff import Escalation, OutboxWorker
 from bot.metrics import Metrics
 from bot.pipeline import Limits, Pipeline
+from bot.replies import ReplyOutbox
 from bot.senders import MailboxSet, SenderRegistry
 from bot.staff.cli import add_commands as staff_commands
 from bot.storage.db import make_engine, migrate
@@ -61,6 +63,7 @@ class Services:
     # The hand-off's service and outbox (for the commands and tests that act on cases directly).
     escalation: Escalation
     outbox: OutboxWorker
+    replies: ReplyOutbox
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -87,6 +90,7 @@ class Services:
                 await worker.start()
 
     async def stop_workers(self) -> None:
+        await self.replies.stop()  # replies being sent get a moment; the rest wait for the next start
         for feature in reversed(self.features):
             for worker in reversed(feature.workers):
                 await worker.stop()
@@ -142,10 +146,13 @@ async def build(settings: Settings, interpreter: Interpreter | None = None,
     metrics = Metrics()
     interpreter = metrics.wrap_interpreter(interpreter)  # NLU confidence of every parse
     limits = Limits(settings.nlu.threshold, settings.nlu.ambiguity_margin, settings.nlu.max_misunderstandings)
-    pipeline = Pipeline(store, interpreter, library, catalogs, commune, limits, features)
+    # The turns' replies: sent right after each turn's commit; the hand-off outbox worker retries what fails.
+    replies = ReplyOutbox(store, senders, lease=timedelta(seconds=settings.escalation.lease_seconds))
+    replies.kick, outbox.replies = outbox.kick, replies
+    pipeline = Pipeline(store, interpreter, library, catalogs, commune, limits, features, replies)
     mailboxes = MailboxSet([mailbox for feature in features for mailbox in feature.mailboxes])
     return Services(settings, engine, store, catalogs, library, commune, interpreter, pipeline, features,
-                    senders, desks, mailboxes, escalation, outbox, stack, metrics)
+                    senders, desks, mailboxes, escalation, outbox, replies, stack, metrics)
 
 
 def telegram_channel(services: Services, settings: TelegramSettings | None = None) -> TelegramChannel:

@@ -16,7 +16,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.broadcast.models import CLAIMED as BROADCAST_SENDING
@@ -24,6 +24,7 @@ from bot.broadcast.models import PENDING as BROADCAST_PENDING
 from bot.broadcast.models import Delivery
 from bot.handoff.models import PENDING as OUTBOX_PENDING
 from bot.handoff.models import Case, Outbox
+from bot.storage.outbox import REPLY
 from bot.storage.store import Store
 from kernel.deliveries import DeliveryCount
 from kernel.messages import Incoming, TurnResult
@@ -48,8 +49,8 @@ class Metrics:
         self.confidence = Histogram("assistant_nlu_confidence", "Confidence of the NLU's best intent per parse",
                                     buckets=CONFIDENCE_BUCKETS, registry=r)
         self.cases = Gauge("assistant_handoff_cases", "Hand-off cases by status", ["status"], registry=r)
-        self.outbox = Gauge("assistant_outbox_pending", "Hand-off outbox messages waiting, by audience",
-                            ["audience"], registry=r)
+        self.outbox = Gauge("assistant_outbox_pending", "Outbox messages waiting, by audience (team, resident: "
+                            "a team's answer; reply: a turn's own reply not yet delivered)", ["audience"], registry=r)
         self.broadcast_queue = Gauge("assistant_broadcast_queue", "Announcement deliveries waiting or being "
                                      "sent, by channel", ["channel"], registry=r)
         self.senders = SenderCollector()
@@ -66,8 +67,9 @@ class Metrics:
         try:
             async with store.session() as s:
                 cases = (await s.execute(select(Case.status, func.count()).group_by(Case.status))).all()
-                outbox = (await s.execute(select(Outbox.audience, func.count()).where(Outbox.status == OUTBOX_PENDING)
-                                          .group_by(Outbox.audience))).all()
+                audience = case((Outbox.kind == REPLY, REPLY), else_=Outbox.audience)
+                outbox = (await s.execute(select(audience, func.count()).where(Outbox.status == OUTBOX_PENDING)
+                                          .group_by(audience))).all()
                 queue = (await s.execute(select(Delivery.channel, func.count())
                                          .where(Delivery.status.in_((BROADCAST_PENDING, BROADCAST_SENDING)))
                                          .group_by(Delivery.channel))).all()

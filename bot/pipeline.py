@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.attachments import answer_attachment
+from bot.replies import ReplyOutbox, Staged
 from bot.storage.db import Resident, utcnow
 from bot.storage.residents import Residents
 from bot.storage.store import Store
@@ -70,8 +71,11 @@ class Pipeline:
     """Turns one incoming message into replies, saving everything in one transaction."""
 
     def __init__(self, store: Store, interpreter: Interpreter, library: Library, catalogs: Catalogs,
-                 commune: CommuneSource, limits: Limits = Limits(), features: Sequence[Feature] = ()) -> None:
+                 commune: CommuneSource, limits: Limits = Limits(), features: Sequence[Feature] = (),
+                 replies: ReplyOutbox | None = None) -> None:
         self.store = store
+        # The turn's replies through the outbox (sent by the core on push channels); None: returned only.
+        self.replies = replies
         self.interpreter = interpreter
         self.library = library
         self.catalogs = catalogs
@@ -114,74 +118,100 @@ class Pipeline:
         if screened is not None:
             parse = await self.interpreter.parse(screened.text)
         async with self._lock(msg.who):
-            async with self.store.writing() as s:
-                resident, conv, seen = await self.store.open_turn(s, msg.who, msg.message_id)
-                if seen:
-                    log.info("duplicate message %s from %s ignored", msg.message_id, msg.who)
-                    language = self.catalogs.negotiate(resident.language, msg.platform_language)
-                    return TurnResult((), TurnState(None, None, None, None, language), duplicate=True)
-                state = DialogueState.from_json(conv.state)
-                if msg.payload is not None and msg.at is not None and msg.at != state.position() \
-                        and not self._hooked(msg.payload):
-                    log.info("button for an earlier position from %s ignored", msg.who)
-                    language = self.catalogs.negotiate(resident.language, msg.platform_language)
-                    return TurnResult((), self.turn_state(None, state, language), at=state.position(), stale=True)
-                payload = msg.payload if msg.payload is not None else _typed_choice(screened, state, conv.updated_at)
-                chosen = self.catalogs.parse(msg.language)
-                if chosen:
-                    resident.language = chosen
-                elif screened is not None:
-                    self._follow_the_message(resident, msg, screened.text)
-                scope = TurnScope(s, resident, self._translator(resident, msg), state, msg,
-                                  text=screened.text if screened is not None else None)
-                replies: list[Reply] = []
-                if screened is not None and screened.shared_secret:
-                    replies.append(Reply(scope.tr("⚠️ Bạn vừa gửi một mã bí mật (OTP hoặc mật khẩu). Tôi đã xoá nó. "
-                                                  "Đừng bao giờ đưa mã này cho ai, kể cả người xưng là công an "
-                                                  "hay ngân hàng. Nếu đã lỡ đưa, hãy đổi mật khẩu ngay.")))
-                hook = self.payloads.get(payload.partition(":")[0]) if payload else None
-                taken: list[Reply] | None = None
-                unanswered: str | None = None
-                if msg.media is not None and self.media is not None:
-                    taken = await self.media(scope, msg.media)
-                elif hook is not None:
-                    taken = await hook(scope, payload or "")
-                else:
-                    for intercept in self.interceptors:
-                        taken = await intercept(scope)
-                        if taken is not None:
-                            break
-                if taken is not None:
-                    replies += taken
-                    new_state = scope.state
-                else:
-                    commune = self.commune.current()
-                    ctx = Context(library=self.library, catalogs=self.catalogs, commune=commune,
-                                  resident=EngineResident(scope.tr.language, resident.village, resident.subscribed),
-                                  threshold=self.limits.threshold, margin=self.limits.margin,
-                                  max_misunderstood=self.limits.max_misunderstood, today=_local_today(commune.teams))
-                    event = Pressed(payload) if payload is not None else Said(parse)  # type: ignore[arg-type]
-                    outcome = advance(ctx, state, event)
-                    unanswered = outcome.unanswered  # logged in place of the intent (the dashboard lists them)
-                    replies += outcome.replies
-                    scope.state = new_state = outcome.state
-                    for effect in outcome.effects:
-                        replies += await self.handlers[type(effect)](scope, effect)
-                language = scope.tr.language
-                # The buttons just offered, in order: a number typed next presses one (every channel).
-                new_state = replace(new_state, choices=tuple(b.payload for r in replies for b in r.flat_buttons()))
-                if not scope.forgotten:
-                    await self.store.append_messages(s, resident.id, [
-                        ("in", screened.text if screened else None, payload or ("media" if msg.media else None),
-                         unanswered or (parse.intent if parse else None), msg.message_id),
-                        *(("out", reply.text, None, None, None) for reply in replies)])
-                    conv.state = new_state.to_json()
-                    conv.turns = (conv.turns or 0) + 1
-                    conv.updated_at = utcnow()
-            for job in scope.after_commit:
-                await job()
+            try:
+                return await self._turn(msg, screened, parse)
+            except _Seen as seen:
+                return await self._replayed(msg, seen.language)
+
+    async def _turn(self, msg: Incoming, screened: Screened | None, parse: Parse | None) -> TurnResult:
+        """The turn in one transaction (raises _Seen for a message processed before); its replies are sent
+        right after the commit."""
+        async with self.store.writing() as s:
+            resident, conv, seen = await self.store.open_turn(s, msg.who, msg.message_id)
+            if seen:
+                raise _Seen(resident.language)
+            state = DialogueState.from_json(conv.state)
+            if msg.payload is not None and msg.at is not None and msg.at != state.position() \
+                    and not self._hooked(msg.payload):
+                log.info("button for an earlier position from %s ignored", msg.who)
+                language = self.catalogs.negotiate(resident.language, msg.platform_language)
+                return TurnResult((), self.turn_state(None, state, language), at=state.position(), stale=True)
+            payload = msg.payload if msg.payload is not None else _typed_choice(screened, state, conv.updated_at)
+            chosen = self.catalogs.parse(msg.language)
+            if chosen:
+                resident.language = chosen
+            elif screened is not None:
+                self._follow_the_message(resident, msg, screened.text)
+            scope = TurnScope(s, resident, self._translator(resident, msg), state, msg,
+                              text=screened.text if screened is not None else None)
+            replies: list[Reply] = []
+            if screened is not None and screened.shared_secret:
+                replies.append(Reply(scope.tr("⚠️ Bạn vừa gửi một mã bí mật (OTP hoặc mật khẩu). Tôi đã xoá nó. "
+                                              "Đừng bao giờ đưa mã này cho ai, kể cả người xưng là công an "
+                                              "hay ngân hàng. Nếu đã lỡ đưa, hãy đổi mật khẩu ngay.")))
+            hook = self.payloads.get(payload.partition(":")[0]) if payload else None
+            taken: list[Reply] | None = None
+            unanswered: str | None = None
+            if msg.media is not None and self.media is not None:
+                taken = await self.media(scope, msg.media)
+            elif hook is not None:
+                taken = await hook(scope, payload or "")
+            else:
+                for intercept in self.interceptors:
+                    taken = await intercept(scope)
+                    if taken is not None:
+                        break
+            if taken is not None:
+                replies += taken
+                new_state = scope.state
+            else:
+                commune = self.commune.current()
+                ctx = Context(library=self.library, catalogs=self.catalogs, commune=commune,
+                              resident=EngineResident(scope.tr.language, resident.village, resident.subscribed),
+                              threshold=self.limits.threshold, margin=self.limits.margin,
+                              max_misunderstood=self.limits.max_misunderstood, today=_local_today(commune.teams))
+                event = Pressed(payload) if payload is not None else Said(parse)  # type: ignore[arg-type]
+                outcome = advance(ctx, state, event)
+                unanswered = outcome.unanswered  # logged in place of the intent (the dashboard lists them)
+                replies += outcome.replies
+                scope.state = new_state = outcome.state
+                for effect in outcome.effects:
+                    replies += await self.handlers[type(effect)](scope, effect)
+            language = scope.tr.language
+            # The buttons just offered, in order: a number typed next presses one (every channel).
+            new_state = replace(new_state, choices=tuple(b.payload for r in replies for b in r.flat_buttons()))
+            if not scope.forgotten:
+                await self.store.append_messages(s, resident.id, [
+                    ("in", screened.text if screened else None, payload or ("media" if msg.media else None),
+                     unanswered or (parse.intent if parse else None), msg.message_id),
+                    *(("out", reply.text, None, None, None) for reply in replies)])
+                conv.state = new_state.to_json()
+                conv.turns = (conv.turns or 0) + 1
+                conv.updated_at = utcnow()
+            at = None if scope.forgotten else new_state.position()
+            staged = await self.replies.stage(s, msg.who, msg.message_id, replies, at) if self.replies else None
+        if staged is not None and self.replies is not None:
+            self.replies.deliver(staged)  # right after the commit, before anything else
+        for job in scope.after_commit:
+            await job()
         return TurnResult(tuple(replies), self.turn_state(parse, new_state, language), forgotten=scope.forgotten,
-                          at=None if scope.forgotten else new_state.position())
+                          at=at, delivered=staged is not None)
+
+    async def _replayed(self, msg: Incoming, chosen: str | None) -> TurnResult:
+        """A message processed before (a redelivery, a retried request): no second turn; its saved replies
+        that were not delivered are sent now (push channels) or answered again (the web chat)."""
+        language = self.catalogs.negotiate(chosen, msg.platform_language)
+        staged: Staged | None = None
+        replies: tuple[Reply, ...] = ()
+        at: str | None = None
+        if self.replies is not None and msg.message_id is not None:
+            async with self.store.writing() as s:
+                replies, at, staged = await self.replies.replay(s, msg.who, msg.message_id)
+        log.info("duplicate message %s from %s: %d saved replies again", msg.message_id, msg.who, len(replies))
+        if staged is not None and self.replies is not None:
+            self.replies.deliver(staged)  # leased again in the transaction just committed
+        return TurnResult(replies, TurnState(None, None, None, None, language), duplicate=True, at=at,
+                          delivered=staged is not None)
 
     def _hooked(self, payload: str) -> bool:
         """A feature's button (a hand-off case's, feedback): not tied to the guide's position."""
@@ -248,11 +278,20 @@ class Pipeline:
 
     async def _forget(self, scope: TurnScope, effect: fx.ForgetMe) -> list[Reply]:
         await self.store.forget(scope.session, scope.resident.id)
+        if self.replies is not None:
+            await self.replies.forget(scope.session, scope.incoming.who)
         scope.forgotten = True
         return [Reply(scope.tr("Đã xoá toàn bộ thông tin của bạn. Nếu nhắn tiếp, trợ lý sẽ bắt đầu lại từ đầu."))]
 
     async def _handoff_without_team(self, scope: TurnScope, effect: fx.Handoff) -> list[Reply]:
         return without_team(scope, self.commune, effect)
+
+
+class _Seen(Exception):
+    """The message was processed before (its id is in the log): no second turn."""
+
+    def __init__(self, language: str | None) -> None:
+        self.language = language
 
 
 def without_team(scope: TurnScope, commune: CommuneSource, effect: fx.Handoff) -> list[Reply]:

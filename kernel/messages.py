@@ -119,3 +119,5 @@ class TurnResult:
     at: str | None = None
     # A button press for a position that was no longer current: ignored, nothing stored or answered.
     stale: bool = False
+    # The core sends the replies itself (through the channel's Sender, from its outbox): the channel must not.
+    delivered: bool = False

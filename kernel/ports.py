@@ -97,12 +97,13 @@ class Leadership(Protocol):
 
 
 class Sender(Protocol):
-    """Pushes replies to a resident of one channel outside a request (hand-off answers, broadcasts)."""
+    """Pushes replies to a resident of one channel: a turn's replies, hand-off answers, broadcasts."""
 
     channel: str
 
-    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
-        """Deliver in order or raise DeliveryError."""
+    async def send(self, user_id: str, replies: Sequence[Reply], at: str | None = None) -> None:
+        """Deliver in order or raise DeliveryError. `at` is the conversation's position a turn's buttons
+        answer (TurnResult.at), for channels that carry it in the button."""
         ...
 
 

@@ -177,10 +177,10 @@ class CaseBook:
                 if row is not None:
                     return int(row[0])
             if reply_to is not None:
-                row = (await s.execute(select(Outbox.case_id).where(
-                    Outbox.chat_id == str(chat_id), Outbox.platform_message_id == str(reply_to)))).first()
-                if row is not None:
-                    return int(row[0])
+                case = (await s.execute(select(Outbox.case_id).where(
+                    Outbox.chat_id == str(chat_id), Outbox.platform_message_id == str(reply_to)))).scalar()
+                if case is not None:
+                    return int(case)
         return None
 
     async def tick(self, now: datetime | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Tables of the hand-off: cases, their team threads, every message both ways, and the delivery outbox."""
+"""Tables of the hand-off: cases, their team threads, every message both ways (the outbox: bot/storage/outbox.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.db import Base, utcnow
+from bot.storage.outbox import DELIVERED, FAILED, PENDING, Outbox
 
 BIGID = BigInteger().with_variant(Integer, "sqlite")
 
 OPEN, CLAIMED, RESOLVED, RETURNED, CLOSED = "open", "claimed", "resolved", "returned", "closed"
 ACTIVE = (OPEN, CLAIMED)
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
 
 class Case(Base):
@@ -79,28 +79,5 @@ class CaseMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Outbox(Base):
-    """A message to deliver, written in the transaction that decided it; delivered after commit."""
-
-    __tablename__ = "escalation_outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_chat_message", "chat_id", "platform_message_id"),
-                      Index("ix_outbox_case", "case_id", "audience", "status"))
-
-    id: Mapped[int] = mapped_column(BIGID, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    audience: Mapped[str] = mapped_column(String(16))  # "team" | "resident"
-    team: Mapped[str | None] = mapped_column(String(64))  # for audience "team"
-    channel: Mapped[str] = mapped_column(String(16))  # "telegram" for teams; the resident's channel
-    chat_id: Mapped[str] = mapped_column(String(128))  # team chat id or the resident's platform id
-    kind: Mapped[str] = mapped_column(String(16))  # card | message | reminder | notice | close
-    text: Mapped[str] = mapped_column(Text)
-    buttons: Mapped[list[Any] | None] = mapped_column(JSON)  # rows of [label, payload]
-    status: Mapped[str] = mapped_column(String(16), default=PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    # Due time; a worker that takes a row moves it one lease ahead, so a killed worker's row comes due again.
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    platform_message_id: Mapped[str | None] = mapped_column(String(64))
-    error: Mapped[str | None] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+__all__ = ["Case", "CaseThread", "CaseMessage", "Outbox", "PENDING", "DELIVERED", "FAILED", "OPEN", "CLAIMED",
+           "RESOLVED", "RETURNED", "CLOSED", "ACTIVE", "BIGID"]

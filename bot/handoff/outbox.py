@@ -1,4 +1,5 @@
-"""Delivering the hand-off outbox: team messages to a staff desk, resident messages to their channel.
+"""Delivering the outbox: team messages to a staff desk, resident messages (the team's answers, and the turns'
+replies their quick send after commit could not deliver: bot/replies.py) to their channel.
 
 Guarantee. A row is written in the same transaction as the decision (turn, claim, reply), so
 nothing accepted is lost. A worker takes a due row by moving its due time one lease ahead
@@ -13,8 +14,8 @@ place's pace is a row of the shared schedule table (bot/broadcast/ratelimit.py),
 takes the slot, so several servers on one database keep the limit together, and no row waits for the
 pace while leased (it would outlive its lease and be posted twice, or hold the notices behind it for a
 whole lease after a kill).
-Rows for one case and audience go out in order:
-a row waits while an earlier one is undelivered. Web chat rows are not pushed: the resident's page
+Rows go out in order: a row to a resident waits while an earlier one to that resident is undelivered, a
+team's row while an earlier one of the case to that team is. Web chat rows are not pushed: the resident's page
 takes them (`take`): marked delivered once the page acknowledges them (or as they are read, for a
 client that sends no acknowledgement).
 """
@@ -37,6 +38,7 @@ from bot.handoff.book import CLOSE
 from bot.handoff.card import buttons_of
 from bot.handoff.cases import Escalation
 from bot.handoff.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
+from bot.replies import ReplyOutbox
 from bot.senders import SenderRegistry
 from bot.storage.db import utcnow
 from bot.storage.store import Store
@@ -68,6 +70,8 @@ class OutboxWorker:
         self._task: asyncio.Task[None] | None = None
         self._paced_until = 0.0  # wall-clock time the next paced group slot opens (for the run loop)
         escalation.kick = self.kick
+        # The turns' replies (bot/replies.py): this worker retries what their quick send could not deliver.
+        self.replies: ReplyOutbox | None = None
 
     def kick(self) -> None:
         self._wake.set()
@@ -79,9 +83,14 @@ class OutboxWorker:
         """Take the due rows (each the first undelivered one of its case and audience) for one lease."""
         now = self.clock()
         earlier = aliased(Outbox)
-        blocked = (select(earlier.id).where(earlier.case_id == Outbox.case_id, earlier.audience == Outbox.audience,
-                                            earlier.team.is_not_distinct_from(Outbox.team),
-                                            earlier.status == PENDING, earlier.id < Outbox.id).exists())
+        # A team's rows wait for the case's earlier ones in that team; a resident's for every earlier row to
+        # that resident (the turns' replies and the team's answers alike).
+        same_case = ((Outbox.audience == "team") & (earlier.case_id == Outbox.case_id)
+                     & earlier.team.is_not_distinct_from(Outbox.team))
+        same_resident = ((Outbox.audience == "resident") & (earlier.chat_id == Outbox.chat_id)
+                         & (earlier.channel == Outbox.channel))
+        blocked = (select(earlier.id).where(earlier.audience == Outbox.audience, earlier.status == PENDING,
+                                            earlier.id < Outbox.id, same_case | same_resident).exists())
         audiences: list[ColumnElement[bool]] = [Outbox.channel.in_(self._push_channels())
                                                 & (Outbox.audience == "resident")]
         if self.desks.names():
@@ -140,7 +149,7 @@ class OutboxWorker:
                 sender = self.senders.get(row.channel)
                 if sender is None:
                     raise DeliveryError(f"no sender for channel {row.channel}")
-                await sender.send(row.chat_id, [Reply(row.text, buttons_of(row.buttons))])
+                await sender.send(row.chat_id, [Reply(row.text, buttons_of(row.buttons))], at=row.at)
         except DeliveryError as exc:
             await self._failed(row, exc)
             return False
@@ -229,6 +238,8 @@ class OutboxWorker:
                 if loop.time() - last_tick >= self.tick_seconds:
                     last_tick = loop.time()
                     await self.escalation.tick()
+                    if self.replies is not None:
+                        await self.replies.prune()
                 await self.run_once()
             except asyncio.CancelledError:
                 raise

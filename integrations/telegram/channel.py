@@ -307,7 +307,7 @@ class TelegramChannel:
     async def turn(self, update: Update, incoming: Incoming) -> None:
         """One resident turn: the pipeline, then the replies to the private chat."""
         result = await self.turns.handle(incoming)
-        if result.replies and update.effective_chat is not None:
+        if result.replies and not result.delivered and update.effective_chat is not None:
             await self.sender.send_to_chat(update.effective_chat.id, result.replies, at=result.at)
 
 

@@ -87,13 +87,14 @@ class TelegramSender:
         self._count.rate_limited = int(getattr(getattr(self.bot, "rate_limiter", None), "retries", 0))
         return self._count
 
-    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
-        """Deliver in order or raise DeliveryError (user_id is the Telegram chat id, as a string)."""
+    async def send(self, user_id: str, replies: Sequence[Reply], at: str | None = None) -> None:
+        """Deliver in order or raise DeliveryError (user_id is the Telegram chat id, as a string; `at` the
+        position the buttons answer)."""
         try:
             chat_id = int(user_id)
         except ValueError:
             raise DeliveryError(f"{user_id!r} is not a Telegram chat id", permanent=True) from None
-        await self.send_to_chat(chat_id, replies)
+        await self.send_to_chat(chat_id, replies, at=at)
 
     async def send_to_chat(self, chat_id: int, replies: Sequence[Reply], thread_id: int | None = None,
                            at: str | None = None) -> list[int]:

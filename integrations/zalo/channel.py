@@ -110,8 +110,8 @@ class ZaloSender:
         """The language the resident chose, else the default."""
         return self.catalogs.negotiate(await self.residents.language(ResidentKey(CHANNEL, user_id)))
 
-    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
-        """Deliver in order or raise DeliveryError."""
+    async def send(self, user_id: str, replies: Sequence[Reply], at: str | None = None) -> None:
+        """Deliver in order or raise DeliveryError (Zalo's buttons carry no position: `at` is not used)."""
         if self.client is None:
             await self.start()
         assert self.client is not None
@@ -314,7 +314,7 @@ class ZaloChannel:
         result = await self.turns.handle(incoming)
         if result.forgotten:
             await self.sender.forget(event.user_id)  # nothing about the resident stays behind
-        if result.replies and not result.duplicate:
+        if result.replies and not result.duplicate and not result.delivered:
             self._deliver(event.user_id, list(result.replies))
 
     async def _slow_down(self, user_id: str) -> None:

@@ -61,7 +61,7 @@ class RecordingSender:
     received: dict[str, list[Reply]] = field(default_factory=lambda: defaultdict(list))
     times: list[float] = field(default_factory=list)
 
-    async def send(self, user_id: str, replies: Sequence[Reply]) -> None:
+    async def send(self, user_id: str, replies: Sequence[Reply], at: str | None = None) -> None:
         if self.delay:
             await asyncio.sleep(self.delay)
         if user_id in self.permanent:

@@ -59,8 +59,9 @@ async def open_case(services: Services, who: ResidentKey = WHO, village: str = "
 
 
 async def rows(services: Services, **where: object) -> list[Outbox]:
+    """The hand-off's outbox rows (a turn's own replies have no case)."""
     async with services.store.session() as s:
-        stmt = select(Outbox).filter_by(**where).order_by(Outbox.id)
+        stmt = select(Outbox).filter_by(**where).where(Outbox.case_id.is_not(None)).order_by(Outbox.id)
         return list((await s.execute(stmt)).scalars())
 
 

@@ -195,7 +195,8 @@ async def test_plain_group_fallback_team_answers_by_replying_to_the_card(world: 
     # Without polling, the resident's next message brings the waiting answers first.
     async def waiting() -> bool:
         async with world.services.store.session() as s:
-            return len((await s.execute(select(Outbox.id).where(Outbox.audience == "resident"))).all()) == 2
+            return len((await s.execute(select(Outbox.id).where(Outbox.audience == "resident",
+                                                                             Outbox.case_id.is_not(None)))).all()) == 2
     await eventually(waiting)
     body = await world.chat(user, text="Vâng, bác chờ")
     texts = [r["text"] for r in body["replies"]]

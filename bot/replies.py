@@ -1,0 +1,222 @@
+"""A turn's replies through the outbox: written in the turn's transaction, sent right after commit.
+
+Push channels (Telegram, Zalo: a registered Sender): the replies are outbox rows (kind "reply") written
+in the turn's transaction, leased to this process for one lease. Right after the commit they are sent
+from a task of their own (no wait for the worker's poll), one resident's turns in order, and marked
+delivered; the marks of turns sent together are written in one transaction. A failed send leaves the
+rows to the hand-off outbox worker (bot/handoff/outbox.py), which retries them with back-off, in order
+per resident; so does a process killed before sending (after the lease). A redelivered message whose
+turn was saved gets its replies not delivered yet (`replay`), not a second turn and not silence.
+
+Pull channels (the web chat): the replies are returned in the response; with a client message id they
+are also saved (as delivered, in the same transaction), so a retried request gets them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.senders import SenderRegistry
+from bot.storage.db import utcnow
+from bot.storage.outbox import DELIVERED, FAILED, PENDING, REPLY, Outbox
+from bot.storage.store import Store
+from kernel.locks import KeyedLocks
+from kernel.messages import Button, Reply, ResidentKey
+from kernel.ports import DeliveryError
+
+log = logging.getLogger(__name__)
+_ROWS = insert(cast(Table, Outbox.__table__))
+_ROWS_IDS = _ROWS.returning(cast(Table, Outbox.__table__).c.id)
+PULL = ("web",)  # channels whose replies are the response to the request (kept for a retried request)
+KEEP = timedelta(days=1)  # delivered replies are kept this long for redelivered messages, then deleted
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A turn's replies written to the outbox, to send after the commit."""
+
+    who: ResidentKey
+    ids: tuple[int, ...]
+    replies: tuple[Reply, ...]
+    at: str | None
+    queued: bool = False  # behind undelivered replies: left to the worker, which keeps the order
+
+
+def _buttons(reply: Reply) -> list[list[list[str]]]:
+    return [[[b.label, b.payload] for b in row] for row in reply.buttons]
+
+
+def _reply(row: Outbox) -> Reply:
+    return Reply(row.text, tuple(tuple(Button(label, payload) for label, payload in r) for r in row.buttons or ()))
+
+
+class ReplyOutbox:
+    """Stages a turn's replies in its transaction and delivers them after commit (see the module doc)."""
+
+    def __init__(self, store: Store, senders: SenderRegistry, lease: timedelta = timedelta(seconds=60),
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.senders = senders
+        self.lease = lease
+        self.clock = clock
+        self.kick: Callable[[], None] = lambda: None  # wakes the outbox worker (set by the composition root)
+        self._order = KeyedLocks()  # one resident's deliveries in the order their turns committed
+        self._sending: set[asyncio.Task[None]] = set()
+        self._marks: list[int] = []
+        self._marking: asyncio.Task[None] | None = None
+        # Residents whose replies were left to the worker (a failed send): their next turns' replies queue
+        # behind them instead of overtaking, until none is pending.
+        self._behind: set[ResidentKey] = set()
+
+    def pushes(self, channel: str) -> bool:
+        return self.senders.get(channel) is not None
+
+    async def stage(self, s: AsyncSession, who: ResidentKey, message_id: str | None, replies: Sequence[Reply],
+                    at: str | None) -> Staged | None:
+        """Write the turn's replies in its transaction: leased to this process on a push channel; saved as
+        delivered (answered in the response) on a pull channel when the message has an id to retry with."""
+        if not replies:
+            return None
+        push = self.pushes(who.channel)
+        if not push and (message_id is None or who.channel not in PULL):
+            return None
+        now = self.clock()
+        queued = push and who in self._behind and await self._still_behind(s, who)
+        lease = timedelta(0) if queued else self.lease
+        rows = [{"case_id": None, "audience": "resident", "team": None, "channel": who.channel,
+                 "chat_id": who.user_id, "kind": REPLY, "text": r.text, "buttons": _buttons(r) or None,
+                 "status": PENDING if push else DELIVERED, "attempts": 1 if push else 0,
+                 "next_attempt_at": now + lease if push else now, "platform_message_id": None,
+                 "source": message_id, "at": at, "error": None, "created_at": now,
+                 "delivered_at": None if push else now} for r in replies]
+        if not push:
+            await s.execute(_ROWS, rows)
+            return None
+        ids = tuple((await s.execute(_ROWS_IDS, rows)).scalars())
+        return Staged(who, ids, tuple(replies), at, queued)
+
+    async def _still_behind(self, s: AsyncSession, who: ResidentKey) -> bool:
+        pending = (await s.execute(select(Outbox.id).where(
+            Outbox.channel == who.channel, Outbox.chat_id == who.user_id, Outbox.audience == "resident",
+            Outbox.status == PENDING).limit(1))).first()
+        if pending is None:
+            self._behind.discard(who)
+        return pending is not None
+
+    async def replay(self, s: AsyncSession, who: ResidentKey,
+                     message_id: str) -> tuple[tuple[Reply, ...], str | None, Staged | None]:
+        """A redelivered message's saved replies: on a push channel those not delivered yet and not being
+        sent by anyone (their lease has run out), leased again to send now; on a pull channel all of them."""
+        mine = (Outbox.channel == who.channel, Outbox.chat_id == who.user_id, Outbox.source == message_id,
+                Outbox.kind == REPLY)
+        if not self.pushes(who.channel):
+            if who.channel not in PULL:
+                return (), None, None
+            rows = list((await s.execute(select(Outbox).where(*mine).order_by(Outbox.id))).scalars())
+            return tuple(_reply(r) for r in rows), (rows[-1].at if rows else None), None
+        now = self.clock()
+        rows = list((await s.execute(select(Outbox).where(*mine, Outbox.status == PENDING)
+                                     .order_by(Outbox.id))).scalars())
+        if not rows or any(r.next_attempt_at.replace(tzinfo=now.tzinfo) > now for r in rows):
+            return (), None, None  # nothing left, or someone holds them: the worker finishes the job
+        for row in rows:
+            row.next_attempt_at, row.attempts = now + self.lease, row.attempts + 1
+        replies = tuple(_reply(r) for r in rows)
+        return replies, rows[-1].at, Staged(who, tuple(r.id for r in rows), replies, rows[-1].at)
+
+    async def forget(self, s: AsyncSession, who: ResidentKey) -> None:
+        """A resident asked to be forgotten: their saved replies go too (this turn's answer is written after)."""
+        await s.execute(delete(Outbox).where(Outbox.channel == who.channel, Outbox.chat_id == who.user_id,
+                                             Outbox.case_id.is_(None)))
+
+    # --- after commit ---------------------------------------------------------
+
+    def deliver(self, staged: Staged) -> None:
+        """Send the staged replies now, from a task of their own (a resident's turns in commit order)."""
+        if staged.queued:
+            self.kick()
+            return
+        task = asyncio.get_running_loop().create_task(self._send(staged))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, staged: Staged) -> None:
+        async with self._order[staged.who]:
+            sender = self.senders.get(staged.who.channel)
+            try:
+                if sender is None:
+                    raise DeliveryError(f"no sender for channel {staged.who.channel}")
+                await sender.send(staged.who.user_id, staged.replies, at=staged.at)
+            except DeliveryError as exc:
+                await self._failed(staged, exc)
+                return
+            except Exception:  # a bug: the rows stay leased and the worker takes them after the lease
+                log.exception("reply to %s not sent; left to the outbox worker", staged.who)
+                return
+            self._mark(staged.ids)
+
+    async def _failed(self, staged: Staged, exc: DeliveryError) -> None:
+        log.warning("reply to %s not delivered (%s); the outbox worker retries", staged.who, exc)
+        if not exc.permanent:
+            self._behind.add(staged.who)
+        values: dict[str, object] = {"error": str(exc)[:250]}
+        if exc.permanent:
+            values["status"] = FAILED
+        else:
+            values["next_attempt_at"] = self.clock() + timedelta(seconds=max(2.0, exc.retry_after or 0.0))
+        try:
+            async with self.store.writing() as s:
+                await s.execute(update(Outbox).where(Outbox.id.in_(staged.ids), Outbox.status == PENDING)
+                                .values(**values))
+        except Exception:  # the database is away: the lease runs out and the worker retries anyway
+            log.exception("outbox rows %s not rescheduled", staged.ids)
+        self.kick()
+
+    def _mark(self, ids: Sequence[int]) -> None:
+        """Mark rows delivered; marks arriving while a write is under way go in the next one together."""
+        self._marks.extend(ids)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.get_running_loop().create_task(self._write_marks())
+
+    async def _write_marks(self) -> None:
+        while self._marks:
+            ids, self._marks = self._marks, []
+            try:
+                async with self.store.writing() as s:
+                    await s.execute(update(Outbox).where(Outbox.id.in_(ids), Outbox.status == PENDING)
+                                    .values(status=DELIVERED, delivered_at=self.clock()))
+            except Exception:  # left pending: sent again after the lease (a repeat rather than a loss)
+                log.exception("outbox rows %s sent but not marked delivered", ids)
+
+    async def drain(self) -> None:
+        """Wait for the sends under way and their marks (tests, shutdown)."""
+        while self._sending or (self._marking is not None and not self._marking.done()):
+            await asyncio.gather(*self._sending, *([self._marking] if self._marking else []),
+                                 return_exceptions=True)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let sends under way finish for up to `grace` seconds; the rest is the worker's after the lease."""
+        try:
+            await asyncio.wait_for(self.drain(), grace)
+        except TimeoutError:
+            log.warning("stopping with %d replies still being sent (delivered after restart)", len(self._sending))
+            for task in list(self._sending):
+                task.cancel()
+
+    async def prune(self, before: datetime | None = None) -> None:
+        """Delete turn replies settled longer ago than KEEP (the worker's periodic tick)."""
+        cutoff = before or self.clock() - KEEP
+        async with self.store.writing() as s:
+            await s.execute(delete(Outbox).where(Outbox.case_id.is_(None), Outbox.status != PENDING,
+                                                 Outbox.created_at < cutoff))
+
+
+__all__ = ["ReplyOutbox", "Staged", "KEEP"]

@@ -1,0 +1,139 @@
+"""A turn's replies through the outbox (bot/replies.py): sent after commit, retried by the worker in order,
+sent once more for a redelivered message whose replies were not delivered, answered again on the web."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import pytest_asyncio
+from sqlalchemy import func, select, update
+
+from bot.app import Services, build
+from bot.storage.db import utcnow
+from bot.storage.outbox import DELIVERED, PENDING, REPLY, Outbox
+from kernel.messages import Incoming, ResidentKey
+from kernel.settings import Settings
+from tests.fakes.broadcast import RecordingSender
+
+TG = ResidentKey("telegram", "501")
+
+
+@pytest_asyncio.fixture
+async def core(settings: Settings, database_url: str, interpreter: Any) -> AsyncIterator[Services]:
+    """The real services on SQLite and PostgreSQL (the workers are not started: tests run them by hand)."""
+    built = await build(replace(settings, database_url=database_url), interpreter=interpreter)
+    yield built
+    await built.close()
+
+
+def sender_for(services: Services) -> RecordingSender:
+    sender = RecordingSender(channel="telegram")
+    services.senders.register(sender)
+    return sender
+
+
+async def rows(services: Services, who: ResidentKey = TG) -> list[Outbox]:
+    async with services.store.session() as s:
+        return list((await s.execute(select(Outbox).where(Outbox.chat_id == who.user_id, Outbox.kind == REPLY)
+                                     .order_by(Outbox.id))).scalars())
+
+
+async def test_replies_are_sent_after_commit_with_their_position_and_marked_delivered(core: Services) -> None:
+    sender = sender_for(core)
+    result = await core.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+    assert result.delivered and result.replies  # the core sends them: the channel must not
+    await core.replies.drain()
+    assert sender.received["501"] == list(result.replies)
+    saved = await rows(core)
+    assert [r.text for r in saved] == [r.text for r in result.replies]
+    assert {(r.status, r.source, r.at) for r in saved} == {(DELIVERED, "tg:1", result.at)}
+
+
+async def test_a_failed_send_is_retried_by_the_worker_and_later_turns_wait_behind_it(core: Services) -> None:
+    sender = sender_for(core)
+    sender.flaky["501"] = 1  # the first send fails (a network fault)
+    first = await core.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+    await core.replies.drain()
+    assert sender.received["501"] == []
+    second = await core.pipeline.handle(Incoming(TG, payload="menu", message_id="tg:2"))
+    await core.replies.drain()
+    assert sender.received["501"] == []  # queued behind the first turn's replies, not overtaking them
+    await core.metrics.refresh(core.store)  # /metrics: the replies waiting
+    waiting = core.metrics.registry.get_sample_value("assistant_outbox_pending", {"audience": "reply"})
+    assert waiting == len(first.replies) + len(second.replies)
+    async with core.store.writing() as s:  # the back-off has passed
+        await s.execute(update(Outbox).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    while await core.outbox.run_once():
+        pass
+    assert sender.received["501"] == [*first.replies, *second.replies]
+    assert {r.status for r in await rows(core)} == {DELIVERED}
+    third = await core.pipeline.handle(Incoming(TG, text="cảm ơn", message_id="tg:3"))
+    await core.replies.drain()  # nothing is behind any more: sent at once again
+    assert sender.received["501"][-len(third.replies):] == list(third.replies)
+
+
+async def test_a_redelivered_message_sends_its_undelivered_replies_once(core: Services) -> None:
+    sender = sender_for(core)
+    first = await core.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+    await core.replies.drain()
+    # As if the process had died before the platform accepted them: pending, the lease run out.
+    async with core.store.writing() as s:
+        await s.execute(update(Outbox).values(status=PENDING, delivered_at=None,
+                                              next_attempt_at=utcnow() - timedelta(seconds=1)))
+    sender.received.clear()
+    again = await core.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+    await core.replies.drain()
+    assert again.duplicate and again.delivered and again.at == first.at
+    assert sender.received["501"] == list(first.replies)
+    once_more = await core.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+    await core.replies.drain()
+    assert once_more.duplicate and not once_more.replies
+    assert sender.received["501"] == list(first.replies)
+    async with core.store.session() as s:
+        turns = (await s.execute(select(func.count()).select_from(Outbox))).scalar_one()
+    assert turns == len(first.replies)  # no second turn
+
+
+async def test_a_redelivery_leaves_replies_still_leased_to_their_sender(core: Services) -> None:
+    sender = sender_for(core)
+    await core.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+    await core.replies.drain()
+    async with core.store.writing() as s:  # still being sent by someone (the lease runs)
+        await s.execute(update(Outbox).values(status=PENDING, next_attempt_at=utcnow() + timedelta(seconds=30)))
+    sender.received.clear()
+    again = await core.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+    await core.replies.drain()
+    assert again.duplicate and not again.replies and sender.received["501"] == []
+
+
+async def test_a_retried_web_request_gets_the_saved_replies_not_a_second_turn(core: Services) -> None:
+    web = ResidentKey("web", "w" * 40)
+    first = await core.pipeline.handle(Incoming(web, text="cài vneid", message_id="c-1"))
+    assert not first.delivered  # answered in the response
+    again = await core.pipeline.handle(Incoming(web, text="cài vneid", message_id="c-1"))
+    assert again.duplicate and again.replies == first.replies and again.at == first.at
+    assert {r.status for r in await rows(core, web)} == {DELIVERED}  # never offered by the poll
+    plain = await core.pipeline.handle(Incoming(web, text="cảm ơn"))  # no id: nothing to retry, nothing kept
+    assert plain.replies and len(await rows(core, web)) == len(first.replies)
+
+
+async def test_forgetting_deletes_saved_replies_but_sends_the_last_answer(core: Services) -> None:
+    sender = sender_for(core)
+    await core.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+    result = await core.pipeline.handle(Incoming(TG, payload="forget:yes", message_id="tg:2"))
+    await core.replies.drain()
+    assert result.forgotten and sender.received["501"][-1] == result.replies[-1]
+    assert [r.source for r in await rows(core)] == ["tg:2"] * len(result.replies)
+
+
+async def test_settled_replies_are_pruned_after_a_day(core: Services) -> None:
+    sender_for(core)
+    await core.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+    await core.replies.drain()
+    await core.replies.prune()
+    assert await rows(core)  # kept for a redelivery
+    await core.replies.prune(before=utcnow() + timedelta(seconds=1))
+    assert await rows(core) == []
