@@ -44,6 +44,8 @@ class Staff:
     name: str
     teams: frozenset[str] | None = None
     everywhere: bool = False
+    # The language the member reads our answers in (the web desk's page); None: the commune's, as in the groups.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class CaseBook:
         self.tr = catalogs.get(catalogs.default)  # teams work in the commune's language
         # Called after a commit that wrote outbox rows (the worker wakes up).
         self.kick: Callable[[], None] = lambda: None
+
+    def said(self, staff: Staff) -> Translator:
+        """The translator of what a member is told about their own action (Outcome texts)."""
+        return self.catalogs.get(staff.language) if staff.language else self.tr
 
     # --- configuration ----------------------------------------------------
 
@@ -148,21 +154,23 @@ class CaseBook:
 
     async def case_for(self, s: AsyncSession, case_id: int, staff: Staff) -> Case | Outcome:
         """The case, locked for this transaction, if the member may act on it; else why not."""
+        _ = self.said(staff)
         case = await s.get(Case, case_id, with_for_update=True)
         if case is None:
-            return Outcome(False, self.tr("Không có yêu cầu {case}.", case=case_id))
+            return Outcome(False, _("Không có yêu cầu {case}.", case=case_id))
         if not self.may_act(case, staff):
             log.warning("staff %s refused on case %s: not a member", staff.user_id, case_id)
-            return Outcome(False, self.tr("Chỉ thành viên của tổ mới được nhận và trả lời yêu cầu này."))
+            return Outcome(False, _("Chỉ thành viên của tổ mới được nhận và trả lời yêu cầu này."))
         return case
 
     async def open_case_for(self, s: AsyncSession, case_id: int, staff: Staff,
                             refusal: str | None = None) -> Case | Outcome:
         """As case_for, and refused also when the case is closed (`refusal`, else "Yêu cầu N đã đóng.")."""
+        _ = self.said(staff)
         case = await self.case_for(s, case_id, staff)
         if isinstance(case, Outcome) or case.status in ACTIVE:
             return case
-        return Outcome(False, refusal or self.tr("Yêu cầu {case} đã đóng.", case=case.id))
+        return Outcome(False, refusal or _("Yêu cầu {case} đã đóng.", case=case.id))
 
     async def resident_of(self, s: AsyncSession, case: Case) -> tuple[Resident | None, Translator]:
         resident = await s.get(Resident, case.resident_id)

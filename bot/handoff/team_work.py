@@ -21,18 +21,19 @@ class TeamWork(CaseBook):
     """The team's operations on cases (each returns an Outcome: ok, and a short text for the member)."""
 
     async def claim(self, case_id: int, staff: Staff) -> Outcome:
+        _ = self.said(staff)  # what the member is told, in their language
         async with self.store.writing() as s:
             case = await self.case_for(s, case_id, staff)
             if isinstance(case, Outcome):
                 return case
             if case.status != OPEN:
                 who = case.assignee_name or ""
-                return Outcome(False, self.tr("Yêu cầu {case} đã được nhận ({who}) hoặc đã đóng.",
-                                                   case=case.id, who=who))
+                return Outcome(False, _("Yêu cầu {case} đã được nhận ({who}) hoặc đã đóng.",
+                                      case=case.id, who=who))
             self.take(s, case, staff)
             await self.claimed_notices(s, case, staff)
         self.kick()
-        return Outcome(True, self.tr("Bạn đã nhận yêu cầu {case}.", case=case_id))
+        return Outcome(True, _("Bạn đã nhận yêu cầu {case}.", case=case_id))
 
     def take(self, s: AsyncSession, case: Case, staff: Staff) -> None:
         case.status, case.assignee_id, case.assignee_name, case.claimed_at = CLAIMED, staff.user_id, staff.name, \
@@ -52,12 +53,13 @@ class TeamWork(CaseBook):
         """A member's message to the resident (claims the case if nobody has yet). Redacted like a resident's
         (kernel.safety, the one redaction) before it is stored or forwarded: an ID or an OTP a member
         pastes must not stay in the case's messages or the outbox."""
+        _ = self.said(staff)  # what the member is told, in their language
         text = screen(clean_text(text)).text.strip()
         if not text:
-            return Outcome(False, self.tr("Tin nhắn trống."))
+            return Outcome(False, _("Tin nhắn trống."))
         async with self.store.writing() as s:
             case = await self.open_case_for(
-                s, case_id, staff, self.tr("Yêu cầu {case} đã đóng; tin nhắn không được gửi.", case=case_id))
+                s, case_id, staff, _("Yêu cầu {case} đã đóng; tin nhắn không được gửi.", case=case_id))
             if isinstance(case, Outcome):
                 return case
             if source_id is not None:
@@ -75,7 +77,7 @@ class TeamWork(CaseBook):
                                                               name=staff.name, text=text))
             resident, tr = await self.resident_of(s, case)
             if resident is None:
-                return Outcome(False, self.tr("Người dân đã xoá thông tin; không gửi được."))
+                return Outcome(False, _("Người dân đã xoá thông tin; không gửi được."))
             self.to_resident(s, case, resident, "message", Reply(
                 tr("💬 {name} (tổ công nghệ số): {text}", name=staff.name, text=text),
                 ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),)))
@@ -83,6 +85,7 @@ class TeamWork(CaseBook):
         return Outcome(True, "")
 
     async def resolve(self, case_id: int, staff: Staff) -> Outcome:
+        _ = self.said(staff)  # what the member is told, in their language
         async with self.store.writing() as s:
             case = await self.open_case_for(s, case_id, staff)
             if isinstance(case, Outcome):
@@ -102,9 +105,10 @@ class TeamWork(CaseBook):
                     ((Button(tr("Đã xong"), f"{PREFIX}:fb:{case.id}:yes"),
                       Button(tr("Chưa được"), f"{PREFIX}:fb:{case.id}:no")),)))
         self.kick()
-        return Outcome(True, self.tr("Đã đóng yêu cầu {case}.", case=case_id))
+        return Outcome(True, _("Đã đóng yêu cầu {case}.", case=case_id))
 
     async def hand_back(self, case_id: int, staff: Staff) -> Outcome:
+        _ = self.said(staff)  # what the member is told, in their language
         async with self.store.writing() as s:
             case = await self.open_case_for(s, case_id, staff)
             if isinstance(case, Outcome):
@@ -120,14 +124,15 @@ class TeamWork(CaseBook):
                     tr("Tổ công nghệ số đã chuyển bạn lại cho trợ lý. Bạn chọn chủ đề hoặc nhắn câu hỏi nhé."),
                     ((Button(tr("Xem danh mục"), "menu"),),)))
         self.kick()
-        return Outcome(True, self.tr("Đã trả yêu cầu {case} về trợ lý.", case=case_id))
+        return Outcome(True, _("Đã trả yêu cầu {case} về trợ lý.", case=case_id))
 
     async def reassign(self, case_id: int, staff: Staff, team_id: str) -> Outcome:
         """Move a case to another team (its card goes to that team's group, if it has one; the web desk shows
         it to the team's accounts either way)."""
+        _ = self.said(staff)  # what the member is told, in their language
         target = self.teams().get(team_id)
         if target is None:
-            return Outcome(False, self.tr("Không có tổ “{team}”.", team=team_id))
+            return Outcome(False, _("Không có tổ “{team}”.", team=team_id))
         async with self.store.writing() as s:
             case = await self.open_case_for(s, case_id, staff)
             if isinstance(case, Outcome):
@@ -141,14 +146,15 @@ class TeamWork(CaseBook):
             if target.chat_id is not None:
                 self.to_team(s, case, target, "card", self.card(case, target), self.card_buttons(case))
         self.kick()
-        return Outcome(True, self.tr("Đã chuyển yêu cầu {case} cho {team}.", case=case_id, team=target.name))
+        return Outcome(True, _("Đã chuyển yêu cầu {case} cho {team}.", case=case_id, team=target.name))
 
     async def list_open(self, staff: Staff) -> Outcome:
         """The active cases of every team the member belongs to."""
+        _ = self.said(staff)  # what the member is told, in their language
         teams = self.teams()
         mine = [t.id for t in teams.teams if staff.user_id in t.members]
         if not mine:
-            return Outcome(False, self.tr("Chỉ thành viên của tổ mới xem được danh sách yêu cầu."))
+            return Outcome(False, _("Chỉ thành viên của tổ mới xem được danh sách yêu cầu."))
         commune_wide = teams.fallback in mine
         async with self.store.session() as s:
             stmt = select(Case).where(Case.status.in_(ACTIVE)).order_by(Case.id)
@@ -156,7 +162,7 @@ class TeamWork(CaseBook):
                 stmt = stmt.where(or_(Case.team.in_(mine), Case.escalated_team.in_(mine)))
             cases = (await s.execute(stmt.limit(50))).scalars().all()
         if not cases:
-            return Outcome(True, self.tr("Không có yêu cầu nào đang mở."))
+            return Outcome(True, _("Không có yêu cầu nào đang mở."))
         commune = self.commune.current()
         lines = [self.tr("Yêu cầu đang mở:")]
         for c in cases:
@@ -167,12 +173,13 @@ class TeamWork(CaseBook):
         return Outcome(True, "\n".join(lines))
 
     async def show(self, case_id: int, staff: Staff) -> Outcome:
+        _ = self.said(staff)  # what the member is told, in their language
         async with self.store.session() as s:
             case = await s.get(Case, case_id)
             if case is None:
-                return Outcome(False, self.tr("Không có yêu cầu {case}.", case=case_id))
+                return Outcome(False, _("Không có yêu cầu {case}.", case=case_id))
             if not self.may_act(case, staff):
-                return Outcome(False, self.tr("Chỉ thành viên của tổ mới xem được yêu cầu này."))
+                return Outcome(False, _("Chỉ thành viên của tổ mới xem được yêu cầu này."))
             msgs = (await s.execute(select(CaseMessage).where(CaseMessage.case_id == case_id)
                                     .order_by(CaseMessage.id.desc()).limit(10))).scalars().all()
         team = self.teams().get(case.team)

@@ -24,6 +24,7 @@ from bot.handoff.models import ACTIVE, CLAIMED, OPEN, Case, CaseMessage
 from bot.handoff.reminders import aware
 from integrations.web.desk_api import CaseDetail, CaseQuery, CaseRefused, CaseSummary, DeskMessage, DeskOptions
 from integrations.web.desk_auth import StaffUser
+from kernel.i18n import Translator
 
 LIMIT = 200
 PREVIEW = 140
@@ -52,7 +53,12 @@ class DeskCases:
 
     @staticmethod
     def staff(user: StaffUser) -> Staff:
-        return Staff(None, user.username, teams=frozenset(user.teams), everywhere=user.sees_all)
+        return Staff(None, user.username, teams=frozenset(user.teams), everywhere=user.sees_all,
+                     language=user.language)
+
+    def _tr(self, user: StaffUser) -> Translator:
+        """What the desk says to this account, in its page's language (else the commune's)."""
+        return self.escalation.catalogs.get(user.language)
 
     def _visible(self, stmt: Select[Any], user: StaffUser) -> Select[Any]:
         if user.sees_all:
@@ -94,19 +100,20 @@ class DeskCases:
         return {m.case_id: m for m in rows}
 
     async def _load(self, user: StaffUser, case_id: int) -> Case:
+        tr = self._tr(user)
         async with self.escalation.store.session() as s:
             case = await s.get(Case, case_id)
         if case is None:
-            raise CaseRefused(404, "No such case.")
+            raise CaseRefused(404, tr("Không có yêu cầu {case}.", case=case_id))
         if not self.escalation.may_act(case, self.staff(user)):
-            raise CaseRefused(403, "This case belongs to another team.")
+            raise CaseRefused(403, tr("Yêu cầu này thuộc tổ khác."))
         return case
 
     async def case(self, user: StaffUser, case_id: int) -> CaseDetail:
         await self._load(user, case_id)
-        return await self._detail(case_id)
+        return await self._detail(case_id, self._tr(user))
 
-    async def _detail(self, case_id: int) -> CaseDetail:
+    async def _detail(self, case_id: int, tr: Translator) -> CaseDetail:
         async with self.escalation.store.session() as s:
             case = await s.get(Case, case_id)
             assert case is not None
@@ -117,11 +124,11 @@ class DeskCases:
                 for d, text in case.history or ()]
         said += [DeskMessage("resident" if m.direction == "in" else "staff", m.text, _iso(m.created_at) or "",
                              m.author if m.direction == "out" else None, *_file(m)) for m in messages]
-        flow_title, step, steps, tried = self._where(case)
+        flow_title, step, steps, tried = self._where(case, tr)
         return CaseDetail(self._summary(case, messages[-1] if messages else None), case.flow, flow_title, step,
                           steps, tried, tuple(said), may_act=case.status in ACTIVE)
 
-    def _where(self, case: Case) -> tuple[str | None, int | None, int | None, tuple[str, ...]]:
+    def _where(self, case: Case, tr: Translator) -> tuple[str | None, int | None, int | None, tuple[str, ...]]:
         """The guide's title, the step (1-based) and the step count, and the steps tried, as the team reads them."""
         flow = self.escalation.library.get(case.flow) if case.flow else None
         if flow is None:
@@ -129,7 +136,7 @@ class DeskCases:
         ids = [s.id for s in flow.steps]
         step = ids.index(case.step) + 1 if case.step in ids else None
         tried = tuple(str(ids.index(t) + 1) if t in ids else str(t) for t in case.tried or ())
-        return self.escalation.tr(flow.title), step, len(ids), tried
+        return tr(flow.title), step, len(ids), tried
 
     def _summary(self, case: Case, last: CaseMessage | None) -> CaseSummary:
         teams = self.escalation.teams()
@@ -159,37 +166,40 @@ class DeskCases:
 
     # --- acting (the hand-off's own operations) ------------------------------------------
 
-    async def _done(self, case_id: int, outcome: Outcome) -> CaseDetail:
+    async def _done(self, user: StaffUser, case_id: int, outcome: Outcome) -> CaseDetail:
+        """The case after an operation; its refusal (in the account's language: Staff.language) as a 409."""
         if not outcome.ok:
             raise CaseRefused(409, outcome.text)
-        return await self._detail(case_id)
+        return await self._detail(case_id, self._tr(user))
 
     async def claim(self, user: StaffUser, case_id: int) -> CaseDetail:
         await self._load(user, case_id)
-        return await self._done(case_id, await self.escalation.claim(case_id, self.staff(user)))
+        return await self._done(user, case_id, await self.escalation.claim(case_id, self.staff(user)))
 
     async def reply(self, user: StaffUser, case_id: int, text: str) -> CaseDetail:
         await self._load(user, case_id)
-        return await self._done(case_id, await self.escalation.reply(case_id, self.staff(user), text))
+        return await self._done(user, case_id, await self.escalation.reply(case_id, self.staff(user), text))
 
     async def resolve(self, user: StaffUser, case_id: int) -> CaseDetail:
         await self._load(user, case_id)
-        return await self._done(case_id, await self.escalation.resolve(case_id, self.staff(user)))
+        return await self._done(user, case_id, await self.escalation.resolve(case_id, self.staff(user)))
 
     async def hand_back(self, user: StaffUser, case_id: int) -> CaseDetail:
         await self._load(user, case_id)
-        return await self._done(case_id, await self.escalation.hand_back(case_id, self.staff(user)))
+        return await self._done(user, case_id, await self.escalation.hand_back(case_id, self.staff(user)))
 
     async def reassign(self, user: StaffUser, case_id: int, team: str) -> CaseDetail:
         await self._load(user, case_id)
-        return await self._done(case_id, await self.escalation.reassign(case_id, self.staff(user), team))
+        return await self._done(user, case_id, await self.escalation.reassign(case_id, self.staff(user), team))
 
     async def file(self, user: StaffUser, case_id: int, name: str) -> Path:
+        tr = self._tr(user)
         await self._load(user, case_id)
         files = self.escalation.files
         path = files.path(case_id, name) if files is not None else None
         if path is None:
-            raise CaseRefused(404, "No such file (deleted with its case's retention, or never sent).")
+            raise CaseRefused(404, tr("Không có tệp này (đã xoá theo thời hạn lưu của yêu cầu, hoặc "
+                                                  "chưa từng được gửi)."))
         return path
 
     def options(self, user: StaffUser) -> DeskOptions:

@@ -4,7 +4,8 @@ The routes only read the request, call the case book with the logged-in account 
 see and act on which case is the case book's rule (bot.staff.cases): a member sees their teams' cases
 and those raised to a team they belong to; staff and admins see all; a case one may not see answers 403
 as a whole, never a partial view. The session (401) and the CSRF header on every POST (403) are checked
-before these routes by desk_auth's middleware.
+before these routes by desk_auth's middleware. Errors are said in the page's language (`?lang=`, the
+account's `language`), through the catalogs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from integrations.web.desk_auth import USER, StaffUser
+from integrations.web.desk_auth import USER, StaffUser, desk_tr
 from kernel.edge import Refused, ascii_int, clean_text, parse_json, token
 
 log = logging.getLogger(__name__)
@@ -156,23 +157,28 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def _case_id(request: web.Request) -> int:
+    tr = desk_tr(request)
     number = ascii_int(request.match_info["case_id"])
     if number is None:
-        raise Refused("A case number is written in digits.")
+        raise Refused(tr("Số yêu cầu phải viết bằng chữ số."))
     return number
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    tr = desk_tr(request)
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise Refused("The body is too large.")
+        raise Refused(tr("Nội dung gửi lên quá lớn."))
     raw = await request.read()
     if len(raw) > MAX_BODY:
-        raise Refused("The body is too large.")
+        raise Refused(tr("Nội dung gửi lên quá lớn."))
     if not raw:
         return {}
-    value = parse_json(raw, request.charset)
+    try:
+        value = parse_json(raw, request.charset)
+    except Refused:
+        raise Refused(tr("Hãy gửi một đối tượng JSON.")) from None
     if not isinstance(value, dict):
-        raise Refused("Send a JSON object.")
+        raise Refused(tr("Hãy gửi một đối tượng JSON."))
     return value
 
 
@@ -193,13 +199,17 @@ def _answering(handler: Handler) -> Handler:
 
 @_answering
 async def list_cases(request: web.Request) -> web.StreamResponse:
+    tr = desk_tr(request)
     state = request.query.get("state", "active")
     if state not in STATES:
-        raise Refused(f"'state' is one of {', '.join(STATES)}.")
+        raise Refused(tr("'state' là một trong: {states}.", states=", ".join(STATES)))
     village = request.query.get("village") or None
     team = request.query.get("team") or None
-    query = CaseQuery(state, token(village, "village", 64) if village else None,
-                      token(team, "team", 64) if team else None)
+    try:
+        query = CaseQuery(state, token(village, "village", 64) if village else None,
+                          token(team, "team", 64) if team else None)
+    except Refused:
+        raise Refused(tr("Mã thôn hoặc mã tổ không đúng.")) from None
     cases = await request.app[CASES].cases(request[USER], query)
     return web.json_response({"cases": [summary_json(c) for c in cases]}, headers={"Cache-Control": "no-store"})
 
@@ -218,12 +228,12 @@ async def claim(request: web.Request) -> web.StreamResponse:
 @_answering
 async def reply(request: web.Request) -> web.StreamResponse:
     case_id = _case_id(request)
-    text = (await _body(request)).get("text")
+    text, tr = (await _body(request)).get("text"), desk_tr(request)
     if not isinstance(text, str) or not clean_text(text).strip():
-        raise Refused("Send {\"text\": \"...\"} with the message for the resident.")
+        raise Refused(tr("Hãy gửi JSON có “text”: tin nhắn cho người dân."))
     text = clean_text(text).strip()
     if len(text) > MAX_REPLY:
-        raise Refused(f"A message has at most {MAX_REPLY} characters.")
+        raise Refused(tr("Một tin nhắn dài tối đa {n} ký tự.", n=MAX_REPLY))
     return web.json_response(detail_json(await request.app[CASES].reply(request[USER], case_id, text)))
 
 
@@ -239,8 +249,12 @@ async def hand_back(request: web.Request) -> web.StreamResponse:
 
 @_answering
 async def reassign(request: web.Request) -> web.StreamResponse:
+    tr = desk_tr(request)
     case_id = _case_id(request)
-    team = token((await _body(request)).get("team"), "team", 64)
+    try:
+        team = token((await _body(request)).get("team"), "team", 64)
+    except Refused:
+        raise Refused(tr("Hãy gửi JSON có “team”: mã tổ nhận yêu cầu.")) from None
     return web.json_response(detail_json(await request.app[CASES].reassign(request[USER], case_id, team)))
 
 

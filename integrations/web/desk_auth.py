@@ -4,7 +4,8 @@ Accounts live behind a port (StaffLogins, implemented by bot.staff.accounts). Th
 HttpOnly, SameSite=Strict, scoped to /staff and Secure over https. Every POST under /staff/api/ needs
 the header X-CSRF-Token with the session's token (from /staff/api/me); logout takes it as the header
 or the form field `csrf`. The login form itself has no session yet: a browser's POST from another
-site is refused by its Origin header (scripts, which send none, may log in).
+site is refused by its Origin header (scripts, which send none, may log in). What the server says under
+/staff/ comes from the catalogs in the language the page asks for (`?lang=vi|en`; else the commune's).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from aiohttp import web
+from babel.support import NullTranslations
 
 from integrations.web.desk_page import desk_page, desk_strings
 from integrations.web.limits import FloodLimiter, address_key
-from kernel.i18n import Catalogs
+from kernel.i18n import Catalogs, Translator
 
 log = logging.getLogger(__name__)
 COOKIE = "staff_session"
@@ -35,6 +37,7 @@ class StaffUser:
     role: str  # member | staff | admin
     teams: tuple[str, ...]
     csrf: str
+    language: str | None = None  # of the page making this request (`?lang=`); None: the commune's
 
     @property
     def sees_all(self) -> bool:
@@ -79,6 +82,20 @@ LOGINS = web.AppKey("staff_logins", StaffLogins)
 LOGIN_LIMITS = web.AppKey("staff_login_limits", LoginLimits)
 DESK_PAGE = web.AppKey("staff_desk_page", str)  # desk.html with its strings, built once
 USER = web.RequestKey("staff_user", StaffUser)  # the StaffUser of a request under /staff/api/
+DESK_CATALOGS = web.AppKey("staff_desk_catalogs", Catalogs)
+_SOURCE = Translator("vi", NullTranslations())  # an app without catalogs (some tests): the source strings
+
+
+def page_language(request: web.Request) -> str | None:
+    """The language the desk's page asks for (`?lang=`) when we serve it, else None (the commune's)."""
+    catalogs, asked = request.app.get(DESK_CATALOGS), request.query.get("lang", "")
+    return catalogs.parse(asked) if catalogs is not None and 0 < len(asked) <= 16 else None
+
+
+def desk_tr(request: web.Request) -> Translator:
+    """The translator of what the server says to this request of the desk."""
+    catalogs = request.app.get(DESK_CATALOGS)
+    return catalogs.get(page_language(request)) if catalogs is not None else _SOURCE
 
 
 async def current_user(request: web.Request) -> StaffUser | None:
@@ -103,11 +120,12 @@ async def api_guard(request: web.Request, handler: Callable[[web.Request], Await
     if not request.path.startswith("/staff/api/"):
         return await handler(request)
     user = await current_user(request)
+    tr = desk_tr(request)
     if user is None:
-        return _error(401, "Log in first.")
+        return _error(401, tr("Hãy đăng nhập trước."))
     if request.method not in ("GET", "HEAD") and not _csrf_ok(request.headers.get("X-CSRF-Token"), user):
-        return _error(403, "Missing or wrong X-CSRF-Token header (see /staff/api/me).")
-    request[USER] = user
+        return _error(403, tr("Thiếu hoặc sai tiêu đề X-CSRF-Token (xem /staff/api/me)."))
+    request[USER] = replace(user, language=page_language(request))
     return await handler(request)
 
 
@@ -119,37 +137,38 @@ def _foreign_origin(request: web.Request) -> bool:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
+    tr = desk_tr(request)
     if _foreign_origin(request):
-        return _error(403, "Log in from the desk's own page.")
+        return _error(403, tr("Hãy đăng nhập từ trang của tổ."))
     form = await request.post()
     username, password = form.get("username"), form.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password \
             or len(username) > MAX_FIELD or len(password) > MAX_FIELD:
-        return _error(400, "Send the form fields 'username' and 'password'.")
+        return _error(400, tr("Hãy gửi hai trường 'username' và 'password'."))
     limits, address = request.app[LOGIN_LIMITS], address_key(request.remote)
     if limits.blocked(username, address):
         log.warning("staff login refused: too many attempts")
-        return web.json_response({"error": "Too many attempts. Wait a minute and try again."}, status=429,
+        return web.json_response({"error": tr("Thử quá nhiều lần. Hãy đợi một phút rồi thử lại.")}, status=429,
                                  headers={"Retry-After": "60"})
     token = await request.app[LOGINS].login(username, password)
     if token is None:
         limits.failed(username, address)
-        return _error(401, "Wrong name or password.")
+        return _error(401, tr("Sai tên đăng nhập hoặc mật khẩu."))
     response = web.HTTPSeeOther("/staff/")
     response.set_cookie(COOKIE, token, path="/staff", httponly=True, samesite="Strict", secure=request.secure)
     raise response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    user = await current_user(request)
+    user, tr = await current_user(request), desk_tr(request)
     if user is None:
-        return _error(401, "Not logged in.")
+        return _error(401, tr("Chưa đăng nhập."))
     given = request.headers.get("X-CSRF-Token")
     if given is None and request.content_type == "application/x-www-form-urlencoded":
         field = (await request.post()).get("csrf")
         given = field if isinstance(field, str) else None
     if not _csrf_ok(given, user):
-        return _error(403, "Missing or wrong CSRF token.")
+        return _error(403, tr("Thiếu hoặc sai mã CSRF."))
     await request.app[LOGINS].logout(request.cookies[COOKIE])
     response = web.HTTPSeeOther("/staff/")
     response.del_cookie(COOKIE, path="/staff")
@@ -176,6 +195,8 @@ def add_login_routes(app: web.Application, logins: StaffLogins, limits: LoginLim
     """The desk's login, logout, `me` and page on the web app (the middleware guards /staff/api/);
     `catalogs` give the page its strings (without them, the Vietnamese source strings)."""
     app[LOGINS] = logins
+    if catalogs is not None:
+        app[DESK_CATALOGS] = catalogs
     app[DESK_PAGE] = desk_page(desk_strings(catalogs))
     app[LOGIN_LIMITS] = limits or LoginLimits.default()
     app.middlewares.append(api_guard)

@@ -60,6 +60,8 @@ UI = {
     "from_resident": N_("Người dân"),
     "from_assistant": N_("Trợ lý"),
     "attachments": N_("Tệp đính kèm"),
+    "photo": N_("📷 Ảnh"),
+    "voice": N_("🎤 Ghi âm"),
     "back": N_("← Hộp yêu cầu"),
     "claim": N_("✋ Nhận"),
     "resolve": N_("✅ Xong"),

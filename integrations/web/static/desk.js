@@ -72,6 +72,8 @@
       init.headers["X-CSRF-Token"] = state.me ? state.me.csrf : "";
       init.body = JSON.stringify(body);
     }
+    // The server says its errors in the page's language.
+    path += (path.indexOf("?") < 0 ? "?" : "&") + "lang=" + encodeURIComponent(lang);
     return fetch(path, init).then(function (r) {
       var date = r.headers.get("Date");
       if (date) state.skew = new Date(date).getTime() - Date.now();
@@ -273,10 +275,10 @@
         var li = el("li", "from-" + m.from);
         var who = m.from === "staff" ? (m.author || "") : t("from_" + m.from);
         li.appendChild(el("span", "meta", who + " · " + clock(m.at)));
-        li.appendChild(el("span", "text", m.text));
+        li.appendChild(el("span", "text", m.file ? t(m.kind === "image" ? "photo" : "voice") : m.text));
         if (m.file && m.kind === "image") {
           var a = el("a"); a.href = m.file; a.target = "_blank"; a.rel = "noopener";
-          var img = el("img", "photo"); img.src = m.file; img.alt = m.text; a.appendChild(img); li.appendChild(a);
+          var img = el("img", "photo"); img.src = m.file; img.alt = t("photo"); a.appendChild(img); li.appendChild(a);
         } else if (m.file) {
           var audio = el("audio"); audio.controls = true; audio.src = m.file; audio.preload = "none";
           li.appendChild(audio);

@@ -203,3 +203,28 @@ async def test_answers_from_telegram_and_the_desk_at_once_reach_the_resident_onc
     # The Telegram group sees what was answered at the web desk (its own members' answers it has already).
     assert [t for t in group if "trang web của tổ" in t] == [f"💬 lan (trang web của tổ): Trang web {n}"
                                                              for n in range(3)]
+
+
+async def test_the_desk_says_its_errors_in_the_pages_language(desk: tuple[Any, Services, Clock]) -> None:
+    client, services, _ = desk
+    case_id = await open_case(services)
+    csrf = await login(client, "lan")
+
+    async def error(lang: str, method: str, path: str, body: Any = None, status: int = 400) -> str:
+        headers = {"X-CSRF-Token": csrf}
+        r = await client.request(method, f"/staff/api/{path}", params={"lang": lang}, json=body, headers=headers)
+        assert r.status == status, (path, await r.text())
+        return str((await r.json())["error"])
+
+    assert await error("vi", "GET", "cases/1x") == "Số yêu cầu phải viết bằng chữ số."
+    assert await error("en", "GET", "cases/1x") == "A case number is written in digits."
+    assert "4000" in await error("en", "POST", f"cases/{case_id}/reply", {"text": "x" * 4001})
+    assert await error("en", "GET", "cases/99999", status=404) == "There is no request 99999."
+    await post(client, f"/staff/api/cases/{case_id}/claim", csrf)
+    # The hand-off's refusal (the same operation a Telegram group uses) in the page's language too.
+    assert await error("en", "POST", f"cases/{case_id}/claim", status=409) == \
+        f"Request {case_id} is already claimed (lan) or closed."
+    assert (await error("vi", "POST", f"cases/{case_id}/claim", status=409)).startswith(f"Yêu cầu {case_id} đã")
+    assert (await client.post("/staff/api/cases/1/claim", params={"lang": "en"})).status == 403  # no CSRF
+    detail = await (await client.get(f"/staff/api/cases/{case_id}", params={"lang": "en"})).json()
+    assert detail["state"] == "claimed"  # no guide in this case; a guide's title follows the language too
