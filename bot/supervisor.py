@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from kernel.settings import Settings
 
@@ -43,9 +45,11 @@ def check_workers(settings: Settings, workers: int) -> None:
 class Supervisor:
     """Starts the worker processes, restarts any that exits, and stops them all on SIGTERM/SIGINT."""
 
-    def __init__(self, command: Sequence[str], workers: int, grace: float = 20.0) -> None:
+    def __init__(self, command: Sequence[str], workers: int, grace: float = 20.0,
+                 env: Mapping[str, str] | None = None) -> None:
         self.command = list(command)
         self.workers = workers
+        self.env = dict(env) if env is not None else None  # the workers' environment (default: ours)
         self.grace = grace
         self._procs: dict[int, asyncio.subprocess.Process] = {}  # slot -> its current process
         self._stopping = asyncio.Event()
@@ -53,23 +57,34 @@ class Supervisor:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self._stopping.set)
+            loop.add_signal_handler(sig, self.stop)
         slots = [asyncio.create_task(self._keep(slot), name=f"worker-{slot}") for slot in range(self.workers)]
-        await self._stopping.wait()
-        await self._stop_all()
-        for task in slots:
-            task.cancel()
-        await asyncio.gather(*slots, return_exceptions=True)
+        try:
+            await self._stopping.wait()
+            await self._stop_all()
+            await asyncio.wait(slots, timeout=self.grace)  # a worker started meanwhile is stopped by its slot
+        finally:
+            for task in slots:
+                task.cancel()
+            await asyncio.gather(*slots, return_exceptions=True)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
         return 0
+
+    def stop(self) -> None:
+        """Stop every worker and return from run() (what SIGTERM does)."""
+        self._stopping.set()
 
     async def _keep(self, slot: int) -> None:
         """One worker's place: start it, and start another whenever it exits (unless stopping)."""
         quick_deaths = 0
         while not self._stopping.is_set():
             started = time.monotonic()
-            proc = await asyncio.create_subprocess_exec(*self.command)
+            proc = await asyncio.create_subprocess_exec(*self.command, env=self.env, preexec_fn=_end_with_parent)
             self._procs[slot] = proc
             log.info("worker %d started (process %d)", slot + 1, proc.pid)
+            if self._stopping.is_set():  # stopped while it started: _stop_all did not see it
+                proc.send_signal(signal.SIGTERM)
             code = await proc.wait()
             if self._stopping.is_set():
                 return
@@ -96,6 +111,17 @@ class Supervisor:
             await asyncio.gather(*(p.wait() for p in running))
 
 
+def _end_with_parent() -> None:
+    """In the worker, before it runs: SIGTERM it when the supervisor dies (Linux), so a killed supervisor
+    leaves no workers serving behind it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def worker_command(config: str | None, verbose: bool) -> list[str]:
     """How the supervisor starts one worker: this interpreter, `-m bot [--config X] [-v] run --reuse-port`."""
     command = [sys.executable, "-m", "bot"]
@@ -117,7 +143,18 @@ async def supervise(settings: Settings, workers: int, command: Sequence[str]) ->
         await engine.dispose()
     web = settings.web
     print(f"Trợ lý số: {workers} worker processes on http://{web.host}:{web.port}/", flush=True)
-    return await Supervisor(command, workers).run()
+    return await Supervisor(command, workers, env=worker_env(settings, os.environ)).run()
 
 
-__all__ = ["Supervisor", "WorkersRefused", "check_workers", "supervise", "worker_command"]
+def worker_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+    """The workers' environment: ours, with one Telegram webhook secret for all when none is configured (a
+    worker alone makes one up at each start: the last to call setWebhook would win, the others refuse
+    Telegram's requests)."""
+    env = dict(environ)
+    telegram = settings.telegram
+    if telegram.token and telegram.mode == "webhook" and not telegram.webhook_secret:
+        env["TELEGRAM_WEBHOOK_SECRET"] = secrets.token_urlsafe(32)
+    return env
+
+
+__all__ = ["Supervisor", "WorkersRefused", "check_workers", "supervise", "worker_command", "worker_env"]
