@@ -140,7 +140,8 @@ async def build(settings: Settings, interpreter: Interpreter | None = None,
     senders, desks = SenderRegistry(), DeskRegistry()
     escalation, outbox = handoff.build(store, catalogs, commune, library, senders, desks, settings.escalation)
     features = (handoff.feature(escalation, outbox),
-                broadcast.feature(store, catalogs, commune, settings.broadcast, senders, desks),
+                broadcast.feature(store, catalogs, commune, settings.broadcast, senders, desks,
+                                  {"telegram": [str(c) for c in settings.telegram.staff_chat_ids]}),
                 staff.feature())
     desks.route_to(StaffRouter.of(features))  # two features claiming one command or button: start-up error
     metrics = Metrics()

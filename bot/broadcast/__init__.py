@@ -3,15 +3,18 @@
 `feature(...)` declares what broadcasts plug in (kernel.feature.Feature): `/announce` (and
 `/thongbao`) with its send/approve/drop buttons at every staff desk (desk.py), a delivery worker in
 the server process on every channel that can push, reporting back to the desk the announcement came
-from, and the `python -m bot broadcast ...` commands (cli.py). More workers may run beside the
-server's (`python -m bot broadcast work`).
+from, a notice to the staff chats of each announcement that waits for approval (approvals.py), and the
+`python -m bot broadcast ...` commands (cli.py). More workers may run beside the server's (`python -m bot
+broadcast work`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 
+from bot.broadcast.approvals import ApprovalNotices
 from bot.broadcast.cli import commands
 from bot.broadcast.config import BroadcastSettings
 from bot.broadcast.desk import PREFIX, Composer
@@ -67,14 +70,17 @@ class ServerWorker:
 
 
 def feature(store: Store, catalogs: Catalogs, commune: CommuneSource, settings: BroadcastSettings,
-            senders: SenderRegistry, desks: DeskRegistry) -> Feature:
-    """Everything broadcasts plug into the assistant."""
+            senders: SenderRegistry, desks: DeskRegistry, staff_places: Mapping[str, Sequence[str]] | None = None
+            ) -> Feature:
+    """Everything broadcasts plug into the assistant; `staff_places` (desk name -> places, e.g. the Telegram staff
+    chats) are told when an announcement waits for approval."""
     composer = Composer(store, catalogs, commune)
     return Feature(
         name="broadcast",
         staff_commands={"announce": composer.compose, "thongbao": composer.compose},
         staff_buttons={PREFIX: composer.pressed},
-        workers=(ServerWorker(store, catalogs, settings, senders, desks),),
+        workers=(ServerWorker(store, catalogs, settings, senders, desks),
+                 ApprovalNotices(store, catalogs, commune, desks, staff_places or {}, settings.check_seconds)),
         cli=commands,
     )
 

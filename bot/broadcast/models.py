@@ -48,6 +48,8 @@ class Broadcast(Base):
     finished_at: Mapped[float | None] = mapped_column(Float)
     reported_at: Mapped[float | None] = mapped_column(Float)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
+    # When the staff chats were told it waits for approval (approvals.py); None: not yet, or not needed.
+    approval_posted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Delivery(Base):

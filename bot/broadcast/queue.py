@@ -170,6 +170,13 @@ async def get(store: Store, broadcast_id: int) -> Broadcast | None:
         return await s.get(Broadcast, broadcast_id)
 
 
+async def awaiting(store: Store, limit: int = 50) -> list[Broadcast]:
+    """Announcements waiting for an approver, oldest first."""
+    async with store.session() as s:
+        stmt = select(Broadcast).where(Broadcast.status == AWAITING_APPROVAL).order_by(Broadcast.id).limit(limit)
+        return list((await s.execute(stmt)).scalars())
+
+
 async def recent(store: Store, limit: int = 20) -> list[Broadcast]:
     async with store.session() as s:
         return list((await s.execute(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit))).scalars())

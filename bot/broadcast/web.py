@@ -55,7 +55,9 @@ class WebAnnouncements:
                 "channels": self._channels(), "languages": list(self.catalogs.languages),
                 "approval_required": commune.staff.approval_required,
                 "needs_approval": member is not None and commune.staff.needs_approval(member),
-                "recent": [await self._view(b, language) for b in await queue.recent(self.store, 10)]}
+                "recent": [await self._view(b, language) for b in await queue.recent(self.store, 10)],
+                "awaiting": [await self._view(b, language) for b in await queue.awaiting(self.store)
+                             if member is not None and member.approver and b.author != member.id]}
 
     def _draft(self, member: StaffMember, body: Any, language: str | None) -> Broadcast:
         """The announcement as sent, checked like queue.create checks it (without recording it)."""

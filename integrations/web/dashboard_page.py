@@ -147,6 +147,7 @@ UI = {
     "st_done": N_("Đã gửi xong"),
     "st_cancelled": N_("Đã dừng"),
     "open": N_("Xem"),
+    "awaiting": N_("Thông báo chờ bạn duyệt"),
 }
 
 

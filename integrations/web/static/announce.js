@@ -114,8 +114,39 @@
     }
   }
 
+  // Announcements that wait for this approver (someone else's, with approval_required): open or approve here.
+  function awaiting(list) {
+    var t = $("t-awaiting");
+    t.replaceChildren();
+    (list || []).forEach(function (b) {
+      var tr = el("tr");
+      tr.dataset.id = String(b.id);
+      tr.appendChild(el("td", "#" + b.id));
+      tr.appendChild(el("td", b.author));
+      tr.appendChild(el("td", b.villages.length ? b.villages.join(", ") : S.whole_commune));
+      tr.appendChild(el("td", (b.text_vi || "").slice(0, 120)));
+      var td = el("td");
+      var open = el("button", S.open, "small");
+      open.type = "button";
+      open.addEventListener("click", function () { follow(b); });
+      var approve = el("button", S.approve, "small approve");
+      approve.type = "button";
+      approve.addEventListener("click", function () {
+        approve.disabled = true;
+        api("POST", "/staff/api/announce/" + b.id + "/approve").then(follow)
+          .catch(function (e) { approve.disabled = false; $("report").textContent = e.message; });
+      });
+      td.appendChild(open);
+      td.appendChild(approve);
+      tr.appendChild(td);
+      t.appendChild(tr);
+    });
+    $("awaiting-box").hidden = !(list && list.length);
+  }
+
   function recent() {
     return api("GET", "/staff/api/announce").then(function (form) {
+      awaiting(form.awaiting);
       var t = $("t-recent");
       t.replaceChildren();
       form.recent.forEach(function (b) {
@@ -194,6 +225,7 @@
       channels(form);
       $("board").hidden = false;
       document.body.dataset.loaded = String(Date.now());
+      if (form.member.approver) setInterval(recent, 15000);  // new ones to approve show up by themselves
     });
   }).catch(function () { notice(S.failed); });
 })();

@@ -80,10 +80,14 @@ async def test_rights_from_staff_yml_and_the_approval_step(announce: Any) -> Non
     r = await announce.post(f"/staff/api/announce/{b['id']}/approve", headers=h)
     assert r.status == 400  # not an approver
     assert await queue.start_due(announce.store, ["telegram"]) == []
+    assert (await (await announce.get("/staff/api/announce")).json())["awaiting"] == []  # not for its author
     await announce.post("/staff/logout", headers=h)
     h = await _csrf(announce, "minh")
+    waiting = (await (await announce.get("/staff/api/announce")).json())["awaiting"]
+    assert [(w["id"], w["author"], w["text_vi"]) for w in waiting] == [(b["id"], "doan-thanh-nien", TEXT["text_vi"])]
     a = await (await announce.post(f"/staff/api/announce/{b['id']}/approve", headers=h)).json()
     assert (a["status"], a["approved_by"]) == ("scheduled", "ubnd-xa")
+    assert (await (await announce.get("/staff/api/announce")).json())["awaiting"] == []
 
 
 async def test_an_account_no_member_names_may_not_announce(announce: Any) -> None:

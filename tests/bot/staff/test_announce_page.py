@@ -1,6 +1,7 @@
 """An announcement composed in a real browser (headless Chromium) reaches the fake Telegram residents of the chosen
 village only, once each, through a broadcast worker running on the same database; the progress bar reaches 100%
-and the final report is shown. A village team member sees the page refused (its API answers 403)."""
+and the final report is shown. A village team member sees the page refused (its API answers 403). With approval
+required, an approver finds the announcement in their "waiting for your approval" list and approves it there."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from bot.broadcast import queue
 from bot.broadcast.runtime import telegram_sender
 from bot.broadcast.worker import Worker
+from tests.bot.staff.conftest import write_staff
 from tests.bot.staff.test_dashboard_page import _log_in as log_in
 from tests.bot.staff.test_desk_page import DESKTOP, chromium_pages
 from tests.fakes.telegram_api import FakeTelegram
@@ -80,3 +83,30 @@ async def test_an_announcement_from_the_browser_reaches_its_village_once(announc
             await asyncio.wait_for(worker, 30)
         await stack.aclose()
         await fake.close()
+
+
+async def test_an_approver_finds_what_waits_for_them_and_approves_it(announce: Any, chromium: str) -> None:
+    write_staff(announce.directory, approval=True)
+    base = str(announce.make_url("")).rstrip("/")
+    async with chromium_pages(chromium, DESKTOP, DESKTOP) as (author, approver):
+        await log_in(author, base, "thu")
+        await author.goto(f"{base}/staff/announce")
+        await _body_attr(author, "data-loaded")
+        await author.fill("#text-vi", VI)
+        await author.check("#villages input[value=dai-cuong]")
+        await author.click("#preview")
+        await author.wait_for_selector("#preview-box:not([hidden])")
+        await author.click("#send")
+        assert await _body_attr(author, "data-status", "awaiting_approval")
+        assert await author.is_hidden("#awaiting-box")  # nothing waits for its author
+
+        await log_in(approver, base, "minh")
+        await approver.goto(f"{base}/staff/announce")
+        await _body_attr(approver, "data-loaded")
+        assert await approver.is_visible("#awaiting-box")
+        row = approver.locator("#t-awaiting tr")
+        assert await row.count() == 1 and "doan-thanh-nien" in await row.inner_text() and VI in await row.inner_text()
+        await row.locator("button.approve").click()
+        assert await _body_attr(approver, "data-status", "scheduled")
+    [b] = await queue.recent(announce.store)
+    assert (b.status, b.approved_by) == ("scheduled", "ubnd-xa")

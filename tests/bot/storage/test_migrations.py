@@ -14,11 +14,12 @@ from sqlalchemy.engine import Connection
 from bot.storage.db import MIGRATIONS, heads, make_engine, migrate
 
 OLD_HEADS = ("0002_escalation", "0002_zalo", "0100_broadcast")  # main at 12bf5d9 upgraded to "heads"
-HEAD = "0430_reply_outbox"
+HEAD = "0435_broadcast_approval_posted"
 # Added after the merge revision, empty after the upgrade.
 NEW_TABLES = {"staff_accounts", "staff_sessions", "unanswered_handled", "community_edits"}
 # Columns added to old tables after it (appended last), NULL in the old rows.
-NEW_COLUMNS = {"broadcasts": 1, "escalation_outbox": 2}  # channels (0425); source, at (0430)
+# channels (0425), approval_posted_at (0435); source, at (0430)
+NEW_COLUMNS = {"broadcasts": 2, "escalation_outbox": 2}
 T0 = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
 # One row in every table the old schema had, foreign keys pointing at each other.
