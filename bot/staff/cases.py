@@ -7,6 +7,13 @@ a notice in the Telegram group).
 
 Who sees what: an account with the role member sees the cases of its teams and those raised to one of
 its teams (a member of the fallback team sees what was escalated to it); staff and admins see all.
+
+Why not through the StaffDesk port (kernel.ports) like the Telegram desk: that port is for desks the
+features push to (post, threads) and whose members' actions come back as text (StaffAction -> Replies).
+The web desk pulls: it reads the inbox, a case and its files, and answers each action with the case or a
+403/404/409. Routed through the port it would still need these reads, would lose the statuses and the
+result, and would have to carry the account (teams, role, language) in StaffAction's strings; its
+post/open_thread/close_thread would do nothing. So it calls the same hand-off operations directly.
 """
 
 from __future__ import annotations
