@@ -30,8 +30,10 @@ class MediaFile:
 
     data: bytes = b""
     too_large: bool = False
+    # What the resident wrote with it (Telegram's caption), as typed: the core redacts it before keeping it.
+    caption: str | None = None
 
-    def __repr__(self) -> str:  # never the bytes in a log line
+    def __repr__(self) -> str:  # never the bytes or the caption in a log line
         return f"MediaFile({len(self.data)} bytes, too_large={self.too_large})"
 
 

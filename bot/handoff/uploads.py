@@ -23,6 +23,7 @@ from bot.handoff.models import Case, CaseMessage
 from bot.storage.db import Resident
 from kernel.i18n import Translator
 from kernel.messages import Button, MediaFile, Reply, ResidentKey
+from kernel.safety import screen
 
 if TYPE_CHECKING:
     from bot.pipeline import TurnScope
@@ -74,6 +75,13 @@ class ResidentFiles:
         if kept is None:
             return _refused(scope.tr)
         self._record(scope.session, case, kept)
+        caption = screen(media.caption).text.strip() if media.caption else ""
+        if caption:  # what the resident wrote with it, redacted like any message of theirs
+            esc = self.escalation
+            scope.session.add(CaseMessage(case_id=case.id, direction="in", author=None, text=caption,
+                                          created_at=esc.clock()))
+            esc.to_case_teams(scope.session, case, "message", esc.tr("👤 Người dân (yêu cầu {case}): {text}",
+                                                                     case=case.id, text=caption))
         self.escalation.after_commit(scope.after_commit)
         return self._kept(scope.tr, case)
 

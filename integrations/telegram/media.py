@@ -1,6 +1,7 @@
 """A resident's photo, voice note, audio or file on Telegram, fetched through the Bot API (getFile, then the file URL).
 
-Only the content goes to the core (kernel.messages.MediaFile), which decides its type from the bytes. A file
+Only the content and its caption go to the core (kernel.messages.MediaFile), which decides the type from the
+bytes and redacts the caption. A file
 Telegram announces as larger than MAX_FILE_BYTES is not downloaded. A network failure is raised: the update is
 tried again (integrations/telegram/dispatch.py), so a photo is not lost to a dropped connection.
 """
@@ -12,6 +13,7 @@ import logging
 from telegram import Bot, Message
 from telegram.error import BadRequest
 
+from kernel.edge import clean_text
 from kernel.messages import MAX_FILE_BYTES, MediaFile
 
 log = logging.getLogger(__name__)
@@ -36,14 +38,17 @@ async def fetch(bot: Bot, message: Message) -> MediaFile | None:
     if found is None:
         return None
     file_id, size = found
+    caption = clean_text(message.caption) if message.caption else None
     if size is not None and size > MAX_FILE_BYTES:
-        return MediaFile(too_large=True)
+        return MediaFile(too_large=True, caption=caption)
     try:
         file = await bot.get_file(file_id)
     except BadRequest as exc:  # "file is too big" (over the Bot API's 20 MB), or a file_id Telegram forgot
         log.info("telegram: file not fetched: %s", exc.message)
-        return MediaFile(too_large=True)
+        return MediaFile(too_large=True, caption=caption)
     if file.file_size is not None and file.file_size > MAX_FILE_BYTES:
-        return MediaFile(too_large=True)
+        return MediaFile(too_large=True, caption=caption)
     data = bytes(await file.download_as_bytearray(read_timeout=60))
-    return MediaFile(too_large=True) if len(data) > MAX_FILE_BYTES else MediaFile(data)
+    if len(data) > MAX_FILE_BYTES:
+        return MediaFile(too_large=True, caption=caption)
+    return MediaFile(data, caption=caption)

@@ -335,7 +335,8 @@ class ZaloChannel:
                 if self.sender.http is None:
                     await self.sender.start()
                 assert self.sender.http is not None
-                media = await zalo_media.fetch(self.sender.http, event.url)
+                caption = clean_text(event.caption)[:MAX_TEXT] if event.caption else None
+                media = await zalo_media.fetch(self.sender.http, event.url, caption)
             return Incoming(who=who, attachment=event.text, message_id=event.message_id, media=media)
         text = clean_text(event.text or "").strip()  # NUL, lone surrogates: never reach the core
         if not text:

@@ -21,6 +21,7 @@ class Event:
     text: str | None = None  # the text, or the attachment's kind (kernel.messages.ATTACHMENTS)
     message_id: str | None = None
     url: str | None = None  # an image's or audio's address on Zalo, for the resident's case
+    caption: str | None = None  # what the resident wrote with it
 
 
 def _str(value: object) -> str:
@@ -47,7 +48,8 @@ def parse_oa_event(body: dict[str, object]) -> Event:
         return Event("unfollow", user)
     if name in _OA_MEDIA:
         return Event("attachment", user, _OA_MEDIA[name], message_id=msg_id,
-                     url=_oa_file_url(message, _OA_FILES[name]) if name in _OA_FILES else None)
+                     url=_oa_file_url(message, _OA_FILES[name]) if name in _OA_FILES else None,
+                     caption=_str(message.get("text")) or None)
     return Event("ignored", user)
 
 
@@ -74,5 +76,6 @@ def parse_bot_event(body: dict[str, object]) -> Event:
     if name.startswith("message.") and name.endswith(".received"):
         photo = _str(message.get("photo")) if name == "message.image.received" else ""
         return Event("attachment", user, "media", message_id=msg_id,
-                     url=photo if photo.startswith(("https://", "http://")) else None)
+                     url=photo if photo.startswith(("https://", "http://")) else None,
+                     caption=_str(message.get("caption")) or None)
     return Event("ignored", user)

@@ -21,22 +21,22 @@ class FetchFailed(Exception):
     """The file could not be fetched this time (network, or Zalo's server failing); worth another try."""
 
 
-async def fetch(http: aiohttp.ClientSession, url: str) -> MediaFile:
-    """The file at `url` (at most MAX_FILE_BYTES read; a larger one is marked too_large)."""
+async def fetch(http: aiohttp.ClientSession, url: str, caption: str | None = None) -> MediaFile:
+    """The file at `url` (at most MAX_FILE_BYTES read; a larger one is marked too_large), with its caption."""
     try:
         async with http.get(url, timeout=TIMEOUT, allow_redirects=True) as response:
             if response.status >= 500:
                 raise FetchFailed(f"HTTP {response.status}")
             if response.status != 200:
                 log.info("zalo: a resident's file is gone (HTTP %s)", response.status)
-                return MediaFile()
+                return MediaFile(caption=caption)
             if (response.content_length or 0) > MAX_FILE_BYTES:
-                return MediaFile(too_large=True)
+                return MediaFile(too_large=True, caption=caption)
             data = bytearray()
             async for chunk in response.content.iter_chunked(64 * 1024):
                 data += chunk
                 if len(data) > MAX_FILE_BYTES:
-                    return MediaFile(too_large=True)
+                    return MediaFile(too_large=True, caption=caption)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise FetchFailed(type(exc).__name__) from exc
-    return MediaFile(bytes(data))
+    return MediaFile(bytes(data), caption=caption)

@@ -188,12 +188,16 @@ class FakeZalo:
         return web.Response(body=self.files[name], content_type="image/jpeg" if name.endswith(".jpg")
                             else "audio/aac")
 
-    def media_event(self, user_id: str, data: bytes, kind: str = "image",
-                    msg_id: str | None = None) -> dict[str, Any]:
-        """user_send_image / user_send_audio as Zalo sends them: message.attachments[].payload.url."""
+    def media_event(self, user_id: str, data: bytes, kind: str = "image", msg_id: str | None = None,
+                    text: str | None = None) -> dict[str, Any]:
+        """user_send_image / user_send_audio as Zalo sends them: message.attachments[].payload.url (and the text
+        the user wrote with it, if any)."""
         url = self.host_file(data, "jpg" if kind == "image" else "aac")
         payload = {"url": url, "thumbnail": url} if kind == "image" else {"url": url}
-        message = {"msg_id": msg_id or f"u{next(self._ids)}", "attachments": [{"type": kind, "payload": payload}]}
+        message: dict[str, Any] = {"msg_id": msg_id or f"u{next(self._ids)}",
+                                   "attachments": [{"type": kind, "payload": payload}]}
+        if text:
+            message["text"] = text
         return self.oa_event(f"user_send_{kind}", user_id, message=message)
 
     def app(self) -> web.Application:

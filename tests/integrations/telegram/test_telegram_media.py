@@ -75,7 +75,8 @@ async def test_a_photo_joins_the_open_case_and_the_member_sees_it_at_the_desk(wo
     fake, services = world.fake, world.services
     case_id = await open_case(services, who=WHO)
     before = len(fake.sent_to(LAN))
-    uid = fake.inject_photo(LAN, b"", sizes=[(b"thumbnail", 32, 24), (photo(), 64, 48)])
+    uid = fake.inject_photo(LAN, b"", sizes=[(b"thumbnail", 32, 24), (photo(), 64, 48)],
+                            caption="Máy báo lỗi này, CCCD của tôi 001203004567")
     (answer,) = [m.text for m in (await fake.wait_for(LAN, before + 1))[before:]]
     assert str(case_id) in answer and "căn cước" in answer  # joined the case; warned about ID cards
     assert fake.downloads == ["photos/file_2.jpg"] and len(fake.calls("getFile")) == 1  # the largest size
@@ -85,12 +86,15 @@ async def test_a_photo_joins_the_open_case_and_the_member_sees_it_at_the_desk(wo
         told = list((await s.execute(select(Outbox.text).where(Outbox.audience == "team", Outbox.kind == "message")))
                     .scalars())
     assert any("📷 Ảnh từ người dân" in t for t in told)  # the team's Telegram group is told, as for the web
+    assert any("Máy báo lỗi này" in t for t in told) and not any("001203004567" in t for t in told)  # the caption
 
     await world.accounts.add("lan", "member", ["dai-cuong"], PASSWORD)
     await login(world.desk, "lan")
     detail = await (await world.desk.get(f"/staff/api/cases/{case_id}")).json()
     (attachment,) = detail["attachments"]
     assert attachment["kind"] == "image" and detail["channel"] == "telegram"
+    said = [m["text"] for m in detail["messages"] if m["from"] == "resident"]
+    assert any("Máy báo lỗi này" in t for t in said) and not any("001203004567" in t for t in said)  # redacted
     got = await world.desk.get(attachment["url"])
     assert got.status == 200 and Image.open(io.BytesIO(await got.read())).size == (64, 48)
 

@@ -46,7 +46,7 @@ async def test_an_image_joins_the_open_case_without_its_metadata(harness: Harnes
                                                                  tmp_path: Path) -> None:
     fake, folder = harness.fake, keep_files(services, tmp_path)
     case_id = await open_case(services, who=WHO)
-    body = fake.media_event(USER, photo(), msg_id="img-1")
+    body = fake.media_event(USER, photo(), msg_id="img-1", text="lỗi này, gọi tôi 0912345678")
     assert await harness.event(body) == 200
     answer = fake.to(USER)[-1].text
     assert str(case_id) in answer and "căn cước" in answer
@@ -55,6 +55,9 @@ async def test_an_image_joins_the_open_case_without_its_metadata(harness: Harnes
     assert b"Phone X1" not in kept.read_bytes() and len(fake.downloads) == 1
     assert await harness.event(body) == 200  # Zalo delivers the same event again: kept once
     assert len(stored(folder)) == 1 and await file_messages(services) == 1
+    async with services.store.session() as s:
+        said = list((await s.execute(select(CaseMessage.text).where(CaseMessage.source_id.is_(None)))).scalars())
+    assert said == [said[0]] and "lỗi này" in said[0] and "0912345678" not in said[0]  # the caption, redacted
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the image test covers PostgreSQL
