@@ -4,39 +4,14 @@
 "use strict";
 
 (function () {
-  var ALL = JSON.parse(document.getElementById("strings").textContent);
-  var lang = new URLSearchParams(location.search).get("lang") === "en" && ALL.en ? "en" : "vi";
-  var S = ALL[lang];
-  var csrf = "";
+  var ALL = staff.ALL, lang = staff.lang, S = staff.S, $ = staff.$, el = staff.el, notice = staff.notice;
   var me = null;
   var current = null;  // the announcement followed in the progress box
   var timer = null;
 
-  function $(id) { return document.getElementById(id); }
-  function el(tag, text, cls) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (cls) node.className = cls;
-    return node;
-  }
-  function notice(text, link) {
-    var box = $("notice");
-    box.textContent = text + " ";
-    if (link) { var a = el("a", S.login_link); a.href = "/staff/"; box.appendChild(a); }
-    box.hidden = false;
-  }
-  function api(method, path, body) {
-    var opts = { method: method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
-    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
-    return fetch(path + "?lang=" + lang, opts).then(function (r) {
-      return r.json().then(function (b) { if (!r.ok) throw new Error(b.error || S.failed); return b; });
-    });
-  }
+  var api = staff.api;
 
-  document.documentElement.lang = lang;
-  document.title = S.announce;
-  $("title").textContent = S.announce;
-  document.querySelectorAll("[data-s]").forEach(function (node) { node.textContent = S[node.dataset.s]; });
+  staff.label(S.announce);
 
   function composed() {
     var villages = Array.from(document.querySelectorAll("#villages input:checked"))
@@ -107,7 +82,7 @@
     clearTimeout(timer);
     if (!b.finished) {
       timer = setTimeout(function () {
-        api("GET", "/staff/api/announce/" + b.id).then(follow).catch(function (e) { $("report").textContent = e.message; });
+        api("GET", "/staff/api/announce/" + b.id).then(follow).catch(function (e) { $("report").textContent = e.shown ? e.message : S.failed; });
       }, 700);
     } else {
       recent();
@@ -134,7 +109,7 @@
       approve.addEventListener("click", function () {
         approve.disabled = true;
         api("POST", "/staff/api/announce/" + b.id + "/approve").then(follow)
-          .catch(function (e) { approve.disabled = false; $("report").textContent = e.message; });
+          .catch(function (e) { approve.disabled = false; $("report").textContent = e.shown ? e.message : S.failed; });
       });
       td.appendChild(open);
       td.appendChild(approve);
@@ -187,7 +162,7 @@
         box.appendChild(card);
       });
       $("preview-box").hidden = false;
-    }).catch(function (e) { $("compose-result").textContent = e.message; $("compose-result").className = "result error"; });
+    }).catch(function (e) { $("compose-result").textContent = e.shown ? e.message : S.failed; $("compose-result").className = "result error"; });
   });
 
   $("send").addEventListener("click", function () {
@@ -196,27 +171,20 @@
       $("preview-box").hidden = true;
       $("compose-result").textContent = statusText(b);
       follow(b);
-    }).catch(function (e) { $("compose-result").textContent = e.message; $("compose-result").className = "result error"; })
+    }).catch(function (e) { $("compose-result").textContent = e.shown ? e.message : S.failed; $("compose-result").className = "result error"; })
       .then(function () { $("send").disabled = false; });
   });
   $("cancel").addEventListener("click", function () {
     if (current) api("POST", "/staff/api/announce/" + current.id + "/cancel").then(follow)
-      .catch(function (e) { $("report").textContent = e.message; });
+      .catch(function (e) { $("report").textContent = e.shown ? e.message : S.failed; });
   });
   $("approve").addEventListener("click", function () {
     if (current) api("POST", "/staff/api/announce/" + current.id + "/approve").then(follow)
-      .catch(function (e) { $("report").textContent = e.message; });
+      .catch(function (e) { $("report").textContent = e.shown ? e.message : S.failed; });
   });
 
-  fetch("/staff/api/me", { credentials: "same-origin" }).then(function (r) {
-    if (r.status === 401) { notice(S.login_first, true); return null; }
-    if (!r.ok) throw new Error("failed");
-    return r.json();
-  }).then(function (who) {
+  staff.signIn().then(function (who) {
     if (!who) return null;
-    csrf = who.csrf;
-    $("who").textContent = who.username;
-    if (who.role !== "staff" && who.role !== "admin") { notice(S.forbidden); return null; }
     return recent().then(function (form) {
       me = form;
       if (!form.member) { notice(S.not_linked); return; }

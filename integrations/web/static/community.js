@@ -4,10 +4,7 @@
 "use strict";
 
 (function () {
-  var ALL = JSON.parse(document.getElementById("strings").textContent);
-  var lang = new URLSearchParams(location.search).get("lang") === "en" && ALL.en ? "en" : "vi";
-  var S = ALL[lang];
-  var csrf = "";
+  var ALL = staff.ALL, lang = staff.lang, S = staff.S, $ = staff.$, el = staff.el, notice = staff.notice;
   var FIELDS = {
     schedule: [["date", "date"], ["start", "start"], ["end", "end"], ["place", "place_vi"], ["place_en", "place_en"],
                ["villages", "villages_for"]],
@@ -15,25 +12,9 @@
               ["topic", "topic"], ["topic_en", "topic_en"], ["villages", "villages_for"]]
   };
 
-  function $(id) { return document.getElementById(id); }
-  function el(tag, text, cls) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (cls) node.className = cls;
-    return node;
-  }
-  function notice(text, link) {
-    var box = $("notice");
-    box.textContent = text + " ";
-    if (link) { var a = el("a", S.login_link); a.href = "/staff/"; box.appendChild(a); }
-    box.hidden = false;
-  }
   function today() { var d = new Date(); d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 10); }
 
-  document.documentElement.lang = lang;
-  document.title = S.community;
-  $("title").textContent = S.community;
-  document.querySelectorAll("[data-s]").forEach(function (node) { node.textContent = S[node.dataset.s]; });
+  staff.label(S.community);
 
   function row(list, entry) {
     var box = el("fieldset", null, "entry");
@@ -155,23 +136,15 @@
   function save(list, entries, result, done) {
     result.textContent = S.loading;
     result.className = "result";
-    fetch("/staff/api/community/" + list + "?lang=" + lang, {
-      method: "PUT", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ entries: entries })
-    }).then(function (r) {
-      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
-    }).then(function (answer) {
-      if (!answer.ok) {
-        result.textContent = (list === "teams" ? S.refused_teams : S.refused) + " " + (answer.body.error || "");
-        result.className = "result error";
-        return;
-      }
-      done(answer.body[list]);
-      history(answer.body.history);
+    staff.api("PUT", "/staff/api/community/" + list, { entries: entries }).then(function (body) {
+      done(body[list]);
+      history(body.history);
       result.textContent = list === "teams" ? S.saved_teams : S.saved;
       document.body.dataset.saved = String(Date.now());
-    }).catch(function () { result.textContent = S.failed; result.className = "result error"; });
+    }).catch(function (e) {
+      result.textContent = e.shown ? (list === "teams" ? S.refused_teams : S.refused) + " " + e.message : S.failed;
+      result.className = "result error";
+    });
   }
 
   $("teams").querySelector(".save").addEventListener("click", function () {
@@ -188,19 +161,9 @@
     });
   });
 
-  fetch("/staff/api/me", { credentials: "same-origin" }).then(function (r) {
-    if (r.status === 401) { notice(S.login_first, true); return null; }
-    if (!r.ok) throw new Error("failed");
-    return r.json();
-  }).then(function (me) {
+  staff.signIn().then(function (me) {
     if (!me) return null;
-    csrf = me.csrf;
-    $("who").textContent = me.username;
-    if (me.role !== "staff" && me.role !== "admin") { notice(S.forbidden); return null; }
-    return fetch("/staff/api/community", { credentials: "same-origin" }).then(function (r) {
-      if (!r.ok) throw new Error("failed");
-      return r.json();
-    }).then(function (body) {
+    return staff.api("GET", "/staff/api/community").then(function (body) {
       show("schedule", body.schedule);
       show("classes", body.classes);
       showTeams(body.teams);

@@ -4,32 +4,13 @@
 "use strict";
 
 (function () {
-  var ALL = JSON.parse(document.getElementById("strings").textContent);
-  var lang = new URLSearchParams(location.search).get("lang") === "en" && ALL.en ? "en" : "vi";
-  var S = ALL[lang];
-  var csrf = "";
+  var ALL = staff.ALL, lang = staff.lang, S = staff.S, $ = staff.$, el = staff.el, notice = staff.notice;
   var data = null;
   var chart = null;
 
-  function $(id) { return document.getElementById(id); }
-  function el(tag, text, cls) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (cls) node.className = cls;
-    return node;
-  }
-  function notice(text, link) {
-    var box = $("notice");
-    box.textContent = text + " ";
-    if (link) { var a = el("a", S.login_link); a.href = "/staff/"; box.appendChild(a); }
-    box.hidden = false;
-  }
 
-  document.documentElement.lang = lang;
-  document.title = S.title;
-  $("title").textContent = S.title;
+  staff.label(S.title);
   $("to-desk").textContent = S.desk;
-  document.querySelectorAll("[data-s]").forEach(function (node) { node.textContent = S[node.dataset.s]; });
 
   // columns: [key, header, numeric]
   function table(id, columns, rows, extra) {
@@ -164,11 +145,8 @@
 
   function handled(row, button) {
     button.disabled = true;
-    fetch("/staff/api/unanswered/handled", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ key: row.key, last: row.last })
-    }).then(function (r) { if (!r.ok) throw new Error("failed"); return load(false); })
+    staff.api("POST", "/staff/api/unanswered/handled", { key: row.key, last: row.last })
+      .then(function () { return load(false); })
       .catch(function () { button.disabled = false; $("status").textContent = S.failed; });
   }
 
@@ -215,16 +193,9 @@
     drawGuide().then(function () { document.body.dataset.loaded = String(Date.now()); });
   });
 
-  fetch("/staff/api/me", { credentials: "same-origin" }).then(function (r) {
-    if (r.status === 401) { notice(S.login_first, true); return null; }
-    if (!r.ok) throw new Error("failed");
-    return r.json();
-  }).then(function (me) {
+  staff.signIn().then(function (me) {
     if (!me) return;
-    csrf = me.csrf;
-    $("who").textContent = me.username;
-    if (me.role !== "staff" && me.role !== "admin") { notice(S.forbidden); return; }
     $("board").hidden = false;
     load(true);
-  }).catch(function () { notice(S.failed); });
+  });
 })();
