@@ -62,9 +62,9 @@ async def resident(web: WebChat, label: str, run: Run, check: Check, deadline: f
     step = await press(f"flow:{GUIDE}")
     while time.perf_counter() < deadline:
         if step is None or step > LAST_PAIR_FROM:
-            step = await press(f"flow:{GUIDE}")
+            step = await press(f"restart:{GUIDE}")  # "Làm lại từ đầu"
             if step != 1:
-                check.violations.append(f"{label}: a new start answered step {step}")
+                check.violations.append(f"{label}: starting again answered step {step}")
             continue
         answers = await asyncio.gather(press("done"), press("done"))
         if None in answers:

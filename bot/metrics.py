@@ -3,18 +3,25 @@
 One registry per server (no process-wide state). Turns and NLU confidence are counted by wrappers around
 the pipeline and the interpreter; queue depths and cases are read from the database at each scrape, so
 they hold for every process sharing it; deliveries and 429 answers come from the channels' senders.
+Under `run --workers N` the supervisor sets PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess
+mode: each process writes its counters and histograms to files there), and a scrape, whichever worker
+answers it, sums the turns, latencies and confidences of all of them; deliveries stay the answering
+process's own.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -55,6 +62,8 @@ class Metrics:
                                      "sent, by channel", ["channel"], registry=r)
         self.senders = SenderCollector()
         r.register(self.senders)
+        # prometheus-client's own variable (it reads it at import to write values to files): set for workers.
+        self.shared_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
     def wrap_turns(self, turns: Turns) -> MeteredTurns:
         return MeteredTurns(turns, self)
@@ -82,7 +91,9 @@ class Metrics:
                 gauge.labels(str(label)).set(count)
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        if self.shared_dir is None:
+            return generate_latest(self.registry)
+        return generate_latest(_Workers(self.shared_dir, self.registry))
 
 
 class MeteredTurns:
@@ -149,6 +160,28 @@ class SenderCollector(Collector):
 
     def describe(self) -> Iterator[CounterMetricFamily]:
         return iter(())
+
+
+# Read by the answering process for itself (from the database, or its senders), never summed over workers.
+_OWN = frozenset({"assistant_handoff_cases", "assistant_outbox_pending", "assistant_broadcast_queue",
+                  "assistant_deliveries", "assistant_rate_limited"})
+
+
+class _Workers:
+    """What a scrape shows under `run --workers N`: every worker's turns, latencies and confidences summed
+    from the shared files, with the database's figures and the deliveries as this process reads them."""
+
+    def __init__(self, path: str, own: CollectorRegistry) -> None:
+        self.path = path
+        self.own = own
+
+    def collect(self) -> Iterable[Metric]:
+        for family in MultiProcessCollector(None, self.path).collect():
+            if family.name not in _OWN:
+                yield family
+        for family in self.own.collect():
+            if family.name in _OWN:
+                yield family
 
 
 def attach_metrics(app: web.Application, metrics: Metrics, store: Store, channels: Sequence[object] = ()) -> None:

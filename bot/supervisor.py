@@ -13,8 +13,10 @@ import asyncio
 import logging
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 
@@ -143,7 +145,15 @@ async def supervise(settings: Settings, workers: int, command: Sequence[str]) ->
         await engine.dispose()
     web = settings.web
     print(f"Trợ lý số: {workers} worker processes on http://{web.host}:{web.port}/", flush=True)
-    return await Supervisor(command, workers, env=worker_env(settings, os.environ)).run()
+    env = worker_env(settings, os.environ)
+    made = "PROMETHEUS_MULTIPROC_DIR" not in env
+    if made:  # /metrics sums the workers' counters from files there (bot/metrics.py); fresh for each run
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="assistant-metrics-")
+    try:
+        return await Supervisor(command, workers, env=env).run()
+    finally:
+        if made:
+            shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def worker_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:

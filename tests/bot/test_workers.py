@@ -93,6 +93,11 @@ async def test_two_workers_poll_one_at_a_time_and_the_other_takes_over_a_killed_
                                                              json={"payload": "flow:vneid_register"}) as r:
             session = (await r.json())["session"]
         assert sorted(await _press_at_once(port, session, 6)) == [2, 3, 4, 5, 6, 7]
+        # /metrics, whichever worker answers the scrape, counts the turns of both.
+        for _ in range(6):
+            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as r:
+                scraped = await r.text()
+            assert 'assistant_turns_total{channel="web",outcome="answered"} 7.0' in scraped, scraped
 
         # Telegram residents while the first holder polls: each starts a guide and presses "done".
         for uid in RESIDENTS:
