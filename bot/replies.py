@@ -5,7 +5,9 @@ in the turn's transaction, leased to this process for one lease. Right after the
 from a task of their own (no wait for the worker's poll), one resident's turns in order, and marked
 delivered; the marks of turns sent together are written in one transaction. A failed send leaves the
 rows to the hand-off outbox worker (bot/handoff/outbox.py), which retries them with back-off, in order
-per resident; so does a process killed before sending (after the lease). A redelivered message whose
+per resident; so does a process killed before sending (after the lease). A turn whose resident still has
+replies on the way (after a failed send; on PostgreSQL, where another process may be sending them, any
+pending reply) leaves its own to the worker too, so they never overtake. A redelivered message whose
 turn was saved gets its replies not delivered yet (`replay`), not a second turn and not silence.
 
 Pull channels (the web chat): the replies are returned in the response; with a client message id they
@@ -37,6 +39,7 @@ _ROWS = insert(cast(Table, Outbox.__table__))
 _ROWS_IDS = _ROWS.returning(cast(Table, Outbox.__table__).c.id)
 PULL = ("web",)  # channels whose replies are the response to the request (kept for a retried request)
 KEEP = timedelta(days=1)  # delivered replies are kept this long for redelivered messages, then deleted
+BEHIND_MAX = 10_000  # residents remembered as waiting behind a failed send (a platform outage, not more)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ class ReplyOutbox:
         # Residents whose replies were left to the worker (a failed send): their next turns' replies queue
         # behind them instead of overtaking, until none is pending.
         self._behind: set[ResidentKey] = set()
+        # Several processes on one database (PostgreSQL) may serve one resident's turns one after the other
+        # (the turn holds the resident's lock): a turn's replies queue behind any still being sent.
+        self._shared = store.engine.dialect.name == "postgresql"
+        self._kick_after_marks = False
 
     def pushes(self, channel: str) -> bool:
         return self.senders.get(channel) is not None
@@ -89,7 +96,7 @@ class ReplyOutbox:
         if not push and (message_id is None or who.channel not in PULL):
             return None
         now = self.clock()
-        queued = push and who in self._behind and await self._still_behind(s, who)
+        queued = push and (self._shared or who in self._behind) and await self._still_behind(s, who)
         lease = timedelta(0) if queued else self.lease
         rows = [{"case_id": None, "audience": "resident", "team": None, "channel": who.channel,
                  "chat_id": who.user_id, "kind": REPLY, "text": r.text, "buttons": _buttons(r) or None,
@@ -142,6 +149,7 @@ class ReplyOutbox:
     def deliver(self, staged: Staged) -> None:
         """Send the staged replies now, from a task of their own (a resident's turns in commit order)."""
         if staged.queued:
+            self._kick_after_marks = True  # the rows ahead may be this process's, marked in a moment
             self.kick()
             return
         task = asyncio.get_running_loop().create_task(self._send(staged))
@@ -165,7 +173,7 @@ class ReplyOutbox:
 
     async def _failed(self, staged: Staged, exc: DeliveryError) -> None:
         log.warning("reply to %s not delivered (%s); the outbox worker retries", staged.who, exc)
-        if not exc.permanent:
+        if not exc.permanent and len(self._behind) < BEHIND_MAX:
             self._behind.add(staged.who)
         values: dict[str, object] = {"error": str(exc)[:250]}
         if exc.permanent:
@@ -195,6 +203,9 @@ class ReplyOutbox:
                                     .values(status=DELIVERED, delivered_at=self.clock()))
             except Exception:  # left pending: sent again after the lease (a repeat rather than a loss)
                 log.exception("outbox rows %s sent but not marked delivered", ids)
+            if self._kick_after_marks:  # replies queued behind these can go now
+                self._kick_after_marks = False
+                self.kick()
 
     async def drain(self) -> None:
         """Wait for the sends under way and their marks (tests, shutdown)."""

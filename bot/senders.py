@@ -1,6 +1,7 @@
-"""Where messages to residents go outside a request: push senders per channel, mailboxes for pull channels.
+"""Where messages to residents go after a turn: push senders per channel, mailboxes for pull channels.
 
-Channels that can push (Telegram, Zalo) register a `Sender`. The web chat cannot push: its
+Channels that can push (Telegram, Zalo) register a `Sender`: the turns' replies (bot/replies.py), the
+team's answers and announcements go through it. The web chat cannot push: its
 messages wait in mailboxes (e.g. the hand-off outbox) and the page collects them with
 `GET /api/chat/poll?session=...` or with its next `POST /api/chat`.
 """

@@ -137,3 +137,27 @@ async def test_settled_replies_are_pruned_after_a_day(core: Services) -> None:
     assert await rows(core)  # kept for a redelivery
     await core.replies.prune(before=utcnow() + timedelta(seconds=1))
     assert await rows(core) == []
+
+
+async def test_on_postgresql_another_process_does_not_overtake_replies_on_the_way(
+        settings: Settings, postgres_url: str, interpreter: Any) -> None:
+    """Two processes on one database serve one resident's turns one after the other: the second turn's
+    replies wait for the first's, still being sent by the other process, and come after them."""
+    one = await build(replace(settings, database_url=postgres_url), interpreter=interpreter)
+    two = await build(replace(settings, database_url=postgres_url), interpreter=interpreter)
+    try:
+        sender = RecordingSender(channel="telegram", delay=0.3)  # the platform is slow to accept
+        one.senders.register(sender)
+        two.senders.register(sender)
+        first = await one.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+        second = await two.pipeline.handle(Incoming(TG, payload="menu", message_id="tg:2"))
+        await two.replies.drain()
+        assert sender.received["501"] == []  # not sent before the first turn's replies
+        await one.replies.drain()
+        assert sender.received["501"] == list(first.replies)
+        while await two.outbox.run_once():
+            pass
+        assert sender.received["501"] == [*first.replies, *second.replies]
+    finally:
+        await one.close()
+        await two.close()
