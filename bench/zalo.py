@@ -26,7 +26,7 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.pipeline import peak_rss_mb, pg_schema  # noqa: E402
+from bench.pipeline import cpu_seconds, peak_rss_mb, pg_schema  # noqa: E402
 from integrations.zalo.format import PAYLOAD_MARK  # noqa: E402
 from tests.fakes.net import free_port  # noqa: E402
 from tests.fakes.zalo_api import FakeZalo, Sent  # noqa: E402
@@ -102,6 +102,7 @@ async def run(db_url: str, residents: int, turns: int) -> dict[str, float]:
                     half.set()
                     fake.expire_access_tokens()
 
+        cpu0 = cpu_seconds(proc.pid)
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=residents)) as http:
             t0 = time.perf_counter()
             await asyncio.gather(*(resident(http, f"84{uuid.uuid4().int % 10**10:010d}") for _ in range(residents)))
@@ -113,6 +114,7 @@ async def run(db_url: str, residents: int, turns: int) -> dict[str, float]:
             last = len(fake.sent)
             await asyncio.sleep(0.1)
         peak = peak_rss_mb(proc.pid)
+        cpu_ms = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, len(acks))  # the server's CPU per event
     finally:
         proc.terminate()
         await asyncio.to_thread(proc.wait)  # the fake Zalo keeps answering while the server stops
@@ -122,7 +124,7 @@ async def run(db_url: str, residents: int, turns: int) -> dict[str, float]:
     return {"events": len(acks), "per_s": len(acks) / elapsed, "ack50": statistics.median(acks) * 1000,
             "ack99": acks[int(len(acks) * 0.99) - 1] * 1000, "trip50": statistics.median(trips) * 1000,
             "trip99": trips[int(len(trips) * 0.99) - 1] * 1000, "refreshes": fake.oauth_calls,
-            "sent": len(fake.sent), "peak": peak, "errors": errors}
+            "sent": len(fake.sent), "peak": peak, "errors": errors, "cpu": cpu_ms}
 
 
 def main() -> None:
@@ -132,7 +134,7 @@ def main() -> None:
     ap.add_argument("--db", default="sqlite,postgresql")
     args = ap.parse_args()
     print(f"{'database':<11} {'events':>6} {'ev/s':>6} {'ack p50':>8} {'ack p99':>8} {'reply p50':>10} "
-          f"{'reply p99':>10} {'refreshes':>9} {'sent':>6} {'peak MB':>8} {'errors':>6}")
+          f"{'reply p99':>10} {'refreshes':>9} {'sent':>6} {'peak MB':>8} {'errors':>6} {'CPU ms/event':>12}")
     for db in args.db.split(","):
         schema = f"bench_{uuid.uuid4().hex[:8]}"
         if db == "sqlite":
@@ -147,7 +149,7 @@ def main() -> None:
                 asyncio.run(pg_schema(False, schema))
         print(f"{db:<11} {r['events']:>6} {r['per_s']:>6.0f} {r['ack50']:>8.1f} {r['ack99']:>8.1f} "
               f"{r['trip50']:>10.1f} {r['trip99']:>10.1f} {r['refreshes']:>9} {r['sent']:>6} {r['peak']:>8.0f} "
-              f"{r['errors']:>6}")
+              f"{r['errors']:>6} {r['cpu']:>12.2f}")
 
 
 if __name__ == "__main__":
