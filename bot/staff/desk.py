@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.staff.cases import DeskCases
+from bot.staff.throttle import DatabaseAttempts
 from integrations.web.desk_api import add_case_routes
 from integrations.web.desk_auth import LoginLimits, add_login_routes
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 def attach_desk(app: web.Application, services: Services, limits: LoginLimits | None = None) -> StaffAccounts:
     """Add /staff/ to the web app (before it starts); returns the accounts behind it."""
     accounts = StaffAccounts(services.store, password_hasher(services.settings.web.password_profile))
-    add_login_routes(app, accounts, limits, services.catalogs)
+    # Failed logins are counted in the database too: the processes of `run --workers N` count together.
+    add_login_routes(app, accounts, limits or LoginLimits.default(DatabaseAttempts(services.store)),
+                     services.catalogs)
     add_case_routes(app, DeskCases(services.escalation))
     return accounts

@@ -58,24 +58,48 @@ class StaffLogins(Protocol):
     async def logout(self, token: str) -> None: ...
 
 
+class SharedAttempts(Protocol):
+    """Failed logins counted where every server process sees them (bot.staff.throttle, in the database):
+    `limit` failures of a key, then one a `window`."""
+
+    async def over(self, key: str, limit: int, window: float) -> bool: ...
+
+    async def failed(self, key: str, limit: int, window: float) -> None: ...
+
+
 @dataclass
 class LoginLimits:
     """Wrong passwords allowed per account and per client address in a window; past that, 429 until the
-    window has passed (also for the right password: a guesser learns nothing more)."""
+    window has passed (also for the right password: a guesser learns nothing more). With `shared`, the
+    processes of `run --workers N` count together (each process alone would allow the limit again)."""
 
     account: FloodLimiter
     address: FloodLimiter
+    shared: SharedAttempts | None = None
 
     @classmethod
-    def default(cls) -> LoginLimits:
-        return cls(FloodLimiter(5, 60), FloodLimiter(20, 60))
+    def default(cls, shared: SharedAttempts | None = None) -> LoginLimits:
+        return cls(FloodLimiter(5, 60), FloodLimiter(20, 60), shared)
 
-    def blocked(self, username: str, address: str) -> bool:
-        return self.account.full(username.lower()) or self.address.full(address)
+    def _keys(self, username: str, address: str) -> tuple[tuple[str, FloodLimiter], ...]:
+        return (f"account:{username.lower()}", self.account), (f"address:{address}", self.address)
 
-    def failed(self, username: str, address: str) -> None:
+    async def blocked(self, username: str, address: str) -> bool:
+        if self.account.full(username.lower()) or self.address.full(address):
+            return True
+        if self.shared is None:
+            return False
+        for key, limiter in self._keys(username, address):
+            if await self.shared.over(key, limiter.limit, limiter.window):
+                return True
+        return False
+
+    async def failed(self, username: str, address: str) -> None:
         self.account.allow(username.lower())
         self.address.allow(address)
+        if self.shared is not None:
+            for key, limiter in self._keys(username, address):
+                await self.shared.failed(key, limiter.limit, limiter.window)
 
 
 LOGINS = web.AppKey("staff_logins", StaffLogins)
@@ -146,13 +170,13 @@ async def login(request: web.Request) -> web.StreamResponse:
             or len(username) > MAX_FIELD or len(password) > MAX_FIELD:
         return _error(400, tr("Hãy gửi hai trường 'username' và 'password'."))
     limits, address = request.app[LOGIN_LIMITS], address_key(request.remote)
-    if limits.blocked(username, address):
+    if await limits.blocked(username, address):
         log.warning("staff login refused: too many attempts")
         return web.json_response({"error": tr("Thử quá nhiều lần. Hãy đợi một phút rồi thử lại.")}, status=429,
                                  headers={"Retry-After": "60"})
     token = await request.app[LOGINS].login(username, password)
     if token is None:
-        limits.failed(username, address)
+        await limits.failed(username, address)
         return _error(401, tr("Sai tên đăng nhập hoặc mật khẩu."))
     response = web.HTTPSeeOther("/staff/")
     response.set_cookie(COOKIE, token, path="/staff", httponly=True, samesite="Strict", secure=request.secure)
