@@ -6,7 +6,8 @@ popular guides more often, a year of activity, 3% of messages unanswered in 300 
 real HTTP, logged in as a staff account, what the page loads (`GET /staff/api/dashboard`: every table) and
 `GET /staff/api/funnel` for every guide; the last 30 days, one village, a whole year. Then prints the plan
 (EXPLAIN ANALYZE) of every query the page's request ran.
-Run: `.venv/bin/python bench/dashboard.py [--residents N] [--events N] [--messages N] [--reuse]`.
+Before the timings it brings the funnel's daily roll-up up to date (bot/rollup.py; `--no-rollup`: the events only).
+Run: `.venv/bin/python bench/dashboard.py [--residents N] [--events N] [--messages N] [--reuse] [--no-rollup]`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import event, text
 
+from bot.rollup import roll_up
 from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.staff.dashboard import DashboardFigures
 from bot.storage.db import make_engine, migrate
@@ -217,6 +219,7 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--cases", type=int, default=5_000)
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded schema")
+    parser.add_argument("--no-rollup", action="store_true", help="the funnel from the events (as before 0440)")
     args = parser.parse_args()
     if not args.reuse:
         await fresh_schema()
@@ -230,6 +233,19 @@ async def main() -> None:
             took = await seed_messages(store, args.residents, args.messages, args.cases)
             print(f"messages and cases seeded in {took:.1f} s")
         print(f"PostgreSQL schema {SCHEMA}: " + ", ".join(f"{n:,} {t}" for t, n in (await counts(store)).items()))
+        zone = CommuneSource(ROOT / "communes/ung-hoa").current().teams.timezone
+        if args.no_rollup:
+            async with store.writing() as s:
+                await s.execute(text("DELETE FROM rollup_state"))  # the funnel reads the events
+        else:
+            t0 = time.monotonic()
+            days = await roll_up(store, zone)
+            print(f"funnel roll-up: {days} closed day(s) counted in {time.monotonic() - t0:.1f} s "
+                  "(once; then a day each night)")
+            async with store.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                for table in ("funnel_days", "funnel_months", "funnel_seen"):
+                    await conn.execute(text(f"VACUUM ANALYZE {table}"))
         async with Site(store) as site:
             await time_page(site, 30, None, repeat=2)  # warm-up: connections, caches
             summary("GET /staff/api/dashboard, 30 days", await time_page(site, 30, None))
@@ -240,6 +256,7 @@ async def main() -> None:
             summary("GET /staff/api/funnel, 365 days", await time_funnels(site, 365, None))
             await plans(site, 30, None)
             await plans(site, 30, "dai-cuong")
+            await plans(site, 365, None)
     finally:
         await engine.dispose()
 

@@ -142,7 +142,7 @@ async def build(settings: Settings, interpreter: Interpreter | None = None,
     features = (handoff.feature(escalation, outbox),
                 broadcast.feature(store, catalogs, commune, settings.broadcast, senders, desks,
                                   {"telegram": [str(c) for c in settings.telegram.staff_chat_ids]}),
-                staff.feature())
+                staff.feature(store, commune))
     desks.route_to(StaffRouter.of(features))  # two features claiming one command or button: start-up error
     metrics = Metrics()
     interpreter = metrics.wrap_interpreter(interpreter)  # NLU confidence of every parse

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, select
 
+from bot.rollup import rolled
 from bot.storage.db import AnalyticsEvent, Resident
 from bot.storage.store import Store
 from dialogues.flows import Library
@@ -28,6 +29,10 @@ class Scope:
     until: datetime | None = None
     flows: tuple[str, ...] | None = None
     villages: tuple[str, ...] | None = None
+    # The same period as whole days of the commune (`zone`), when it is one: the roll-up can answer it.
+    first: date | None = None
+    last: date | None = None
+    zone: ZoneInfo | None = None
 
     @classmethod
     def days(cls, first: date | None, last: date | None, zone: ZoneInfo, flows: tuple[str, ...] | None = None,
@@ -36,7 +41,7 @@ class Scope:
         that side open."""
         since = datetime.combine(first, time(), zone).astimezone(UTC) if first else None
         until = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC) if last else None
-        return cls(since, until, flows, villages)
+        return cls(since, until, flows, villages, first, last, zone)
 
     def where(self) -> list[ColumnElement[bool]]:
         """The conditions on analytics events (the flow's, period's and places' filters)."""
@@ -123,17 +128,25 @@ def funnel_queries(scope: Scope, stops: bool = True, reached: bool = True) -> di
 
 
 async def funnel_table(store: Store, library: Library, scope: Scope | None = None,
-                       stops: bool = True, reached: bool = True) -> list[FlowFunnel]:
+                       stops: bool = True, reached: bool = True, rollup: bool = True) -> list[FlowFunnel]:
     """Per guide, counted in distinct residents: started, each step reached / stuck / stopped, and the endings.
 
     The one computation behind `python -m bot stats` and `GET /staff/api/funnel`. `stops=False` skips the
     "stopped here" figures (the costliest query; the API does not show them); `reached=False` the residents
-    reaching each step (the dashboard's overview of every guide shows them for the chosen guide only)."""
-    queries = funnel_queries(scope or Scope(), stops, reached)
-    rows: dict[str, list[tuple[Any, ...]]] = {}
-    async with store.session() as s:
-        for name, query in queries.items():
-            rows[name] = [tuple(row) for row in (await s.execute(query)).all()]
+    reaching each step (the dashboard's overview of every guide shows them for the chosen guide only). Whole
+    days of the whole commune without "stopped here" come from the daily roll-up (bot/rollup.py) when it
+    exists, the same numbers as the events give (`rollup=False` reads the events)."""
+    scope = scope or Scope()
+    rows: dict[str, list[tuple[Any, ...]]] | None = None
+    if rollup and not stops and scope.zone is not None and scope.villages is None:
+        rows = await rolled(store, scope.zone, scope.first, scope.last, scope.flows)
+    if rows is None:
+        rows = {}
+        async with store.session() as s:
+            for name, query in funnel_queries(scope, stops, reached).items():
+                rows[name] = [tuple(row) for row in (await s.execute(query)).all()]
+    elif not reached:
+        rows.pop("reached", None)
     table: dict[str, FlowFunnel] = {}
 
     def funnel(flow_id: str | None) -> FlowFunnel:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from bot.rollup import RollupWorker
 from bot.staff.cli import add_commands
+from bot.storage.store import Store
+from kernel.commune import CommuneSource
 from kernel.feature import Feature
 
 
-def feature() -> Feature:
-    """The staff accounts' part of the assistant: the `python -m bot staff ...` commands."""
-    return Feature(name="staff", cli=add_commands)
+def feature(store: Store, commune: CommuneSource) -> Feature:
+    """The staff's part of the assistant: the `python -m bot staff ...` commands, and the worker that keeps the
+    dashboard's daily roll-up up to date."""
+    return Feature(name="staff", cli=add_commands, workers=(RollupWorker(store, commune),))
 
 
 __all__ = ["feature"]

@@ -7,7 +7,7 @@ import asyncio
 import re
 import sqlite3
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -108,7 +109,8 @@ class AnalyticsEvent(Base):
 
     __tablename__ = "analytics_events"
     # The funnel's filters and counted columns in one index (migration 0400_dashboard).
-    __table_args__ = (Index("ix_events_funnel", "flow", "kind", "created_at", "step", "resident_id"),)
+    __table_args__ = (Index("ix_events_funnel", "flow", "kind", "created_at", "step", "resident_id"),
+                      Index("ix_events_time", "created_at"))  # a day's events for the daily roll-up (0440)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
@@ -117,6 +119,57 @@ class AnalyticsEvent(Base):
     step: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FunnelDay(Base):
+    """The funnel's daily roll-up (bot/rollup.py), for closed days in the commune's time zone: per guide, measure
+    (started, reached, stuck, complete, cancel, handoff) and step, the residents it counted that day, grouped by
+    the day each of them last counted there before (`prev_day`; FIRST_DAY when never). A period [a, b] then counts
+    each resident once: the rows of its days whose prev_day is before a."""
+
+    __tablename__ = "funnel_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    flow: Mapped[str] = mapped_column(String(64), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    step: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prev_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    residents: Mapped[int] = mapped_column(Integer)
+
+
+class FunnelMonth(Base):
+    """funnel_days summed per month (`month`: its first day): a period reads its whole months from here."""
+
+    __tablename__ = "funnel_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    flow: Mapped[str] = mapped_column(String(64), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    step: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prev_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    residents: Mapped[int] = mapped_column(Integer)
+
+
+class FunnelSeen(Base):
+    """The last closed day each resident counted in a guide's measure and step (the roll-up's memory)."""
+
+    __tablename__ = "funnel_seen"
+
+    flow: Mapped[str] = mapped_column(String(64), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(16), primary_key=True)
+    step: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    last_day: Mapped[date] = mapped_column(Date)
+
+
+class RollupState(Base):
+    """How far the roll-up has gone (`through`, a closed day) and in which time zone; no row: (re)build it."""
+
+    __tablename__ = "rollup_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    through: Mapped[date] = mapped_column(Date)
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:

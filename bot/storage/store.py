@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, false, i
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.storage.db import READ_ONLY, AnalyticsEvent, Conversation, Message, Resident, utcnow
+from bot.storage.db import READ_ONLY, AnalyticsEvent, Conversation, Message, Resident, RollupState, utcnow
 from kernel.messages import ResidentKey
 
 
@@ -164,6 +164,7 @@ class Store:
         await s.execute(delete(Message).where(Message.resident_id == resident_id))
         await s.execute(delete(Conversation).where(Conversation.resident_id == resident_id))
         await s.execute(delete(AnalyticsEvent).where(AnalyticsEvent.resident_id == resident_id))
+        await s.execute(delete(RollupState))  # the funnel's roll-up counted them: rebuilt without them (rollup.py)
         await s.execute(delete(Resident).where(Resident.id == resident_id))
 
     async def ping(self) -> bool:

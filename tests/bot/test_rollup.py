@@ -1,0 +1,115 @@
+"""The funnel's daily roll-up gives the numbers the events give: a seeded history over ten weeks (residents coming
+back to the same step on other days, near midnight, today included) compared period by period (whole months, days
+around them, open ends) on both databases, with the roll-up caught up, partway, and after a resident is forgotten
+(it starts over)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.rollup import roll_up, rolled
+from bot.stats import Scope, funnel_table
+from bot.storage.db import AnalyticsEvent, FunnelDay, FunnelMonth, Resident, make_engine, migrate
+from bot.storage.store import Store
+from dialogues.flows import Library
+from tests.fakes.history import ZONE
+
+SPAN = 70  # days of history, today included: whole months inside the longer periods
+KINDS = ("flow_start", "step", "step", "stuck", "complete", "cancel", "handoff", "misunderstood")
+
+
+async def _seed(store: Store, library: Library, today: date) -> list[int]:
+    """40 residents, 3,000 events over the last SPAN days (today too), a few guides, repeats on purpose."""
+    rng = random.Random(19)
+    flows = [f for f in library.flows.values() if f.steps][:4]
+    async with store.writing() as s:
+        residents = [Resident(channel="web", platform_id=f"r{i}", village=None) for i in range(40)]
+        s.add_all(residents)
+        await s.flush()
+        ids = [r.id for r in residents]
+        for _ in range(3000):
+            flow = rng.choice(flows)
+            kind = rng.choice(KINDS)
+            step = flow.steps[0].id if kind == "flow_start" else rng.choice([*[st.id for st in flow.steps], None])
+            day = today - timedelta(days=rng.randrange(SPAN))
+            moment = datetime.combine(day, time(rng.choice((0, 12, 23)), rng.randrange(60)), ZONE).astimezone(UTC)
+            s.add(AnalyticsEvent(resident_id=rng.choice(ids[:25]) if rng.random() < .8 else rng.choice(ids),
+                                 kind=kind, flow=None if kind == "misunderstood" else flow.id, step=step,
+                                 created_at=moment))
+    return ids
+
+
+def _periods(today: date) -> list[tuple[date | None, date | None]]:
+    d = lambda n: today - timedelta(days=n)  # noqa: E731
+    month = today.replace(day=1)
+    last_month = (month - timedelta(days=1)).replace(day=1)
+    return [(d(29), today), (d(6), today), (today, today), (d(20), d(1)), (d(10), d(10)), (d(15), d(3)),
+            (None, None), (None, d(5)), (d(4), None), (d(1), d(1)), (d(65), today), (d(60), d(2)),
+            (last_month, month - timedelta(days=1)), (last_month, today), (d(66), last_month + timedelta(days=3))]
+
+
+async def _same_numbers(store: Store, library: Library, today: date, flows: tuple[str, ...] | None) -> None:
+    for first, last in _periods(today):
+        scope = Scope.days(first, last, ZONE, flows)
+        assert await rolled(store, ZONE, first, last, flows) is not None  # the roll-up answers
+        for reached in (True, False):
+            fast = [asdict(f) for f in await funnel_table(store, library, scope, stops=False, reached=reached)]
+            raw = [asdict(f) for f in await funnel_table(store, library, scope, stops=False, reached=reached,
+                                                         rollup=False)]
+            assert fast == raw, (first, last, reached)
+
+
+async def test_the_roll_up_counts_what_the_events_count(database_url: str, project_library: Library) -> None:
+    engine = make_engine(database_url)
+    await migrate(engine)
+    store = Store(engine)
+    try:
+        today = datetime.now(ZONE).date()
+        ids = await _seed(store, project_library, today)
+        assert await rolled(store, ZONE, today, today, None) is None  # nothing rolled up yet: the events answer
+
+        assert await roll_up(store, ZONE, today, max_days=8) == 8  # halfway: the rest from the events
+        await _same_numbers(store, project_library, today, None)
+        assert await roll_up(store, ZONE, today) == SPAN - 9  # the other closed days (SPAN - 1 before today), once
+        assert await roll_up(store, ZONE, today) == 0
+        async with store.session() as s:
+            rows = (await s.execute(select(func.count()).select_from(FunnelDay))).scalar_one()
+            repeats = (await s.execute(select(func.count()).select_from(FunnelDay)
+                                       .where(FunnelDay.prev_day > date(1970, 1, 1)))).scalar_one()
+        assert rows > 0 and repeats > 0  # residents came back on later days: the case that needs prev_day
+        async with store.session() as s:
+            months = (await s.execute(select(func.sum(FunnelMonth.residents)))).scalar_one()
+            days = (await s.execute(select(func.sum(FunnelDay.residents)))).scalar_one()
+        assert months == days  # every rolled-up day is in its month too
+        await _same_numbers(store, project_library, today, None)
+        await _same_numbers(store, project_library, today, tuple(sorted(project_library.flows)[:2]))
+
+        async with store.writing() as s:  # "forget me": the roll-up counted them, so it starts over
+            await store.forget(s, ids[0])
+        assert await rolled(store, ZONE, today, today, None) is None
+        assert await roll_up(store, ZONE, today) == SPAN - 1
+        await _same_numbers(store, project_library, today, None)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_village_or_the_stops_read_the_events(sqlite_url: str, project_library: Library) -> None:
+    engine = make_engine(sqlite_url)
+    await migrate(engine)
+    store = Store(engine)
+    try:
+        today = datetime.now(ZONE).date()
+        await _seed(store, project_library, today)
+        await roll_up(store, ZONE, today)
+        scope: Any = Scope.days(today - timedelta(days=9), today, ZONE)
+        with_stops = await funnel_table(store, project_library, scope)
+        raw = await funnel_table(store, project_library, scope, rollup=False)
+        assert [asdict(f) for f in with_stops] == [asdict(f) for f in raw]
+        assert any(st.stopped for f in with_stops for st in f.steps)
+    finally:
+        await engine.dispose()
