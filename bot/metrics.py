@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -55,11 +55,14 @@ class Metrics:
                                       ["channel"], buckets=LATENCY_BUCKETS, registry=r)
         self.confidence = Histogram("assistant_nlu_confidence", "Confidence of the NLU's best intent per parse",
                                     buckets=CONFIDENCE_BUCKETS, registry=r)
-        self.cases = Gauge("assistant_handoff_cases", "Hand-off cases by status", ["status"], registry=r)
-        self.outbox = Gauge("assistant_outbox_pending", "Outbox messages waiting, by audience (team, resident: "
-                            "a team's answer; reply: a turn's own reply not yet delivered)", ["audience"], registry=r)
-        self.broadcast_queue = Gauge("assistant_broadcast_queue", "Announcement deliveries waiting or being "
-                                     "sent, by channel", ["channel"], registry=r)
+        # Read from the database at each scrape: plain values, not Gauges (a multiprocess Gauge cannot drop a
+        # label that has no rows left, and these are the same whichever process reads them).
+        self.database = DatabaseGauges((
+            ("assistant_handoff_cases", "Hand-off cases by status", "status"),
+            ("assistant_outbox_pending", "Outbox messages waiting, by audience (team, resident: a team's "
+             "answer; reply: a turn's own reply not yet delivered)", "audience"),
+            ("assistant_broadcast_queue", "Announcement deliveries waiting or being sent, by channel", "channel")))
+        r.register(self.database)
         self.senders = SenderCollector()
         r.register(self.senders)
         # prometheus-client's own variable (it reads it at import to write values to files): set for workers.
@@ -85,10 +88,10 @@ class Metrics:
         except (SQLAlchemyError, OSError) as exc:
             log.warning("metrics: database not readable (%s)", type(exc).__name__)
             return
-        for gauge, rows in ((self.cases, cases), (self.outbox, outbox), (self.broadcast_queue, queue)):
-            gauge.clear()  # a status with no rows left must not keep its last count
-            for label, count in rows:
-                gauge.labels(str(label)).set(count)
+        self.database.values = {  # a status with no rows left has no line
+            name: [(str(label), float(count)) for label, count in rows]
+            for name, rows in (("assistant_handoff_cases", cases), ("assistant_outbox_pending", outbox),
+                               ("assistant_broadcast_queue", queue))}
 
     def exposition(self) -> bytes:
         if self.shared_dir is None:
@@ -135,6 +138,24 @@ class MeteredInterpreter:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+class DatabaseGauges(Collector):
+    """Gauges whose values the last `Metrics.refresh` read from the database: (name, help, label) each."""
+
+    def __init__(self, gauges: Sequence[tuple[str, str, str]]) -> None:
+        self.gauges = tuple(gauges)
+        self.values: dict[str, list[tuple[str, float]]] = {}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for name, text, label in self.gauges:
+            family = GaugeMetricFamily(name, text, labels=[label])
+            for value, count in self.values.get(name, ()):
+                family.add_metric([value], count)
+            yield family
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())
 
 
 class SenderCollector(Collector):

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -24,29 +25,46 @@ from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.slow  # end to end: real processes
 
-RESIDENTS = (7001, 7002, 7003, 7004)
+RESIDENTS = tuple(range(7001, 7009))
 POLLS = re.compile(r"telegram: process (\d+) polls now")
 
 
 def _config(tmp_path: Path) -> Path:
-    """The project's config with absolute paths and Telegram's per-chat pace shortened."""
+    """The project's config with absolute paths, Telegram's per-chat pace and the outbox's lease shortened."""
     raw = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     raw["nlu"]["model_path"] = str(ROOT / raw["nlu"]["model_path"])
     raw["nlu"]["data_dir"] = str(ROOT / raw["nlu"]["data_dir"])
     raw["dialogues"]["flows_dir"] = str(ROOT / raw["dialogues"]["flows_dir"])
     raw["commune_dir"] = str(ROOT / raw["commune_dir"])
     raw["telegram"] = {**raw.get("telegram", {}), "chat_interval_seconds": 0.05}
+    raw["escalation"] = {**raw.get("escalation", {}), "lease_seconds": 3, "poll_seconds": 0.2}
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return path
 
 
-async def _until(predicate: object, timeout: float, what: str) -> None:
+async def _until(predicate: Callable[[], object], timeout: float, what: str | Callable[[], str]) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
+            raise AssertionError(f"not within {timeout} s: {what if isinstance(what, str) else what()}")
         await asyncio.sleep(0.1)
+
+
+async def _saved(url: str) -> int:
+    """Telegram updates saved (turns taken) so far."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(select(func.count(Message.id)).where(
+                Message.direction == "in", Message.platform_message_id.startswith("tg:"))) or 0)
+    finally:
+        await engine.dispose()
+
+
+def _once(steps: list[int]) -> list[int]:
+    """The steps without a repeat of the one just before (a reply sent again after a kill)."""
+    return [step for i, step in enumerate(steps) if i == 0 or steps[i - 1] != step]
 
 
 def _steps(fake: FakeTelegram, chat: int) -> list[int]:
@@ -107,23 +125,39 @@ async def test_two_workers_poll_one_at_a_time_and_the_other_takes_over_a_killed_
             fake.press_button(uid, "done")
         await _until(lambda: all(_steps(fake, uid) == [1, 2] for uid in RESIDENTS), 30, "second steps")
 
-        killed_at = time.monotonic()
-        os.kill(holder, signal.SIGKILL)
-        for uid in RESIDENTS:  # sent while nobody polls: the next poller must get each of them once
+        # SIGKILL the poller in the middle of a burst: by then some presses are answered, some saved with
+        # their replies not sent yet, some in hand, some not fetched (the fake has them unconfirmed).
+        for uid in RESIDENTS:
             fake.press_button(uid, "done")
-        await _until(lambda: all(_steps(fake, uid) == [1, 2, 3] for uid in RESIDENTS), 10,
-                     "the other worker took the poll over and answered")
+        await _until(lambda: any(len(_steps(fake, uid)) == 3 for uid in RESIDENTS), 10, "the burst begun")
+        os.kill(holder, signal.SIGKILL)
+        killed_at = time.monotonic()
+        await asyncio.sleep(0.3)  # what the killed process had on the wire has reached the fake
+        answered_before = sum(len(_steps(fake, uid)) == 3 for uid in RESIDENTS)
+        saved_before = await _saved(postgres_url)
+        await _until(lambda: len(POLLS.findall(output())) == 2, 10, "the other worker polls")
         taken_over = time.monotonic() - killed_at
         pollers = [int(p) for p in POLLS.findall(output())]
         assert pollers[0] == holder and pollers[1] in workers - {holder}, pollers
+        # Every press answered: saved replies the killed process did not send come from the outbox once their
+        # lease (3 s here) has run out, the rest from the new poller. A reply the killed process had sent but
+        # not yet marked delivered is sent again (Telegram has no idempotency key: a repeat, never a loss);
+        # only those can repeat, so at most `answered_before` repeats, each right after itself.
+        await _until(lambda: all(_once(_steps(fake, uid)) == [1, 2, 3] for uid in RESIDENTS), 15,
+                     lambda: f"third steps: {[_steps(fake, uid) for uid in RESIDENTS]} ({answered_before} "
+                             f"answered, {saved_before} saved at the kill)\n{output()[-3000:]}")
+        repeated = sum(len(_steps(fake, uid)) - 3 for uid in RESIDENTS)
+        assert repeated <= answered_before, [_steps(fake, uid) for uid in RESIDENTS]
 
         # The supervisor starts a third process in the killed one's place: it waits, the poll stays put.
         await _until(lambda: output().count("is running (process") == 3, 60, "the killed worker replaced")
         for uid in RESIDENTS:
             fake.press_button(uid, "done")
-        await _until(lambda: all(_steps(fake, uid) == [1, 2, 3, 4] for uid in RESIDENTS), 20, "fourth steps")
+        await _until(lambda: all(_once(_steps(fake, uid)) == [1, 2, 3, 4] for uid in RESIDENTS), 20,
+                     "fourth steps")
         await asyncio.sleep(1.0)  # nothing more comes: no update answered twice
-        assert all(_steps(fake, uid) == [1, 2, 3, 4] for uid in RESIDENTS)
+        assert all(_once(_steps(fake, uid)) == [1, 2, 3, 4] for uid in RESIDENTS)
+        assert sum(len(_steps(fake, uid)) - 4 for uid in RESIDENTS) == repeated
         assert len(POLLS.findall(output())) == 2
         # Never two pollers at once: Telegram ends a poll when another starts (409); only the killed
         # process's abandoned long poll was ended that way.
@@ -138,7 +172,9 @@ async def test_two_workers_poll_one_at_a_time_and_the_other_takes_over_a_killed_
         await fake.close()
     assert supervisor.returncode == 0, output()
     assert "Traceback" not in output()
-    print(f"poll taken over {taken_over:.1f} s after SIGKILL", file=sys.stderr)
+    print(f"poll taken over {taken_over:.1f} s after SIGKILL; the burst's {len(RESIDENTS)} presses: "
+          f"{answered_before} answered and {saved_before - 2 * len(RESIDENTS)} saved before it, "
+          f"{repeated} reply repeated", file=sys.stderr)
 
     engine = make_engine(postgres_url)
     try:
