@@ -18,6 +18,8 @@ async def test_one_holder_at_a_time_and_a_release_hands_it_over(postgres_url: st
     other_bot = SessionLock(second_engine, "telegram-poll:2")
     try:
         assert await first.try_acquire() and await first.held()
+        assert first._conn is not None  # a vanished holder's session is dropped within seconds, not hours
+        assert (await first._conn.execute(text("SHOW tcp_keepalives_idle"))).scalar() in ("5", "5s")
         assert not await second.try_acquire() and not await second.held()
         assert await other_bot.try_acquire()  # another bot's poll is another lock
         waiting = asyncio.create_task(second.acquire())
