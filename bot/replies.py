@@ -39,6 +39,7 @@ _ROWS = insert(cast(Table, Outbox.__table__))
 _ROWS_IDS = _ROWS.returning(cast(Table, Outbox.__table__).c.id)
 PULL = ("web",)  # channels whose replies are the response to the request (kept for a retried request)
 KEEP = timedelta(days=1)  # delivered replies are kept this long for redelivered messages, then deleted
+PRUNE_EVERY = timedelta(hours=1)
 BEHIND_MAX = 10_000  # residents remembered as waiting behind a failed send (a platform outage, not more)
 
 
@@ -82,6 +83,7 @@ class ReplyOutbox:
         # (the turn holds the resident's lock): a turn's replies queue behind any still being sent.
         self._shared = store.engine.dialect.name == "postgresql"
         self._kick_after_marks = False
+        self._pruned_at: datetime | None = None
 
     def pushes(self, channel: str) -> bool:
         return self.senders.get(channel) is not None
@@ -223,8 +225,12 @@ class ReplyOutbox:
                 task.cancel()
 
     async def prune(self, before: datetime | None = None) -> None:
-        """Delete turn replies settled longer ago than KEEP (the worker's periodic tick)."""
-        cutoff = before or self.clock() - KEEP
+        """Delete turn replies settled longer ago than KEEP (the worker's tick; a scan, so once an hour)."""
+        now = self.clock()
+        if before is None and self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        cutoff = before or now - KEEP
         async with self.store.writing() as s:
             await s.execute(delete(Outbox).where(Outbox.case_id.is_(None), Outbox.status != PENDING,
                                                  Outbox.created_at < cutoff))

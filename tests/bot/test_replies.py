@@ -135,7 +135,11 @@ async def test_settled_replies_are_pruned_after_a_day(core: Services) -> None:
     await core.replies.drain()
     await core.replies.prune()
     assert await rows(core)  # kept for a redelivery
-    await core.replies.prune(before=utcnow() + timedelta(seconds=1))
+    core.replies.clock = lambda: utcnow() + timedelta(minutes=30)
+    await core.replies.prune()  # pruned within the hour: not scanned again yet
+    assert await rows(core)
+    core.replies.clock = lambda: utcnow() + timedelta(days=1, minutes=1)
+    await core.replies.prune()
     assert await rows(core) == []
 
 
