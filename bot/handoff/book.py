@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handoff.card import buttons_json, card_buttons, card_text
-from bot.handoff.files import CaseFiles
-from bot.handoff.models import ACTIVE, Case, CaseThread, Outbox
+from bot.handoff.files import CaseFiles, Kept
+from bot.handoff.models import ACTIVE, Case, CaseMessage, CaseThread, Outbox
 from bot.handoff.reminders import aware, raise_unclaimed
 from bot.handoff.routing import Team, Teams
 from bot.handoff.watchers import desk_watches
@@ -203,14 +203,25 @@ class CaseBook:
         """Delete the files of forgotten cases and of cases ended longer ago than the retention period."""
         if self.files is None:
             return 0
-        ids = self.files.case_ids()
-        if not ids:
+        ids, held = self.files.case_ids(), self.files.held_residents()
+        if not ids and not held:
             return 0
         async with self.store.session() as s:
             rows = (await s.execute(select(Case.id, Case.status, Case.closed_at).where(Case.id.in_(ids)))).all()
+            residents = set((await s.execute(select(Resident.id).where(Resident.id.in_(held)))).scalars())
         live = {case_id: (aware(closed) if status not in ACTIVE and closed is not None else None)
                 for case_id, status, closed in rows}
-        return await asyncio.to_thread(self.files.sweep, live, now)
+        return await asyncio.to_thread(self.files.sweep, live, now) + \
+            await asyncio.to_thread(self.files.sweep_held, residents)
+
+    def record_file(self, s: AsyncSession, case: Case, kept: Kept) -> None:
+        """A resident's file as their message in the case (the desk finds it by its source_id), and a notice to
+        the case's teams."""
+        what = self.tr("📷 Ảnh") if kept.kind == "image" else self.tr("🎤 Ghi âm")
+        s.add(CaseMessage(case_id=case.id, direction="in", author=None, text=what, source_id=f"file:{kept.name}",
+                          created_at=self.clock()))
+        self.to_case_teams(s, case, "message", self.tr("{what} từ người dân (yêu cầu {case}): xem ở trang web của "
+                                                       "tổ, /staff/", what=what, case=case.id))
 
 
 __all__ = ["CaseBook", "Staff", "Outcome", "PREFIX"]

@@ -5,6 +5,7 @@ book (book.py), the team's operations (team_work.py) and this side.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -72,12 +73,18 @@ class Escalation(TeamWork):
         await s.flush()
         if group is not None:
             self.to_team(s, case, group, "card", self.card(case, team), self.card_buttons(case))
+        # Photos and voice notes sent just before asking for a person come with the case.
+        adopted = await asyncio.to_thread(self.files.adopt, resident.id, case.id) if self.files is not None else []
+        for kept in adopted:
+            self.record_file(s, case, kept)
         self.store.track(s, resident.id, "handoff_open", effect.flow, effect.step,
                          {"case": case.id, "team": team.id, "reason": effect.reason})
         self.after_commit(scope.after_commit)
         where = self.commune.current().village(village)
         place = place_name(tr, where) if where else tr("chưa rõ thôn")
         text = opened(tr, case.id, place, team, teams, now, await self.answered(s, case), effect.flow)
+        if adopted:
+            text += "\n" + tr("Ảnh hoặc ghi âm bạn vừa gửi đã được chuyển cho tổ.")
         return [Reply(text, ((Button(tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]
 
     async def relay(self, scope: TurnScope) -> list[Reply] | None:

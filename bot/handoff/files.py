@@ -4,7 +4,8 @@ A file's type is read from its content, never from its name. An image is decoded
 JPEG (Pillow), which keeps the pixels and drops everything else: EXIF (the phone's location, model and
 time), comments, embedded thumbnails. Audio is kept as sent, if it starts like a format browsers play.
 Files live in one folder per case and go with it: a sweep deletes the folders of cases that no longer
-exist (the resident asked to be forgotten) and of cases ended longer ago than the retention period.
+exist (the resident asked to be forgotten) and of cases ended longer ago than the retention period. A file
+sent without a case is held for an hour (held/<resident>/) for the case the resident may ask for next.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 MAX_PIXELS = 40_000_000  # a phone's photo is under 50 MP; a "decompression bomb" is refused
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO")
 MAX_SIDE = 2560  # enough to read a screen; a smaller file for the team's phones
+HELD = "held"  # the folder of files sent without a case, one folder per resident
+HOLD = timedelta(hours=1)  # how long such a file waits for the resident to ask for a person
 
 
 class NotAccepted(ValueError):
@@ -40,6 +44,10 @@ class Kept:
     name: str
     kind: str
     mime: str
+
+
+_AUDIO = {"ogg": "audio/ogg", "wav": "audio/wav", "webm": "audio/webm", "m4a": "audio/mp4", "mp3": "audio/mpeg"}
+_KINDS = {"jpg": ("image", "image/jpeg"), **{ext: ("audio", mime) for ext, mime in _AUDIO.items()}}
 
 
 def _audio(data: bytes) -> tuple[str, str] | None:
@@ -85,6 +93,46 @@ class CaseFiles:
 
     def keep(self, case_id: int, data: bytes) -> Kept:
         """Check and store a file for a case; raises NotAccepted."""
+        return self._store(self.directory / str(case_id), data)
+
+    def hold(self, resident_id: int, data: bytes) -> Kept:
+        """Check and keep a file a resident sent without a case, for HOLD at most: if they then ask for a
+        person, the case opened takes it (`adopt`); otherwise the sweep deletes it. Raises NotAccepted."""
+        return self._store(self.directory / HELD / str(resident_id), data)
+
+    def adopt(self, resident_id: int, case_id: int) -> list[Kept]:
+        """Move the resident's held files (oldest first) into the case's folder."""
+        held = self.directory / HELD / str(resident_id)
+        if not held.is_dir():
+            return []
+        folder = self.directory / str(case_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        adopted = []
+        for file in sorted((f for f in held.iterdir() if not f.name.startswith(".")), key=lambda f: f.stat().st_mtime):
+            os.replace(file, folder / file.name)
+            adopted.append(Kept(file.name, *_KINDS.get(file.suffix.lstrip("."), ("audio", "audio/mpeg"))))
+        shutil.rmtree(held, ignore_errors=True)
+        return adopted
+
+    def held_residents(self) -> list[int]:
+        """The residents who have files held."""
+        held = self.directory / HELD
+        return [int(f.name) for f in held.iterdir() if f.name.isdigit()] if held.is_dir() else []
+
+    def sweep_held(self, live_residents: set[int]) -> int:
+        """Delete held files older than HOLD, and those of residents who are gone (forgotten)."""
+        deleted, oldest = 0, time.time() - HOLD.total_seconds()
+        for resident_id in self.held_residents():
+            folder = self.directory / HELD / str(resident_id)
+            for file in list(folder.iterdir()):
+                if resident_id not in live_residents or file.stat().st_mtime < oldest:
+                    file.unlink(missing_ok=True)
+                    deleted += 1
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        return deleted
+
+    def _store(self, folder: Path, data: bytes) -> Kept:
         if len(data) > MAX_BYTES:
             raise NotAccepted(f"{len(data)} bytes (at most {MAX_BYTES})")
         audio = _audio(data)
@@ -95,7 +143,6 @@ class CaseFiles:
             if image is None:
                 raise NotAccepted("neither an image nor audio")
             ext, mime, kind, body = "jpg", "image/jpeg", "image", image
-        folder = self.directory / str(case_id)
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{secrets.token_urlsafe(12)}.{ext}"
         partial = folder / f".{name}.part"

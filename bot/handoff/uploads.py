@@ -1,8 +1,9 @@
 """A resident's photo or voice note, from any channel into their open case (bot.handoff.files keeps it).
 
 With a case open, the file joins it: the team sees it at the web desk, and its Telegram group is told.
-Without one, the assistant says it cannot look at files itself and offers a person (the resident sends
-the file again once the case is open). Every answer warns against photos of ID cards, bank cards or codes.
+Without one, the assistant says it cannot look at files itself and offers a person; the file is held an
+hour (bot.handoff.files) and joins the case if the resident asks for one (a web resident the server does not
+know yet sends it again). Every answer warns against photos of ID cards, bank cards or codes.
 Telegram and Zalo files come inside the turn (Incoming.media, `on_media`); the web chat's upload
 (integrations/web/upload.py) calls `upload`.
 """
@@ -14,7 +15,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handoff.book import PREFIX
 from bot.handoff.cases import Escalation
@@ -37,6 +37,12 @@ def _no_case(tr: Translator) -> list[Reply]:
                   ((Button(tr("Gặp người hỗ trợ"), "human"), Button(tr("Xem danh mục"), "menu")),))]
 
 
+def _held(tr: Translator) -> list[Reply]:
+    return [Reply(tr("Trợ lý không xem được ảnh hay ghi âm. Bấm “Gặp người hỗ trợ” để chuyển tệp này cho tổ công "
+                     "nghệ số. Đừng gửi ảnh căn cước, thẻ ngân hàng hay mã OTP."),
+                  ((Button(tr("Gặp người hỗ trợ"), "human"), Button(tr("Xem danh mục"), "menu")),))]
+
+
 def _refused(tr: Translator) -> list[Reply]:
     return [Reply(tr("Tệp này không gửi được: chỉ nhận ảnh hoặc ghi âm, tối đa 10 MB."))]
 
@@ -56,25 +62,29 @@ class ResidentFiles:
             resident = (await s.execute(stmt)).scalar_one_or_none()
             case = await esc.active_case(s, resident.id) if resident is not None else None
         tr = esc.catalogs.get(resident.language if resident is not None else None)
-        if case is None:
+        if resident is None:
             return "no_case", _no_case(tr)
+        if case is None:
+            held = await self._keep(None, data, resident.id)
+            return ("no_case", _held(tr)) if held is not None else ("refused", _refused(tr))
         kept = await self._keep(case.id, data)
         if kept is None:
             return "refused", _refused(tr)
         async with esc.store.writing() as s:
-            self._record(s, case, kept)
+            self.escalation.record_file(s, case, kept)
         esc.kick()
         return "kept", self._kept(tr, case)
 
     async def on_media(self, scope: TurnScope, media: MediaFile) -> list[Reply]:
         """A photo or voice note sent on a channel (Incoming.media), inside the resident's turn."""
         case = await self.escalation.active_case(scope.session, scope.resident.id)
-        if case is None:
-            return _no_case(scope.tr)
-        kept = None if media.too_large else await self._keep(case.id, media.data)
+        kept = None if media.too_large else await self._keep(case.id if case else None, media.data,
+                                                              scope.resident.id)
         if kept is None:
             return _refused(scope.tr)
-        self._record(scope.session, case, kept)
+        if case is None:  # held: the case the resident asks for next takes it (Escalation.open_case)
+            return _held(scope.tr)
+        self.escalation.record_file(scope.session, case, kept)
         caption = screen(media.caption).text.strip() if media.caption else ""
         if caption:  # what the resident wrote with it, redacted like any message of theirs
             esc = self.escalation
@@ -85,22 +95,17 @@ class ResidentFiles:
         self.escalation.after_commit(scope.after_commit)
         return self._kept(scope.tr, case)
 
-    async def _keep(self, case_id: int, data: bytes) -> Kept | None:
+    async def _keep(self, case_id: int | None, data: bytes, resident_id: int | None = None) -> Kept | None:
+        """Kept in the case's folder, or held for the resident when there is no case; None when refused."""
         try:
+            if case_id is None:
+                assert resident_id is not None
+                return await asyncio.to_thread(self.files.hold, resident_id, data)
             return await asyncio.to_thread(self.files.keep, case_id, data)
         except NotAccepted as exc:
             log.info("file for case %s refused: %s", case_id, exc)
             return None
 
-    def _record(self, s: AsyncSession, case: Case, kept: Kept) -> None:
-        """The file as the resident's message in the case (the desk finds it by its source_id), and a notice to
-        the team's group. A redelivered Telegram or Zalo message never gets here twice (the turn's message id)."""
-        esc = self.escalation
-        what = esc.tr("📷 Ảnh") if kept.kind == "image" else esc.tr("🎤 Ghi âm")
-        s.add(CaseMessage(case_id=case.id, direction="in", author=None, text=what, source_id=f"file:{kept.name}",
-                          created_at=esc.clock()))
-        esc.to_case_teams(s, case, "message", esc.tr("{what} từ người dân (yêu cầu {case}): xem ở trang web của "
-                                                     "tổ, /staff/", what=what, case=case.id))
 
     @staticmethod
     def _kept(tr: Translator, case: Case) -> list[Reply]:

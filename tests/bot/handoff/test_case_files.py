@@ -5,6 +5,8 @@ retention and when the resident asks to be forgotten."""
 from __future__ import annotations
 
 import io
+import os
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -95,10 +97,12 @@ async def test_a_photo_joins_the_open_case_and_only_its_team_sees_it(
     await say(services, text="xin chào")
     r = await send(client, photo())
     body = await r.json()
-    assert r.status == 200 and body["kept"] is False  # no case yet: offered a person, nothing stored
-    assert "human" in [b["payload"] for b in body["replies"][0]["buttons"]] and not folder.exists()
+    assert r.status == 200 and body["kept"] is False  # no case yet: offered a person, the photo held for it
+    assert "human" in [b["payload"] for b in body["replies"][0]["buttons"]]
+    assert [p.parent.name for p in folder.rglob("*.jpg")] == [str(next((folder / "held").iterdir()).name)]
 
-    case_id = await open_case(services)
+    case_id = await open_case(services)  # asking for a person: the held photo comes with the case
+    assert [p.parent.name for p in folder.rglob("*.jpg")] == [str(case_id)] and not any((folder / "held").iterdir())
     r = await send(client, b"just text, named like a photo", "anh.jpg")
     assert r.status == 415 and (await r.json())["kept"] is False
     r = await send(client, photo())
@@ -112,7 +116,8 @@ async def test_a_photo_joins_the_open_case_and_only_its_team_sees_it(
 
     await login(client, "lan")
     detail = await (await client.get(f"/staff/api/cases/{case_id}")).json()
-    (attachment,) = detail["attachments"]
+    held, attachment = detail["attachments"]
+    assert held["kind"] == "image" and detail["messages"][-2]["file"] == held["url"]
     assert attachment["kind"] == "image" and detail["messages"][-1]["file"] == attachment["url"]
     got = await client.get(attachment["url"])
     assert got.status == 200 and got.headers["Content-Type"] == "image/jpeg"
@@ -137,3 +142,14 @@ async def test_forgetting_the_resident_deletes_their_files(site: tuple[Any, Serv
     await say(services, payload="forget:yes")
     await services.escalation.tick(clock.now)
     assert not (folder / str(case_id)).exists()
+
+
+def test_a_file_held_without_a_case_goes_after_an_hour_or_when_the_resident_is_forgotten(tmp_path: Path) -> None:
+    files = CaseFiles(tmp_path)
+    files.hold(5, photo())
+    files.hold(6, OGG)
+    assert files.sweep_held({5, 6}) == 0 and sorted(files.held_residents()) == [5, 6]
+    assert files.sweep_held({5}) == 1 and files.held_residents() == [5]  # resident 6 was forgotten
+    (kept,) = (tmp_path / "held" / "5").iterdir()
+    os.utime(kept, (time.time() - 3601, time.time() - 3601))  # an hour passed without a case
+    assert files.sweep_held({5}) == 1 and files.held_residents() == [] and files.adopt(5, 9) == []

@@ -17,6 +17,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot.app import Services, telegram_channel
+from bot.handoff import Staff
 from bot.handoff.files import CaseFiles
 from bot.handoff.models import CaseMessage, Outbox
 from bot.staff.desk import attach_desk
@@ -27,7 +28,7 @@ from nlu.interpreter import EmbeddedInterpreter
 from tests.bot.handoff.test_case_files import OGG, photo
 from tests.bot.handoff.test_escalation import open_case, start
 from tests.bot.staff.test_desk_cases import PASSWORD, login
-from tests.fakes.commune import Clock, write_commune
+from tests.fakes.commune import MEMBER, Clock, write_commune
 from tests.fakes.pacing import TELEGRAM
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -106,23 +107,20 @@ async def test_a_photo_joins_the_open_case_and_the_member_sees_it_at_the_desk(wo
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the photo test covers PostgreSQL
-async def test_a_voice_note_without_a_case_gets_the_offer_of_a_person(world: World) -> None:
+async def test_a_voice_note_without_a_case_gets_the_offer_of_a_person_and_goes_with_the_case(world: World) -> None:
     fake = world.fake
     fake.inject_voice(LAN, OGG)
     (offer,) = await fake.wait_for(LAN, 1)
-    assert "không xem được" in offer.text and "căn cước" in offer.text
+    assert "không xem được" in offer.text and "chuyển tệp này" in offer.text and "căn cước" in offer.text
     assert "Gặp người hỗ trợ" in offer.labels
-    assert world.stored() == [] and await world.file_messages() == 0
-    before = len(fake.sent_to(LAN))
+    assert [p.parent.parent.name for p in world.stored()] == ["held"] and await world.file_messages() == 0
     fake.press_button(LAN, "Gặp người hỗ trợ")  # the offer opens a case (the village is asked first)
     await fake.wait_until(lambda: "Đại Cường" in fake.sent_to(LAN)[-1].labels)
     before = len(fake.sent_to(LAN))
     fake.press_button(LAN, "Đại Cường")
     opened = (await fake.wait_for(LAN, before + 1))[before].text
-    assert "yêu cầu số 1" in opened.lower(), opened
-    fake.inject_voice(LAN, OGG)  # sent again, it joins the case
-    await fake.wait_for(LAN, before + 2)
-    assert [p.suffix for p in world.stored()] == [".ogg"] and await world.file_messages() == 1
+    assert "yêu cầu số 1" in opened.lower() and "vừa gửi đã được chuyển cho tổ" in opened, opened
+    assert [p.parent.name for p in world.stored()] == ["1"] and await world.file_messages() == 1
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -136,4 +134,8 @@ async def test_an_oversized_or_non_image_file_is_refused_and_nothing_is_stored(w
     fake.inject_document(LAN, b"%PDF-1.4 a document renamed anh.jpg", "anh.jpg", "image/jpeg")
     (not_an_image,) = (await fake.wait_for(LAN, 2))[1:]
     assert "chỉ nhận ảnh hoặc ghi âm" in not_an_image.text
+    assert world.stored() == [] and await world.file_messages() == 0
+    await world.services.escalation.resolve(1, Staff(MEMBER, "Tuấn"))  # no case now: refused, nothing held
+    fake.inject_document(LAN, b"%PDF-1.4 another document", "anh.jpg", "image/jpeg")
+    await fake.wait_until(lambda: "chỉ nhận ảnh hoặc ghi âm" in fake.sent_to(LAN)[-1].text)
     assert world.stored() == [] and await world.file_messages() == 0
