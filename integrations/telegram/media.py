@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 def _file_id(message: Message) -> tuple[str, int | None] | None:
     """(file_id, announced size) of what the message carries that the team may look at, else None."""
+    if message.animation is not None:  # a GIF comes with a `document` too; it is not the resident's problem
+        return None
     if message.photo:
         # The sizes come smallest first; the largest that fits (a phone photo's largest is well under 10 MB).
         fitting = [p for p in message.photo if (p.file_size or 0) <= MAX_FILE_BYTES] or [message.photo[0]]

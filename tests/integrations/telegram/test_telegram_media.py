@@ -135,6 +135,10 @@ async def test_an_oversized_or_non_image_file_is_refused_and_nothing_is_stored(w
     (not_an_image,) = (await fake.wait_for(LAN, 2))[1:]
     assert "chỉ nhận ảnh hoặc ghi âm" in not_an_image.text
     assert world.stored() == [] and await world.file_messages() == 0
+    gif = {**fake.add_file(b"GIF89a...", "animations", "mp4"), "width": 10, "height": 10, "duration": 1}
+    fake.inject_update({"message": fake._message(LAN, None, animation=gif, document=gif)})  # as Telegram sends it
+    await fake.wait_until(lambda: "chỉ đọc được tin nhắn chữ" in fake.sent_to(LAN)[-1].text)
+    assert len(fake.calls("getFile")) == 1  # a GIF is not fetched (only the PDF was)
     await world.services.escalation.resolve(1, Staff(MEMBER, "Tuấn"))  # no case now: refused, nothing held
     fake.inject_document(LAN, b"%PDF-1.4 another document", "anh.jpg", "image/jpeg")
     await fake.wait_until(lambda: "chỉ nhận ảnh hoặc ghi âm" in fake.sent_to(LAN)[-1].text)
