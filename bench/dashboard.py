@@ -6,7 +6,8 @@ popular guides more often, a year of activity, 3% of messages unanswered in 300 
 real HTTP, logged in as a staff account, what the page loads (`GET /staff/api/dashboard`: every table) and
 `GET /staff/api/funnel` for every guide; the last 30 days, one village, a whole year. Then prints the plan
 (EXPLAIN ANALYZE) of every query the page's request ran.
-Before the timings it brings the funnel's daily roll-up up to date (bot/rollup.py; `--no-rollup`: the events only).
+Before the timings it brings the daily roll-ups up to date (bot/rollup.py, rollup_writers.py; `--no-rollup`: the
+events and messages only).
 Run: `.venv/bin/python bench/dashboard.py [--residents N] [--events N] [--messages N] [--reuse] [--no-rollup]`.
 """
 
@@ -28,6 +29,7 @@ from aiohttp import web
 from sqlalchemy import event, text
 
 from bot.rollup import roll_up
+from bot.rollup_writers import roll_up_writers
 from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.staff.dashboard import DashboardFigures
 from bot.storage.db import make_engine, migrate
@@ -236,15 +238,18 @@ async def main() -> None:
         zone = CommuneSource(ROOT / "communes/ung-hoa").current().teams.timezone
         if args.no_rollup:
             async with store.writing() as s:
-                await s.execute(text("DELETE FROM rollup_state"))  # the funnel reads the events
+                await s.execute(text("DELETE FROM rollup_state"))  # the figures read the events
         else:
             t0 = time.monotonic()
             days = await roll_up(store, zone)
             print(f"funnel roll-up: {days} closed day(s) counted in {time.monotonic() - t0:.1f} s "
                   "(once; then a day each night)")
+            t0 = time.monotonic()
+            days = await roll_up_writers(store, zone)
+            print(f"who-wrote roll-up: {days} closed day(s) counted in {time.monotonic() - t0:.1f} s")
             async with store.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
-                for table in ("funnel_days", "funnel_months", "funnel_seen"):
+                for table in ("funnel_days", "funnel_months", "funnel_seen", "writer_days"):
                     await conn.execute(text(f"VACUUM ANALYZE {table}"))
         async with Site(store) as site:
             await time_page(site, 30, None, repeat=2)  # warm-up: connections, caches

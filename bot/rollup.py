@@ -11,9 +11,8 @@ residents' current village, which the roll-up does not keep (they read the event
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import AnalyticsEvent, FunnelDay, FunnelMonth, FunnelSeen, RollupState
 from bot.storage.store import Store
-from kernel.commune import CommuneSource
 
 log = logging.getLogger(__name__)
 NAME = "funnel"
@@ -34,7 +32,7 @@ ENDINGS = ("stuck", "complete", "cancel", "handoff")
 Rows = dict[str, list[tuple[Any, ...]]]
 
 
-def _bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """The day in the commune's time zone as UTC instants (start included, end excluded)."""
     start = datetime.combine(day, time(), zone).astimezone(UTC)
     return start, datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
@@ -64,7 +62,7 @@ def _seen_join(pairs: Any) -> Any:
 
 
 async def _roll_day(s: AsyncSession, day: date, zone: ZoneInfo) -> None:
-    start, end = _bounds(day, zone)
+    start, end = bounds(day, zone)
     ev = AnalyticsEvent
     pairs = _pairs([ev.flow.is_not(None), ev.created_at >= start, ev.created_at < end])
     prev = func.coalesce(FunnelSeen.last_day, FIRST_DAY)
@@ -91,26 +89,33 @@ async def _roll_day(s: AsyncSession, day: date, zone: ZoneInfo) -> None:
 async def roll_up(store: Store, zone: ZoneInfo, today: date | None = None, max_days: int | None = None) -> int:
     """Count the closed days (before `today`, the commune's) not counted yet, oldest first, one transaction each;
     the number of days counted. Without a state (new, a resident forgotten, another time zone) it starts over."""
+    first = select(func.min(AnalyticsEvent.created_at)).where(AnalyticsEvent.flow.is_not(None))
+    return await catch_up(store, zone, NAME, (FunnelDay, FunnelMonth, FunnelSeen), first, _roll_day, today, max_days)
+
+
+async def catch_up(store: Store, zone: ZoneInfo, name: str, tables: Sequence[Any], first: Any,
+                   roll_day: Callable[[AsyncSession, date, ZoneInfo], Awaitable[None]], today: date | None = None,
+                   max_days: int | None = None) -> int:
+    """A roll-up's closed days not counted yet (`roll_day` each, with its state `name`, in one transaction);
+    without its state it empties `tables` and starts from the day of `first` (a query of the earliest time)."""
     today = today or datetime.now(zone).date()
     async with store.writing() as s:
-        state = await s.get(RollupState, NAME)
+        state = await s.get(RollupState, name)
         if state is None or state.zone != zone.key:
-            await s.execute(delete(FunnelDay))
-            await s.execute(delete(FunnelMonth))
-            await s.execute(delete(FunnelSeen))
-            await s.execute(delete(RollupState))
-            first = (await s.execute(select(func.min(AnalyticsEvent.created_at))
-                                     .where(AnalyticsEvent.flow.is_not(None)))).scalar_one()
-            begin = min(first.astimezone(zone).date(), today) if first is not None else today
-            s.add(RollupState(name=NAME, zone=zone.key, through=begin - timedelta(days=1)))
+            for table in tables:
+                await s.execute(delete(table))
+            await s.execute(delete(RollupState).where(RollupState.name == name))
+            earliest = (await s.execute(first)).scalar_one()
+            begin = min(earliest.astimezone(zone).date(), today) if earliest is not None else today
+            s.add(RollupState(name=name, zone=zone.key, through=begin - timedelta(days=1)))
     done = 0
     while max_days is None or done < max_days:
         async with store.writing() as s:
-            state = await s.get(RollupState, NAME, with_for_update=True)
+            state = await s.get(RollupState, name, with_for_update=True)
             if state is None or state.zone != zone.key or state.through + timedelta(days=1) >= today:
                 return done
             day = state.through + timedelta(days=1)
-            await _roll_day(s, day, zone)
+            await roll_day(s, day, zone)
             state.through = day
         done += 1
     return done
@@ -140,8 +145,9 @@ def _closed_parts(a: date, end: date) -> list[tuple[Any, Any, date, date]]:
     return parts
 
 
-async def _through(s: AsyncSession, zone: ZoneInfo) -> date | None:
-    state = await s.get(RollupState, NAME, populate_existing=True)
+async def through(s: AsyncSession, zone: ZoneInfo, name: str = NAME) -> date | None:
+    """The last day the roll-up `name` has counted in this time zone (None: none yet)."""
+    state = await s.get(RollupState, name, populate_existing=True)
     return state.through if state is not None and state.zone == zone.key else None
 
 
@@ -152,11 +158,11 @@ async def rolled(store: Store, zone: ZoneInfo, first: date | None, last: date | 
     a = first or FIRST_DAY + timedelta(days=1)
     for _ in range(5):  # a day counted between our reads would be counted twice: read again
         async with store.session() as s:
-            through = await _through(s, zone)
-            if through is None:
+            last_counted = await through(s, zone)
+            if last_counted is None:
                 return None
             counts: dict[tuple[str, str, str], int] = {}
-            closed_end = min(last, through) if last is not None else through
+            closed_end = min(last, last_counted) if last is not None else last_counted
             for table, column, low, high in _closed_parts(a, closed_end):
                 query = (select(table.flow, table.measure, table.step, func.sum(table.residents))
                          .where(column >= low, column <= high, table.prev_day < a,
@@ -164,12 +170,12 @@ async def rolled(store: Store, zone: ZoneInfo, first: date | None, last: date | 
                          .group_by(table.flow, table.measure, table.step))
                 for flow, measure, step, n in (await s.execute(query)).all():
                     counts[(flow, measure, step)] = counts.get((flow, measure, step), 0) + int(n)
-            open_first = max(a, through + timedelta(days=1))
+            open_first = max(a, last_counted + timedelta(days=1))
             if last is None or open_first <= last:
                 ev = AnalyticsEvent
                 where = [ev.flow.in_(flows) if flows is not None else ev.flow.is_not(None),
-                         ev.created_at >= _bounds(open_first, zone)[0],
-                         *([ev.created_at < _bounds(last, zone)[1]] if last is not None else [])]
+                         ev.created_at >= bounds(open_first, zone)[0],
+                         *([ev.created_at < bounds(last, zone)[1]] if last is not None else [])]
                 pairs = _pairs(where)
                 query = (select(pairs.c.flow, pairs.c.measure, pairs.c.step, func.count())
                          .select_from(_seen_join(pairs))
@@ -177,7 +183,7 @@ async def rolled(store: Store, zone: ZoneInfo, first: date | None, last: date | 
                          .group_by(pairs.c.flow, pairs.c.measure, pairs.c.step))
                 for flow, measure, step, n in (await s.execute(query)).all():
                     counts[(flow, measure, step)] = counts.get((flow, measure, step), 0) + int(n)
-            if await _through(s, zone) != through:
+            if await through(s, zone) != last_counted:
                 continue
         rows: Rows = {"endings": [], "started": [], "reached": []}
         for (flow, measure, step, n) in ((*k, v) for k, v in sorted(counts.items())):
@@ -189,37 +195,3 @@ async def rolled(store: Store, zone: ZoneInfo, first: date | None, last: date | 
                 rows["endings"].append((flow, measure, step or None, n))
         return rows
     return None
-
-
-class RollupWorker:
-    """Keeps the roll-up up to date (kernel.feature.Worker): at start-up, then every `every` seconds."""
-
-    def __init__(self, store: Store, commune: CommuneSource, every: float = 600.0) -> None:
-        self.store, self.commune, self.every = store, commune, every
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                days = await roll_up(self.store, self.commune.current().teams.timezone, max_days=31)
-                if days:
-                    log.info("funnel roll-up: %d day(s) counted", days)
-                    continue  # more to catch up: go on at once (a month at a time keeps transactions short)
-            except Exception:  # the database went away, or another process counted the day: next time
-                log.exception("funnel roll-up failed")
-            try:
-                await asyncio.wait_for(self._stop.wait(), timeout=self.every)
-            except TimeoutError:
-                pass
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._stop.clear()
-            self._task = asyncio.create_task(self._run(), name="funnel-rollup")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-            self._task = None

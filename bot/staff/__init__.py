@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.rollup import RollupWorker
 from bot.staff.cli import add_commands
+from bot.staff.rollups import RollupWorker
 from bot.storage.store import Store
 from kernel.commune import CommuneSource
 from kernel.feature import Feature

@@ -15,6 +15,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 from bot.broadcast.models import CLAIMED, FAILED, PENDING, SENT, Broadcast, Delivery
 from bot.broadcast.queue import SKIPPED
 from bot.handoff.models import RESOLVED, Case
+from bot.rollup_writers import active_writers
 from bot.stats import Scope
 from bot.storage.db import AnalyticsEvent, Base, Message, Resident, utcnow
 from bot.storage.store import Store
@@ -50,9 +51,10 @@ def _period(column: InstrumentedAttribute[datetime], scope: Scope) -> list[Colum
     return out
 
 
-async def reach(store: Store, scope: Scope) -> dict[str, list[dict[str, object]]]:
-    """Per village and channel: residents known by the period's end, new in it, active (wrote in it),
-    subscribed to announcements (now); and residents per language."""
+async def reach(store: Store, scope: Scope, rollup: bool = True) -> dict[str, list[dict[str, object]]]:
+    """Per village and channel: residents known by the period's end, new in it, active (wrote in it; from the
+    daily roll-up of who wrote when there is one, bot/rollup_writers.py), subscribed to announcements (now); and
+    residents per language."""
     r = Resident
     known = [*_residents_in(scope), *([r.created_at < scope.until] if scope.until is not None else [])]
     new = case((r.created_at >= scope.since, 1), else_=0) if scope.since is not None else literal(1)
@@ -65,9 +67,11 @@ async def reach(store: Store, scope: Scope) -> dict[str, list[dict[str, object]]
                .distinct().subquery())
     active = (select(r.village, r.channel, func.count()).join(writers, writers.c.resident_id == r.id)
               .where(*_residents_in(scope)).group_by(r.village, r.channel))
+    rolled = await active_writers(store, scope.zone, scope.first, scope.last, scope.villages) \
+        if rollup and scope.zone is not None else None
     async with store.session() as s:
         total_rows = (await s.execute(totals)).all()
-        active_rows = {(v, c): n for v, c, n in (await s.execute(active)).all()}
+        active_rows = rolled if rolled is not None else {(v, c): n for v, c, n in (await s.execute(active)).all()}
     places: dict[tuple[str | None, str], list[int]] = {}
     languages: Counter[str] = Counter()
     for village, channel, language, n, fresh, subscribed in total_rows:

@@ -162,6 +162,17 @@ class FunnelSeen(Base):
     last_day: Mapped[date] = mapped_column(Date)
 
 
+class WriterDay(Base):
+    """A resident wrote on this closed day (bot/rollup_writers.py), and the day they last wrote before it."""
+
+    __tablename__ = "writer_days"
+    __table_args__ = (Index("ix_writer_days_resident", "resident_id", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prev_day: Mapped[date] = mapped_column(Date)
+
+
 class RollupState(Base):
     """How far the roll-up has gone (`through`, a closed day) and in which time zone; no row: (re)build it."""
 

@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.rollup import roll_up, rolled
+from bot.rollup_writers import active_writers, roll_up_writers
+from bot.staff import figures
 from bot.stats import Scope, funnel_table
-from bot.storage.db import AnalyticsEvent, FunnelDay, FunnelMonth, Resident, make_engine, migrate
+from bot.storage.db import AnalyticsEvent, FunnelDay, FunnelMonth, Message, Resident, make_engine, migrate
 from bot.storage.store import Store
 from dialogues.flows import Library
 from tests.fakes.history import ZONE
@@ -111,5 +113,46 @@ async def test_a_village_or_the_stops_read_the_events(sqlite_url: str, project_l
         raw = await funnel_table(store, project_library, scope, rollup=False)
         assert [asdict(f) for f in with_stops] == [asdict(f) for f in raw]
         assert any(st.stopped for f in with_stops for st in f.steps)
+    finally:
+        await engine.dispose()
+
+
+async def test_who_wrote_from_the_roll_up_is_who_wrote(database_url: str) -> None:
+    """The dashboard's active residents per place and channel: the roll-up of who wrote, the same as the messages,
+    for the whole commune and one place, partway and caught up, and after a resident moves to another place."""
+    engine = make_engine(database_url)
+    await migrate(engine)
+    store = Store(engine)
+    try:
+        today = datetime.now(ZONE).date()
+        rng = random.Random(7)
+        async with store.writing() as s:
+            residents = [Resident(channel=rng.choice(("web", "telegram", "zalo")), platform_id=f"w{i}",
+                                  village=rng.choice(("dai-cuong", "dong-lo", None))) for i in range(30)]
+            s.add_all(residents)
+            await s.flush()
+            for _ in range(1200):
+                day = today - timedelta(days=rng.randrange(SPAN))
+                moment = datetime.combine(day, time(rng.choice((0, 9, 23)), rng.randrange(60)), ZONE).astimezone(UTC)
+                s.add(Message(resident_id=rng.choice(residents).id, direction=rng.choice(("in", "in", "out")),
+                              text="xin chào", created_at=moment))
+
+        async def same() -> None:
+            for first, last in _periods(today):
+                for villages in (None, ("dai-cuong",)):
+                    scope = Scope.days(first, last, ZONE, villages=villages)
+                    assert await active_writers(store, ZONE, first, last, villages) is not None
+                    assert await figures.reach(store, scope) == await figures.reach(store, scope, rollup=False), \
+                        (first, last, villages)
+
+        assert await roll_up_writers(store, ZONE, today, max_days=20) == 20
+        await same()
+        assert await roll_up_writers(store, ZONE, today) == SPAN - 21
+        await same()
+        async with store.writing() as s:  # moving: the figures follow the resident's place now
+            moved = await s.get(Resident, residents[0].id)
+            assert moved is not None
+            moved.village = "dong-lo" if moved.village != "dong-lo" else "dai-cuong"
+        await same()
     finally:
         await engine.dispose()

@@ -14,10 +14,10 @@ from sqlalchemy.engine import Connection
 from bot.storage.db import MIGRATIONS, heads, make_engine, migrate
 
 OLD_HEADS = ("0002_escalation", "0002_zalo", "0100_broadcast")  # main at 12bf5d9 upgraded to "heads"
-HEAD = "0440_funnel_rollup"
+HEAD = "0445_writer_days"
 # Added after the merge revision, empty after the upgrade.
 NEW_TABLES = {"staff_accounts", "staff_sessions", "unanswered_handled", "community_edits", "funnel_days",
-              "funnel_months", "funnel_seen", "rollup_state"}
+              "funnel_months", "funnel_seen", "rollup_state", "writer_days"}
 # Columns added to old tables after it (appended last), NULL in the old rows.
 # channels (0425), approval_posted_at (0435); source, at (0430)
 NEW_COLUMNS = {"broadcasts": 2, "escalation_outbox": 2}
