@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,9 +18,7 @@ if TYPE_CHECKING:
     from bot.app import Services
     from dialogues.flows import Library
     from nlu.interpreter import EmbeddedInterpreter
-
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
+    from tests.fakes.databases import PostgresTemplate, SqliteTemplate
 
 # --- no internet in tests --------------------------------------------------
 
@@ -61,40 +58,70 @@ def postgres_or_skip() -> None:
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh schema in the `test` database, dropped afterwards (an asyncpg URL selecting it)."""
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate]:
+    """A schema migrated once a session (each test's schema is a clone of it)."""
     postgres_or_skip()
-    import asyncio
+    from tests.fakes.databases import PostgresTemplate
 
-    import asyncpg
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
-    base = PG_ADMIN_URL.replace("postgresql://", "postgresql+asyncpg://", 1)
-    yield f"{base}?search_path={schema}"
-    asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
+    template = PostgresTemplate()
+    yield template
+    template.drop()
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
+def postgres_url(postgres_template: PostgresTemplate) -> Iterator[str]:
+    """A schema of its own in the `test` database, migrated to the head, dropped afterwards (an asyncpg URL)."""
+    from tests.fakes.databases import admin, new_schema
+
+    schema = new_schema()
+    url = postgres_template.clone(schema)
+    yield url
+    admin(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """An empty schema of its own (for the migrations' own tests), dropped afterwards."""
+    postgres_or_skip()
+    from tests.fakes.databases import admin, new_schema
+    from tests.fakes.databases import postgres_url as url_of
+
+    schema = new_schema()
+    admin(f'CREATE SCHEMA "{schema}"')
+    yield url_of(schema)
+    admin(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    from tests.fakes.databases import SqliteTemplate
+
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: SqliteTemplate) -> str:
+    """tmp_path/assistant.db, migrated to the head (a copy of the session's template)."""
+    return sqlite_template.copy(tmp_path / "assistant.db")
+
+
+@pytest.fixture
+def empty_sqlite_url(tmp_path: Path) -> str:
+    """tmp_path/assistant.db, not there yet (for the migrations' own tests)."""
     return f"sqlite+aiosqlite:///{tmp_path / 'assistant.db'}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Run the test once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'assistant.db'}"
-    return request.getfixturevalue("postgres_url")
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Run the test once on SQLite and once on PostgreSQL, each migrated to the head."""
+    return str(request.getfixturevalue(f"{'postgres' if request.param == 'postgresql' else 'sqlite'}_url"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest) -> str:
+    """An empty database on SQLite and on PostgreSQL (the migrations' own tests)."""
+    return str(request.getfixturevalue(f"empty_{'postgres' if request.param == 'postgresql' else 'sqlite'}_url"))
 
 
 @pytest.fixture

@@ -98,8 +98,8 @@ def test_the_history_has_one_head() -> None:
     assert heads() == {HEAD}  # read without Alembic, to leave an up-to-date database alone
 
 
-async def test_an_old_database_migrates_without_loss(database_url: str) -> None:
-    engine = make_engine(database_url)
+async def test_an_old_database_migrates_without_loss(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_build_old_database)
@@ -122,8 +122,8 @@ async def test_an_old_database_migrates_without_loss(database_url: str) -> None:
         await engine.dispose()
 
 
-async def test_a_new_database_lands_on_the_one_head(database_url: str) -> None:
-    engine = make_engine(database_url)
+async def test_a_new_database_lands_on_the_one_head(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     try:
         await migrate(engine)
         async with engine.connect() as conn:
