@@ -139,12 +139,14 @@ def chromium() -> str:
 # --- the assistant ---------------------------------------------------------
 
 @pytest.fixture
-def settings(sqlite_url: str) -> Settings:
-    """The project's settings on a fresh SQLite file (argon2's cheapest parameters for the desk's passwords)."""
+def settings(sqlite_url: str, tmp_path: Path) -> Settings:
+    """The project's settings on a fresh SQLite file, case files in tmp_path (a parallel test's retention sweep
+    must not see them), argon2's cheapest parameters for the desk's passwords."""
     from tests.fakes.pacing import PASSWORD_PROFILE
 
     base = load_settings(ROOT / "config.yml", env={})
-    return replace(base, database_url=sqlite_url, web=replace(base.web, password_profile=PASSWORD_PROFILE))
+    return replace(base, database_url=sqlite_url, web=replace(base.web, password_profile=PASSWORD_PROFILE),
+                   escalation=replace(base.escalation, files_dir=tmp_path / "case-files"))
 
 
 @pytest.fixture(scope="session")

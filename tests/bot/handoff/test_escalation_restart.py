@@ -5,68 +5,33 @@ down (stopped or killed) are served by the next process."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-import yaml
 from sqlalchemy import select
 
 from bot.handoff.models import Case, CaseMessage, Outbox
 from bot.storage.db import make_engine
-from kernel.settings import ROOT
 from tests.fakes.commune import MEMBER, TEAM_CHAT, write_commune
 from tests.fakes.net import free_port
+from tests.fakes.restart import GatedTelegram, server_env, write_config
 from tests.fakes.server import post_chat, start_server
-from tests.fakes.telegram_api import ApiError, FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 
 
-class GatedTelegram(FakeTelegram):
-    """The fake Bot API, able to hold messages to the team's group in flight (then drop them unrecorded,
-    as Telegram never receives a request whose sender died before sending it completely)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-        self.gate.set()
-        self.held = 0
-
-    async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        if str(params.get("chat_id")) == str(TEAM_CHAT) and not self.gate.is_set():
-            self.held += 1
-            self._notify()
-            await self.gate.wait()
-            raise ApiError(502, "Bad Gateway")
-        return await super()._m_sendMessage(params)
-
-
-def write_config(tmp_path: Path, commune: Path) -> Path:
-    """The project's config with absolute paths and a short outbox lease (so the test need not wait)."""
-    raw = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    raw["nlu"]["model_path"] = str(ROOT / raw["nlu"]["model_path"])
-    raw["nlu"]["data_dir"] = str(ROOT / raw["nlu"]["data_dir"])
-    raw["dialogues"]["flows_dir"] = str(ROOT / raw["dialogues"]["flows_dir"])
-    raw["commune_dir"] = str(commune)
-    raw["escalation"] = {"lease_seconds": 3, "poll_seconds": 0.2}
-    path = tmp_path / "config.yml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 async def test_killed_before_delivery_to_the_team_delivered_once_after_restart(tmp_path: Path,
                                                                                database_url: str) -> None:
-    fake = GatedTelegram()
+    fake = GatedTelegram(TEAM_CHAT)
     await fake.start()
     fake.add_group(TEAM_CHAT, "Tổ CNS Đại Cường", forum=True)
     config = write_config(tmp_path, write_commune(tmp_path / "commune"))
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "BOT_HOST": "127.0.0.1",
-           "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, "TELEGRAM_MODE": "polling"}
+    env = server_env(database_url, port, fake)
     first = await asyncio.to_thread(start_server, env, ["--config", str(config)])  # the fake must keep answering
     text = "Bác vẫn không vào được ứng dụng"
     sessions: dict[str, str] = {}
@@ -118,8 +83,7 @@ async def test_staff_actions_sent_while_the_server_restarts_are_applied(tmp_path
     fake.add_user(MEMBER, "Lan")
     config = write_config(tmp_path, write_commune(tmp_path / "commune"))
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "BOT_PORT": str(port), "BOT_HOST": "127.0.0.1",
-           "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, "TELEGRAM_MODE": "polling"}
+    env = server_env(sqlite_url, port, fake)
     sessions: dict[str, str] = {}
     first = await asyncio.to_thread(start_server, env, ["--config", str(config)])
     try:

@@ -5,10 +5,8 @@ the resident has both answers, each once, in the order the case recorded them.""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -18,35 +16,15 @@ from bot.handoff.models import CaseMessage
 from bot.staff.accounts import StaffAccounts, password_hasher
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
-from tests.bot.handoff.test_escalation_restart import write_config
 from tests.fakes.commune import MEMBER, TEAM_CHAT, write_commune
 from tests.fakes.net import free_port
 from tests.fakes.pacing import PASSWORD_PROFILE
+from tests.fakes.restart import GatedTelegram, server_env, write_config
 from tests.fakes.server import start_server
-from tests.fakes.telegram_api import ApiError, FakeTelegram
 
 pytestmark = pytest.mark.slow  # end to end: real processes, servers or platform pace
 RESIDENT = 5001
 PASSWORD = "mật-khẩu-của-tổ-42"
-
-
-class GatedResident(FakeTelegram):
-    """The fake Bot API, able to hold messages to the resident in flight (dropped unrecorded when the sender
-    dies: Telegram never receives a request that was not sent completely)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = asyncio.Event()
-        self.gate.set()
-        self.held = 0
-
-    async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        if str(params.get("chat_id")) == str(RESIDENT) and not self.gate.is_set():
-            self.held += 1
-            self._notify()
-            await self.gate.wait()
-            raise ApiError(502, "Bad Gateway")
-        return await super()._m_sendMessage(params)
 
 
 async def case_messages(database_url: str) -> list[str]:
@@ -64,14 +42,13 @@ async def test_answers_from_both_desks_reach_the_resident_once_each_in_order_acr
     await migrate(engine)
     await StaffAccounts(Store(engine), password_hasher(PASSWORD_PROFILE)).add("lan", "member", ["dai-cuong"], PASSWORD)
     await engine.dispose()
-    fake = GatedResident()
+    fake = GatedTelegram(RESIDENT)
     await fake.start()
     fake.add_group(TEAM_CHAT, "Tổ CNS Đại Cường", forum=True)
     fake.add_user(RESIDENT, "Bác Tâm")
     config = write_config(tmp_path, write_commune(tmp_path / "commune"))
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "BOT_HOST": "127.0.0.1",
-           "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, "TELEGRAM_MODE": "polling"}
+    env = server_env(database_url, port, fake)
     first = await asyncio.to_thread(start_server, env, ["--config", str(config)])
     base = f"http://127.0.0.1:{port}"
     try:
