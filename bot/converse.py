@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from kernel.yamlfile import load_yaml
 
 # One answer of POST /api/chat: the JSON body, as INTERFACES.md defines it.
 Post = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -127,7 +127,7 @@ def load_scenarios(path: Path) -> list[Scenario]:
     files = sorted(path.rglob("*.yml")) if path.is_dir() else [path]
     scenarios: list[Scenario] = []
     for file in files:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        data = load_yaml(file.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
             raise ScenarioError(f"{file.name}: expected a mapping with 'theme' and a list 'scenarios'")
         theme = str(data.get("theme", file.stem))

@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from dialogues.flows import END, SOURCE_ID, Flow, FlowError, split_link
+from kernel.yamlfile import load_yaml
 
 MAX_SENTENCES = 3
 # Every source id of ../shared/domain/brief.md (section 7), and GK for its unconfirmed general knowledge.
@@ -45,7 +44,7 @@ class Term:
 
 
 def load_glossary(path: Path = GLOSSARY_FILE) -> tuple[Term, ...]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path.read_text(encoding="utf-8")) or {}
     terms = []
     for raw in data.get("terms") or []:
         where = f"{path}, term '{raw.get('id')}'"

@@ -5,17 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
-import yaml
-
 from dialogues.flows import parse_flow
 from dialogues.knowledge import parse_entries
 from dialogues.triage import parse_rules
+from kernel.yamlfile import load_yaml
 
 
 def extract_flows(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
                   options: Any) -> Iterator[tuple[int, str | None, str, list[str]]]:
     """Yield every resident-facing string of a flow file (or of menu.yml)."""
-    data = yaml.safe_load(fileobj.read().decode("utf-8")) or {}
+    data = load_yaml(fileobj.read().decode("utf-8")) or {}
     name = getattr(fileobj, "name", "flow")
     if "topics" in data:
         for topic in data["topics"]:
@@ -29,7 +28,7 @@ def extract_flows(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
 def extract_triage(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
                    options: Any) -> Iterator[tuple[int, str | None, str, list[str]]]:
     """Yield the facts the safety triage adds to the scam help's opening (dialogues/triage.yml)."""
-    rules = parse_rules(yaml.safe_load(fileobj.read().decode("utf-8")) or {}, str(getattr(fileobj, "name", "triage")))
+    rules = parse_rules(load_yaml(fileobj.read().decode("utf-8")) or {}, str(getattr(fileobj, "name", "triage")))
     for hint in rules.hints:
         yield 0, None, hint.say, ["triage hint"]
 
@@ -37,13 +36,13 @@ def extract_triage(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
 def extract_glossary(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
                      options: Any) -> Iterator[tuple[int, str | None, str, list[str]]]:
     """Yield each glossary gloss (dialogues/glossary.yml), which guide texts quote word for word."""
-    data = yaml.safe_load(fileobj.read().decode("utf-8")) or {}
+    data = load_yaml(fileobj.read().decode("utf-8")) or {}
     for term in data.get("terms") or []:
         yield 0, None, str(term["gloss"]), [f"glossary {term['id']}"]
 
 def extract_knowledge(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
                       options: Any) -> Iterator[tuple[int, str | None, str, list[str]]]:
     """Yield the answer of every knowledge-base entry of a file."""
-    data = yaml.safe_load(fileobj.read().decode("utf-8")) or []
+    data = load_yaml(fileobj.read().decode("utf-8")) or []
     for entry in parse_entries(data, str(getattr(fileobj, "name", "knowledge"))):
         yield 0, None, entry.answer, [f"knowledge {entry.id}"]

@@ -13,6 +13,7 @@ import yaml
 from dialogues.knowledge import Knowledge, KnowledgeError, load_knowledge
 from dialogues.triage import Rules, TriageError, load_rules
 from kernel.text import fold_words
+from kernel.yamlfile import load_yaml
 
 END = "end"
 # A choice may lead into another guide: "flow:<id>" (its first step) or "flow:<id>/<step>".
@@ -241,7 +242,7 @@ def load_library(flows_dir: Path, knowledge_dir: Path | None = None) -> Library:
         if path.name == "menu.yml":
             continue
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise FlowError(f"{path}: not valid YAML: {exc}") from exc
         flow = parse_flow(data, str(path))
@@ -260,7 +261,7 @@ def load_library(flows_dir: Path, knowledge_dir: Path | None = None) -> Library:
     menu_path = flows_dir / "menu.yml"
     topics: list[Topic] = []
     if menu_path.exists():
-        menu = yaml.safe_load(menu_path.read_text(encoding="utf-8")) or {}
+        menu = load_yaml(menu_path.read_text(encoding="utf-8")) or {}
         for raw in menu.get("topics", []):
             topic = Topic(id=str(raw["id"]), title=str(raw["title"]), flows=tuple(raw.get("flows") or ()),
                           answers=tuple(str(a) for a in raw.get("answers") or ()))

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from kernel.yamlfile import load_yaml
 from nlu.intents import FAQ_PREFIX
 
 MAX_SENTENCES = 3
@@ -113,7 +114,7 @@ def load_knowledge(directory: Path | Iterable[Path]) -> Knowledge:
     entries: dict[str, Entry] = {}
     for path in paths:
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = load_yaml(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise KnowledgeError(f"{path}: cannot be read: {exc}") from None
         for entry in parse_entries(doc or [], path.name):

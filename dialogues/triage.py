@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from kernel.text import fold, prepare
+from kernel.yamlfile import load_yaml
 from nlu.normalize import normalize
 
 # What the triage found, and where each situation leads (the guide, and the step when not the first).
@@ -211,7 +212,7 @@ def parse_rules(data: Any, where: str) -> Rules:
 def load_rules(path: Path) -> Rules:
     """Load dialogues/triage.yml; raise TriageError naming the file if it is broken."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise TriageError(f"{path}: {exc}") from None
     return parse_rules(data, str(path))

@@ -13,6 +13,7 @@ import yaml
 
 from kernel.config_read import ConfigError, one_of, section
 from kernel.logs import hide
+from kernel.yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ def load_settings(path: str | os.PathLike[str] | None = None,
     env = os.environ if env is None else env
     cfg_path = Path(path) if path else ROOT / "config.yml"
     try:
-        raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(cfg_path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
         raise ConfigError(f"configuration file not found: {cfg_path}") from exc
     except yaml.YAMLError as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from kernel.yamlfile import load_yaml
 from nlu.types import Entity
 
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]\[]+)\](?:\((?P<paren>[^)]+)\)|(?P<json>\{[^}]*\}))")
@@ -100,7 +101,7 @@ def _items(block: str) -> list[str]:
 
 def read_file(path: Path, data: TrainingData) -> None:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise DataError(f"{path}: not valid YAML: {exc}") from None
     for item in doc.get("nlu") or ():

@@ -163,17 +163,15 @@ def interpreter() -> EmbeddedInterpreter:
 @pytest.fixture(scope="session")
 def project_library() -> Library:
     """The project's guides, loaded once (they are frozen values): loading costs about 0.2 s of CPU a test."""
-    from dialogues.flows import load_library
+    from tests.fakes.services import project_library as loaded_once
 
-    return load_library(load_settings(ROOT / "config.yml", env={}).flows_dir)
+    return loaded_once()
 
 
 @pytest_asyncio.fixture
-async def services(settings: Settings, interpreter: EmbeddedInterpreter, project_library: Library
-                   ) -> AsyncIterator[Services]:
-    from bot.app import build
+async def services(settings: Settings, interpreter: EmbeddedInterpreter) -> AsyncIterator[Services]:
+    from tests.fakes.services import build_services
 
-    library = project_library if settings.flows_dir == load_settings(ROOT / "config.yml", env={}).flows_dir else None
-    built = await build(settings, interpreter=interpreter, library=library)
+    built = await build_services(settings, interpreter=interpreter)
     yield built
     await built.close()

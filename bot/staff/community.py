@@ -22,6 +22,7 @@ from bot.storage.store import Store
 from kernel.commune import CommuneError, CommuneSource
 from kernel.commune.sessions import KEYS, parse_sessions
 from kernel.i18n import Catalogs, Translator
+from kernel.yamlfile import load_yaml
 
 # which -> (file, top-level key)
 FILES = {"schedule": ("schedule.yml", "visits"), "classes": ("classes.yml", "classes")}
@@ -113,7 +114,7 @@ class CommunityData:
             return read_teams(self.source.directory)
         file, key = FILES[which]
         path = self.source.directory / file
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+        raw = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else None
         entries = (raw or {}).get(key) or [] if isinstance(raw, dict) else []
         return [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in e.items() if k in KEYS}
                 for e in entries if isinstance(e, dict)]
@@ -146,7 +147,7 @@ class CommunityData:
         body = yaml.safe_dump({key: clean}, allow_unicode=True, sort_keys=False, default_flow_style=None)
         codes = {v.code for v in self.source.current().villages}
         try:
-            parse_sessions(yaml.safe_load(body), file, key, codes)  # exactly what the assistant will read
+            parse_sessions(load_yaml(body), file, key, codes)  # exactly what the assistant will read
         except CommuneError as exc:
             message = re.sub(rf"{re.escape(file)}: {key}\[(\d+)\]", lambda m: f"entry {int(m.group(1)) + 1}", str(exc))
             raise EditRefused(message) from None

@@ -11,6 +11,7 @@ import yaml
 from kernel.commune import DAYS, FILES, CommuneError, load_places
 from kernel.commune.check import clock
 from kernel.i18n import Translator
+from kernel.yamlfile import load_yaml
 
 FILE = "teams.yml"
 TEXTS = ("contact", "contact_en", "place", "place_en")
@@ -25,7 +26,7 @@ class ContactsRefused(ValueError):
 
 def _load(directory: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load((directory / FILE).read_text(encoding="utf-8"))
+        raw = load_yaml((directory / FILE).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ContactsRefused(f"{FILE}: {exc}") from None
     return raw if isinstance(raw, dict) else {}
@@ -120,7 +121,7 @@ def updated_teams(directory: Path, entries: Any, tr: Translator) -> tuple[str, i
         changed += _apply(teams[team_id], entry, tr)
     body = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
     try:  # exactly what the assistant will read
-        FILES[FILE](yaml.safe_load(body), load_places(directory))
+        FILES[FILE](load_yaml(body), load_places(directory))
     except CommuneError as exc:
         raise ContactsRefused(str(exc)) from None
     return body, changed

@@ -20,6 +20,7 @@ from kernel.commune.sessions import Session, parse_sessions
 from kernel.commune.staff import NOBODY, Roles, StaffMember, parse_staff
 from kernel.commune.teams import ALWAYS, DAYS, Hours, Team, Teams, parse_teams
 from kernel.text import fold_words
+from kernel.yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def _read(path: Path, required: bool = False) -> Any:
             raise CommuneError(f"{path.name}: file not found in {path.parent}")
         return None
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CommuneError(f"{path.name} is not valid YAML: {exc}") from None
 

@@ -11,7 +11,6 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, select
 
-from bot.app import build
 from bot.broadcast.models import Broadcast, Delivery
 from bot.metrics import Metrics, attach_metrics
 from bot.storage.db import Resident
@@ -23,6 +22,7 @@ from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.broadcast import add_residents
 from tests.fakes.commune import write_commune
 from tests.fakes.net import free_port
+from tests.fakes.services import build_services
 from tests.fakes.web_client import WebChat, client_session
 from tests.fakes.zalo import oa_settings
 from tests.fakes.zalo_api import FakeZalo
@@ -52,7 +52,7 @@ async def test_a_scrape_counts_turns_cases_queues_and_deliveries(settings: Setti
     fake.url = str(zalo_server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
     port = free_port()
     commune = write_commune(tmp_path / "commune")  # the village's team has a Telegram group (not running here)
-    services = await build(replace(settings, web=replace(settings.web, port=port), zalo=oa_settings(fake),
+    services = await build_services(replace(settings, web=replace(settings.web, port=port), zalo=oa_settings(fake),
                                    commune_dir=commune), interpreter=interpreter)
     await add_residents(services.store, 2, channel="zalo", subscribed=True)
     stop = asyncio.Event()

@@ -19,6 +19,7 @@ from kernel.commune import CommuneSource, load_commune
 from kernel.settings import ROOT, Settings, replace
 from nlu.types import Entity, Parse
 from tests.fakes.driver import Conversation, assistant, payloads, texts
+from tests.fakes.services import project_library
 
 SOON = date.today() + timedelta(days=3)
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
@@ -201,10 +202,9 @@ async def test_classes_and_the_village_team(local: Services) -> None:
 
 def test_past_days_are_not_shown(settings: Settings, commune_dir: Path) -> None:
     """advance() is pure: the caller gives the date, and days before it are left out."""
-    from dialogues.flows import load_library
     from kernel.i18n import Catalogs
 
-    ctx = Context(library=load_library(settings.flows_dir),
+    ctx = Context(library=project_library(),
                   catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
                   commune=load_commune(commune_dir), resident=Resident("vi", "dai-cuong"),
                   today=SOON + timedelta(days=1))
@@ -220,10 +220,9 @@ def test_past_days_are_not_shown(settings: Settings, commune_dir: Path) -> None:
 
 
 def _ctx(settings: Settings, commune_dir: Path, village: str | None, language: str = "vi") -> Context:
-    from dialogues.flows import load_library
     from kernel.i18n import Catalogs
 
-    return Context(library=load_library(settings.flows_dir),
+    return Context(library=project_library(),
                    catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
                    commune=load_commune(commune_dir), resident=Resident(language, village), today=SOON)
 

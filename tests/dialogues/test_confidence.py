@@ -5,7 +5,6 @@ the last test goes through the real model and pipeline."""
 from __future__ import annotations
 
 from dialogues.engine import Context, Pressed, Resident, Said, advance
-from dialogues.flows import load_library
 from dialogues.state import DialogueState
 from dialogues.turn import Outcome
 from kernel.commune import load_commune
@@ -14,10 +13,11 @@ from kernel.settings import Settings
 from nlu.interpreter import EmbeddedInterpreter
 from nlu.types import Parse
 from tests.fakes.driver import Conversation, assistant, payloads
+from tests.fakes.services import project_library
 
 
 def _ctx(settings: Settings) -> Context:
-    return Context(library=load_library(settings.flows_dir),
+    return Context(library=project_library(),
                    catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
                    commune=load_commune(settings.commune_dir), resident=Resident("vi"))
 

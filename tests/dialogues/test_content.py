@@ -13,7 +13,6 @@ import pytest_asyncio
 
 from bot.app import Services
 from dialogues import content
-from dialogues.flows import load_library
 from dialogues.guide import SCAM_WARNING
 from dialogues.validate import (
     check_answer_sources,
@@ -24,8 +23,9 @@ from dialogues.validate import (
 from kernel.settings import ROOT, Settings
 from nlu.intents import TASKS, VARIANT_TASKS
 from tests.fakes.driver import Conversation, assistant, payloads, presses_to, texts
+from tests.fakes.services import project_library
 
-LIBRARY = load_library(ROOT / "dialogues/flows")
+LIBRARY = project_library()
 CATALOGS = load_catalogs(ROOT / "locales", ("vi", "en"))
 BRIEF = Path("/work/shared/domain/brief.md")
 

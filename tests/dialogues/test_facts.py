@@ -6,18 +6,18 @@ from __future__ import annotations
 import pytest
 
 from dialogues.engine import Context, Pressed, Resident, Said, advance
-from dialogues.flows import load_library
 from dialogues.state import DialogueState
 from dialogues.turn import Outcome
 from kernel.commune import load_commune
 from kernel.i18n import Catalogs
 from kernel.settings import Settings
 from nlu.types import Parse
+from tests.fakes.services import project_library
 
 
 @pytest.fixture
 def ctx(settings: Settings) -> Context:
-    return Context(library=load_library(settings.flows_dir),
+    return Context(library=project_library(),
                    catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
                    commune=load_commune(settings.commune_dir), resident=Resident("vi"))
 

@@ -31,6 +31,7 @@ from kernel.i18n import Catalogs
 from kernel.safety import screen
 from kernel.settings import ROOT, Settings
 from nlu.types import Parse
+from tests.fakes.services import project_library
 
 RULES = load_rules(ROOT / "dialogues/triage.yml")
 KNOWLEDGE = load_knowledge(ROOT / "dialogues/knowledge")
@@ -39,7 +40,7 @@ SAFETY = {"report_scam": {SCAM, SUSPECTED, NOT_YET, VICTIM}, "scam_victim": {VIC
 
 
 def _ctx(settings: Settings, today: date | None = None) -> Context:
-    return Context(library=load_library(settings.flows_dir),
+    return Context(library=project_library(),
                    catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
                    commune=load_commune(settings.commune_dir), resident=Resident("vi"), today=today)
 

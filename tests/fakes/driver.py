@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from bot.app import Services, build
+from bot.app import Services
 from dialogues.flows import END, Flow
 from kernel.messages import Incoming, Reply, ResidentKey, TurnResult
 from kernel.settings import Settings
 from nlu.types import Parse
+from tests.fakes.services import build_services
 
 # (flow, step) of a resident in no guide; typed so a test may compare after a narrowing assert.
 NO_GUIDE: tuple[str | None, int | None] = (None, None)
@@ -27,7 +28,7 @@ class ButtonsOnly:
 
 @asynccontextmanager
 async def assistant(settings: Settings, interpreter: object | None = None) -> AsyncIterator[Services]:
-    services = await build(settings, interpreter=interpreter or ButtonsOnly())  # type: ignore[arg-type]
+    services = await build_services(settings, interpreter=interpreter or ButtonsOnly())  # type: ignore[arg-type]
     try:
         yield services
     finally:

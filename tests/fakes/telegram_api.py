@@ -57,6 +57,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import re
 import time
 from collections import defaultdict
@@ -77,12 +78,13 @@ __all__ = ["FakeTelegram", "SentMessage", "Chat", "Topic", "ApiError", "fake_tel
 class FakeTelegram(BotApiMethods, BotApiFiles):
     """The fake Bot API server; see the module docstring for the test-facing API."""
 
-    def __init__(self, token: str = "123456:TEST-token", *, bot_id: int | None = None,
+    def __init__(self, token: str | None = None, *, bot_id: int | None = None,
                  bot_username: str = "tro_ly_so_test_bot", global_per_second: int | None = None,
                  per_chat_per_second: int | None = None, group_per_minute: int | None = None,
                  webhook_retry_delay: float = 0.2) -> None:
-        self.token = token
-        self.bot_id = bot_id or int(token.split(":", 1)[0])
+        # A bot of its own: one process polls a bot per PostgreSQL database (bot/app.py), and tests share one.
+        self.token = token or f"{random.randrange(10**8, 10**9)}:TEST-token"
+        self.bot_id = bot_id or int(self.token.split(":", 1)[0])
         self.bot_username = bot_username
         # Rate limits (None = unlimited). Telegram: ~30/s overall, ~1/s per chat, 20/min per group.
         self.global_per_second = global_per_second

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.storage.db import Message, Resident
+from tests.fakes.services import build_services
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo import oa_settings
 from tests.fakes.zalo_api import FakeZalo
@@ -83,7 +84,7 @@ def zalo_events(fake: FakeZalo) -> st.SearchStrategy[tuple[bytes, dict[str, str]
 
 @pytest.fixture
 def served(settings, interpreter, database_url: str) -> Iterator[tuple[ServerThread, Any, str, FakeZalo]]:  # type: ignore[no-untyped-def]
-    from bot.app import build, telegram_channel, zalo_channel
+    from bot.app import telegram_channel, zalo_channel
     from kernel.settings import replace
     from tests.fakes.pacing import TELEGRAM
 
@@ -93,7 +94,7 @@ def served(settings, interpreter, database_url: str) -> Iterator[tuple[ServerThr
     fake_tg.add_user(3001)
     fake_tg.add_group(STAFF, "Tổ CNS", forum=True)
     fake_zalo = FakeZalo()
-    services = server.call(build(replace(settings, database_url=database_url), interpreter=interpreter))
+    services = server.call(build_services(replace(settings, database_url=database_url), interpreter=interpreter))
     app = web.Application()
 
     async def start() -> tuple[web.AppRunner, web.AppRunner, Any, Any]:

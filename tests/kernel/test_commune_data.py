@@ -16,12 +16,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot.app import build
 from bot.handoff.models import Case, Outbox
 from kernel.commune import CommuneError, CommuneSource, load_commune
 from kernel.messages import Incoming, ResidentKey
 from kernel.settings import ROOT, Settings, replace
 from tests.fakes.commune import TEAM_CHAT, write_commune
+from tests.fakes.services import build_services
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -80,7 +80,7 @@ def test_a_bad_edit_is_refused_naming_file_and_key_and_the_last_good_version_kep
 async def test_the_hand_off_keeps_working_after_a_bad_teams_edit(settings: Settings, interpreter: Any,
                                                                    tmp_path: Path) -> None:
     directory = write_commune(tmp_path / "commune")
-    services = await build(replace(settings, commune_dir=directory), interpreter=interpreter)
+    services = await build_services(replace(settings, commune_dir=directory), interpreter=interpreter)
     try:
         _edit(directory / "teams.yml", lambda d: d["teams"][1].update(telegram_chat_id="-100abc"))
         who = ResidentKey("web", "after-bad-edit")

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.app import build, telegram_channel
+from bot.app import telegram_channel
 from bot.broadcast import queue
 from bot.broadcast.config import BroadcastSettings, PlatformLimit
 from bot.broadcast.desk import parse
@@ -33,6 +33,7 @@ from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.broadcast import ROLES, VILLAGES, add_residents, catalogs, open_store
 from tests.fakes.net import free_port
 from tests.fakes.pacing import TELEGRAM
+from tests.fakes.services import build_services
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.workers import fast_config, start_worker, worker_env
 
@@ -251,7 +252,7 @@ async def test_staff_compose_in_telegram_confirm_and_a_resident_unsubscribes(
                                        encoding="utf-8")
     fake = FakeTelegram(global_per_second=30, per_chat_per_second=1)
     await fake.start()
-    services = await build(replace(settings, commune_dir=commune), interpreter=interpreter)
+    services = await build_services(replace(settings, commune_dir=commune), interpreter=interpreter)
     channel = telegram_channel(services, replace(TELEGRAM, token=fake.token, api_url=fake.base_url,
                                                 poll_timeout=1, staff_chat_ids=(STAFF_GROUP,)))
     try:
@@ -311,7 +312,7 @@ async def test_the_server_runs_a_worker_and_serves_announce(settings: Settings, 
     from bot.server import serve
 
     port = free_port()
-    services = await build(replace(settings, web=replace(settings.web, port=port), telegram=replace(
+    services = await build_services(replace(settings, web=replace(settings.web, port=port), telegram=replace(
         TELEGRAM, token=fake_telegram.token, api_url=fake_telegram.base_url, poll_timeout=1,
         staff_chat_ids=(STAFF_GROUP,))), interpreter=interpreter)
     fake_telegram.add_group(STAFF_GROUP, "Văn phòng xã")

@@ -10,7 +10,6 @@ import pytest
 from aiohttp import ClientSession
 from pytest_aiohttp import AiohttpServer
 
-from bot.app import build
 from bot.broadcast import queue
 from integrations.zalo.format import PAYLOAD_MARK
 from kernel.messages import ResidentKey
@@ -18,6 +17,7 @@ from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.broadcast import ROLES, VILLAGES, add_residents
 from tests.fakes.net import free_port
+from tests.fakes.services import build_services
 from tests.fakes.zalo import oa_settings
 from tests.fakes.zalo_api import FakeZalo
 
@@ -42,7 +42,7 @@ async def test_a_broadcast_reaches_zalo_residents_once(settings: Settings, datab
     zalo_server = await aiohttp_server(fake.app())
     fake.url = str(zalo_server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
     port = free_port()
-    services = await build(replace(settings, database_url=database_url, web=replace(settings.web, port=port),
+    services = await build_services(replace(settings, database_url=database_url, web=replace(settings.web, port=port),
                                    zalo=oa_settings(fake)), interpreter=interpreter)
     await add_residents(services.store, 6, channel="zalo")  # platform ids 1000..1005; 1000 and 1003 speak English
     fake.unreachable.add("1004")  # has not written to the OA for too long: Zalo refuses (-230)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest_asyncio
 from sqlalchemy import func, select
 
-from bot.app import Services, build
+from bot.app import Services
 from bot.handoff import Staff
 from bot.handoff.models import Case, CaseMessage, Outbox
 from bot.pipeline import TurnScope
@@ -22,6 +22,7 @@ from kernel.messages import Incoming, ResidentKey, TurnResult
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.commune import COMMUNE_MEMBER, MEMBER, STRANGER, Clock, write_commune
+from tests.fakes.services import build_services
 
 SESSION = "s" * 43  # the web chat session token of WHO
 WHO = ResidentKey("web", resident_of(SESSION))
@@ -29,7 +30,8 @@ WHO = ResidentKey("web", resident_of(SESSION))
 
 async def start(settings: Settings, database_url: str, interpreter: EmbeddedInterpreter, commune: Path,
                 clock: Clock) -> Services:
-    services = await build(replace(settings, database_url=database_url, commune_dir=commune), interpreter=interpreter)
+    services = await build_services(replace(settings, database_url=database_url, commune_dir=commune),
+                                    interpreter=interpreter)
     services.escalation.clock = clock
     services.outbox.clock = clock
     return services

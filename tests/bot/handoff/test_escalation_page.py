@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from pytest_aiohttp import AiohttpServer
 
-from bot.app import build
 from bot.handoff import Staff
 from bot.storage.residents import Residents
 from integrations.web.chat import COOKIE, FloodLimiter, WebLimits, make_web_app, resident_of
@@ -17,6 +16,7 @@ from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.browser import ARGS
 from tests.fakes.commune import MEMBER, write_commune
+from tests.fakes.services import build_services
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,8 @@ async def test_the_page_receives_the_teams_answer(
                                                   chromium: str, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
-    services = await build(replace(settings, commune_dir=write_commune(tmp_path / "commune")), interpreter=interpreter)
+    services = await build_services(replace(settings, commune_dir=write_commune(tmp_path / "commune")),
+                                    interpreter=interpreter)
     try:
         server = await aiohttp_server(make_web_app(services.pipeline, services.store, Residents(services.store),
                                                    WebLimits(resident=FloodLimiter(50, 10)), services.mailboxes))

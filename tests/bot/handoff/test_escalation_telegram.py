@@ -15,7 +15,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.app import Services, build, telegram_channel
+from bot.app import Services, telegram_channel
 from bot.handoff.models import Case, Outbox
 from bot.storage.db import AnalyticsEvent
 from bot.storage.residents import Residents
@@ -32,6 +32,7 @@ from tests.fakes.commune import (
     write_commune,
 )
 from tests.fakes.pacing import TELEGRAM
+from tests.fakes.services import build_services
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.web_client import WebChat
 
@@ -93,8 +94,9 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
     fake = fake_telegram
     fake.add_group(TEAM_CHAT, "Tổ CNS Đại Cường", forum=True)
     fake.add_group(COMMUNE_CHAT, "Tổ CNS xã Ứng Hòa")
-    services = await build(replace(settings, database_url=database_url, commune_dir=write_commune(tmp_path / "c")),
-                           interpreter=interpreter)
+    commune = write_commune(tmp_path / "c")
+    services = await build_services(replace(settings, database_url=database_url, commune_dir=commune),
+                                    interpreter=interpreter)
     channel = telegram_channel(services, replace(TELEGRAM, token=fake.token, api_url=fake.base_url,
                                                 poll_timeout=1))
     web_app = make_web_app(services.pipeline, services.store, Residents(services.store),

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import Services, build, telegram_channel
+from bot.app import Services, telegram_channel
 from bot.handoff.models import Outbox
 from kernel.messages import Incoming, ResidentKey
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.commune import COMMUNE_CHAT, TEAM_CHAT, write_commune
 from tests.fakes.pacing import TELEGRAM
+from tests.fakes.services import build_services
 from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.slow  # two servers, a group's pace
@@ -34,7 +35,7 @@ async def test_two_servers_post_each_card_once_and_keep_the_groups_pace(
     servers: list[Services] = []
     channels = []
     for _ in range(2):
-        services = await build(replace(settings, database_url=postgres_url, commune_dir=commune),
+        services = await build_services(replace(settings, database_url=postgres_url, commune_dir=commune),
                                interpreter=interpreter)
         channel = telegram_channel(services, replace(TELEGRAM, token=fake.token, api_url=fake.base_url,
                                                      group_per_minute=PER_MINUTE, poll_timeout=1))

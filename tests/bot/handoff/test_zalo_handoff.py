@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpServer
 from sqlalchemy import select
 
-from bot.app import Services, build, telegram_channel, zalo_channel
+from bot.app import Services, telegram_channel, zalo_channel
 from bot.handoff.models import Case
 from bot.storage.residents import Residents
 from integrations.web.chat import FloodLimiter, WebLimits, make_web_app
@@ -23,6 +23,7 @@ from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.commune import COMMUNE_CHAT, MEMBER, TEAM_CHAT, write_commune
 from tests.fakes.pacing import TELEGRAM
+from tests.fakes.services import build_services
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo import Harness, number_of, oa_settings
 from tests.fakes.zalo_api import FakeZalo
@@ -51,8 +52,9 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
     fake_zalo = FakeZalo()
     zalo_server = await aiohttp_server(fake_zalo.app())
     fake_zalo.url = str(zalo_server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
-    services = await build(replace(settings, database_url=database_url, commune_dir=write_commune(tmp_path / "c")),
-                           interpreter=interpreter)
+    commune = write_commune(tmp_path / "c")
+    services = await build_services(replace(settings, database_url=database_url, commune_dir=commune),
+                                    interpreter=interpreter)
     telegram = telegram_channel(services, replace(TELEGRAM, token=fake_telegram.token,
                                                  api_url=fake_telegram.base_url, poll_timeout=1))
     zalo = zalo_channel(services, oa_settings(fake_zalo))

@@ -15,7 +15,6 @@ from bot.staff.community import CommunityData
 from bot.staff.dashboard import DashboardFigures
 from bot.storage.db import make_engine, migrate
 from bot.storage.store import Store
-from dialogues.flows import load_library
 from integrations.web.community_api import add_community_routes
 from integrations.web.dashboard_api import add_dashboard_routes
 from integrations.web.desk_auth import add_login_routes
@@ -26,6 +25,7 @@ from kernel.i18n import Catalogs
 from kernel.settings import ROOT, Settings
 from tests.fakes.history import seed_dashboard
 from tests.fakes.pacing import PASSWORD_PROFILE
+from tests.fakes.services import project_library
 
 
 @pytest_asyncio.fixture
@@ -56,7 +56,7 @@ async def dashboard(aiohttp_client: Any, database_url: str, settings: Settings) 
     add_login_routes(app, accounts)
     app.router.add_static("/static", STATIC)  # the desk's and the dashboard's scripts, for the browser tests
     catalogs = Catalogs(settings.locales_dir, settings.languages, settings.default_language)
-    add_dashboard_routes(app, DashboardFigures(store, load_library(settings.flows_dir),
+    add_dashboard_routes(app, DashboardFigures(store, project_library(),
                                                CommuneSource(ROOT / "communes/ung-hoa"), catalogs), catalogs)
     client = await aiohttp_client(app)
     client.store, client.ids = store, ids

@@ -9,12 +9,12 @@ from typing import Any
 import yaml
 
 from dialogues.engine import Context, Pressed, Resident, advance
-from dialogues.flows import load_library
 from dialogues.state import DialogueState
 from kernel.commune import load_commune
 from kernel.i18n import Catalogs
 from kernel.settings import Settings
 from tests.bot.staff.conftest import login
+from tests.fakes.services import project_library
 
 SOON = (date.today() + timedelta(days=5)).isoformat()
 VISIT = {"date": SOON, "start": "08:00", "end": "11:00", "place": "Nhà văn hoá thôn Đại Cường",
@@ -40,7 +40,7 @@ async def test_a_saved_visit_reaches_residents_and_the_history(community: Any, s
     assert text.startswith("# Mobile public service points")  # the file's explanations are kept
     assert f"date: {SOON}\n" in text  # a real date, as the commune writes it by hand
     commune = load_commune(community.directory)
-    ctx = Context(library=load_library(settings.flows_dir),
+    ctx = Context(library=project_library(),
                   catalogs=Catalogs(settings.locales_dir, settings.languages, settings.default_language),
                   commune=commune, resident=Resident("vi", "dai-cuong"), today=date.today())
     reply = advance(ctx, DialogueState(), Pressed("intent:mobile_service_schedule")).replies[0].text

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.app import build
 from kernel.messages import Incoming
 from kernel.settings import Settings
 from nlu.interpreter import EmbeddedInterpreter
 from tests.bot.handoff.test_escalation import WHO
 from tests.bot.staff.test_dashboard_page import _log_in
 from tests.bot.staff.test_desk_page import DESKTOP, chromium_pages
+from tests.fakes.services import build_services
 
 pytestmark = pytest.mark.browser
 SOON = (date.today() + timedelta(days=5)).isoformat()
@@ -100,7 +100,7 @@ async def test_team_contacts_in_the_browser_reach_a_resident_on_hand_off(communi
         assert "teams.yml" in await page.inner_text("#t-history")
 
     # A resident of Đại Cường who asks for a person is given the new contacts.
-    services = await build(replace(settings, commune_dir=community.directory), interpreter=interpreter)
+    services = await build_services(replace(settings, commune_dir=community.directory), interpreter=interpreter)
     try:
         await services.pipeline.handle(Incoming(WHO, payload="human"))
         said = (await services.pipeline.handle(Incoming(WHO, payload="village:dai-cuong"))).replies[-1].text

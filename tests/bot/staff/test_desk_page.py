@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.app import Services, build
+from bot.app import Services
 from bot.handoff.files import CaseFiles
 from bot.handoff.uploads import ResidentFiles
 from bot.history import ChatHistory
@@ -28,6 +28,7 @@ from nlu.interpreter import EmbeddedInterpreter
 from tests.bot.handoff.test_case_files import photo
 from tests.fakes.browser import ARGS
 from tests.fakes.commune import write_commune
+from tests.fakes.services import build_services
 
 pytestmark = pytest.mark.browser
 PASSWORD = "mật-khẩu-của-tổ-42"
@@ -47,7 +48,8 @@ FETCH = """async ([path, headers]) => {
 @pytest_asyncio.fixture
 async def site(aiohttp_server: Any, settings: Settings, interpreter: EmbeddedInterpreter, tmp_path: Path
                ) -> AsyncIterator[tuple[str, Services]]:
-    services = await build(replace(settings, commune_dir=write_commune(tmp_path / "commune")), interpreter=interpreter)
+    services = await build_services(replace(settings, commune_dir=write_commune(tmp_path / "commune")),
+                                    interpreter=interpreter)
     app = make_web_app(services.pipeline, services.store, Residents(services.store),
                        WebLimits(resident=FloodLimiter(100, 10)), services.mailboxes, ChatHistory(services.pipeline),
                        services.catalogs)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.app import build
 from kernel.messages import Incoming, ResidentKey
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
+from tests.fakes.services import build_services
 
 ID_NUMBER = "001203004567"
 PHONE = "0912345678"
@@ -33,7 +33,8 @@ def _needles() -> list[bytes]:
 async def test_private_numbers_are_not_in_the_raw_sqlite_file(settings: Settings, interpreter: EmbeddedInterpreter,
                                                              tmp_path: Path) -> None:
     db = tmp_path / "privacy.db"
-    services = await build(replace(settings, database_url=f"sqlite+aiosqlite:///{db}"), interpreter=interpreter)
+    services = await build_services(replace(settings, database_url=f"sqlite+aiosqlite:///{db}"),
+                                    interpreter=interpreter)
     who = ResidentKey("web", "privacy")
     warned = False
     try:
@@ -54,7 +55,7 @@ async def test_private_numbers_are_not_in_the_raw_sqlite_file(settings: Settings
 
 async def test_private_numbers_are_not_stored_in_postgresql(settings: Settings, postgres_url: str,
                                                             interpreter: EmbeddedInterpreter) -> None:
-    services = await build(replace(settings, database_url=postgres_url), interpreter=interpreter)
+    services = await build_services(replace(settings, database_url=postgres_url), interpreter=interpreter)
     try:
         for message in MESSAGES:
             await services.pipeline.handle(Incoming(ResidentKey("web", "privacy-pg"), text=message))

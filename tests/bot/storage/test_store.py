@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.app import build
 from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
 from kernel.messages import Incoming, ResidentKey
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
+from tests.fakes.services import build_services
 
 
 async def test_turns_persist_across_a_new_process_worth_of_services(settings: Settings, database_url: str,
                                                                     interpreter: EmbeddedInterpreter) -> None:
     cfg = replace(settings, database_url=database_url)
     who = ResidentKey("web", "store-1")
-    first = await build(cfg, interpreter=interpreter)
+    first = await build_services(cfg, interpreter=interpreter)
     try:
         r = await first.pipeline.handle(Incoming(who, payload="flow:vneid_install"))
         assert r.state.flow == "vneid_install" and r.state.step == 1
@@ -23,7 +23,7 @@ async def test_turns_persist_across_a_new_process_worth_of_services(settings: Se
         assert r.state.step == 2
     finally:
         await first.close()
-    second = await build(cfg, interpreter=interpreter)
+    second = await build_services(cfg, interpreter=interpreter)
     try:
         r = await second.pipeline.handle(Incoming(who, payload="resume"))
         assert (r.state.flow, r.state.step) == ("vneid_install", 2)
@@ -42,7 +42,7 @@ async def test_turns_persist_across_a_new_process_worth_of_services(settings: Se
 
 async def test_a_redelivered_message_is_processed_once(settings: Settings, database_url: str,
                                                        interpreter: EmbeddedInterpreter) -> None:
-    services = await build(replace(settings, database_url=database_url), interpreter=interpreter)
+    services = await build_services(replace(settings, database_url=database_url), interpreter=interpreter)
     who = ResidentKey("telegram", "42")
     try:
         a = await services.pipeline.handle(Incoming(who, payload="flow:vneid_install", message_id="1001"))
@@ -58,7 +58,7 @@ async def test_a_redelivered_message_is_processed_once(settings: Settings, datab
 
 async def test_forget_me_deletes_every_row(settings: Settings, database_url: str,
                                            interpreter: EmbeddedInterpreter) -> None:
-    services = await build(replace(settings, database_url=database_url), interpreter=interpreter)
+    services = await build_services(replace(settings, database_url=database_url), interpreter=interpreter)
     who = ResidentKey("web", "forget-1")
     try:
         await services.pipeline.handle(Incoming(who, payload="flow:vneid_install"))
@@ -78,7 +78,7 @@ async def test_forget_me_deletes_every_row(settings: Settings, database_url: str
 
 async def test_the_same_resident_on_two_channels_is_two_residents(settings: Settings, database_url: str,
                                                                    interpreter: EmbeddedInterpreter) -> None:
-    services = await build(replace(settings, database_url=database_url), interpreter=interpreter)
+    services = await build_services(replace(settings, database_url=database_url), interpreter=interpreter)
     try:
         await services.pipeline.handle(Incoming(ResidentKey("web", "7"), payload="menu"))
         await services.pipeline.handle(Incoming(ResidentKey("telegram", "7"), payload="menu", language="en"))

@@ -13,13 +13,14 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from bot.app import Services, build, configured_channels, telegram_channel
+from bot.app import Services, configured_channels, telegram_channel
 from bot.server import serve
 from integrations.telegram.channel import TelegramChannel
 from kernel.messages import ResidentKey
 from kernel.settings import Settings, TelegramSettings, replace
 from tests.fakes.net import free_port
 from tests.fakes.pacing import TELEGRAM
+from tests.fakes.services import build_services
 from tests.fakes.telegram_api import FakeTelegram
 
 GUIDE = "Cài ứng dụng VNeID chính thức"
@@ -33,7 +34,7 @@ def tg_settings(fake: FakeTelegram, **changes: Any) -> TelegramSettings:
 @pytest_asyncio.fixture
 async def db_services(settings: Settings, database_url: str, interpreter: Any) -> AsyncIterator[Services]:
     """The real services on SQLite and on PostgreSQL."""
-    built = await build(replace(settings, database_url=database_url), interpreter=interpreter)
+    built = await build_services(replace(settings, database_url=database_url), interpreter=interpreter)
     yield built
     await built.close()
 

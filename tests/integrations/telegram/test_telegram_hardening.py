@@ -14,11 +14,12 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.app import Services, build, telegram_channel
+from bot.app import Services, telegram_channel
 from bot.storage.db import Message, Resident
 from kernel.logs import HIDDEN
 from kernel.settings import Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
+from tests.fakes.services import build_services
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.telegram_api import FakeTelegram
 from tests.integrations.telegram.test_telegram import db_services, say, tg_settings  # noqa: F401  (fixture)
@@ -107,7 +108,7 @@ async def test_no_update_is_lost_across_a_database_outage(
     url = make_url(postgres_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()
-    services = await build(replace(settings, database_url=url.set(port=proxy.port).render_as_string(False)),
+    services = await build_services(replace(settings, database_url=url.set(port=proxy.port).render_as_string(False)),
                            interpreter=interpreter)
     fake = fake_telegram
     channel = telegram_channel(services, tg_settings(fake, retry_seconds=0.2, retry_max_seconds=1.0))
@@ -125,7 +126,7 @@ async def test_no_update_is_lost_across_a_database_outage(
         await channel.stop()
         await services.close()
         await proxy.stop()
-    services = await build(replace(settings, database_url=postgres_url), interpreter=interpreter)
+    services = await build_services(replace(settings, database_url=postgres_url), interpreter=interpreter)
     try:
         stored = await _incoming(services, 1301) + await _incoming(services, 1302)
     finally:

@@ -117,14 +117,14 @@ class ServerThread:
 
 @pytest.fixture
 def served(settings, interpreter, database_url: str) -> Iterator[tuple[ServerThread, Any, str]]:  # type: ignore[no-untyped-def]
-    from bot.app import build
     from bot.storage.residents import Residents
     from integrations.web.chat import make_web_app
     from integrations.web.limits import WebLimits
     from kernel.settings import replace
+    from tests.fakes.services import build_services
 
     server = ServerThread()
-    services = server.call(build(replace(settings, database_url=database_url), interpreter=interpreter))
+    services = server.call(build_services(replace(settings, database_url=database_url), interpreter=interpreter))
     app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.off(),
                        services.mailboxes)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.engine import make_url
 
-from bot.app import build
 from bot.storage.residents import Residents
 from integrations.web.chat import make_web_app
 from integrations.web.limits import WebLimits
 from kernel.settings import replace
+from tests.fakes.services import build_services
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.web_client import WebChat
 
@@ -17,7 +17,7 @@ async def test_an_outage_answers_503_and_recovers(aiohttp_client, settings, inte
     url = make_url(postgres_url)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()
-    services = await build(replace(settings, database_url=url.set(port=proxy.port).render_as_string(False)),
+    services = await build_services(replace(settings, database_url=url.set(port=proxy.port).render_as_string(False)),
                            interpreter=interpreter)
     try:
         client = await aiohttp_client(make_web_app(services.pipeline, services.store, Residents(services.store),

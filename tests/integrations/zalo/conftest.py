@@ -9,9 +9,10 @@ import pytest_asyncio
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from bot.app import Services, build, zalo_channel
-from kernel.settings import ROOT, load_settings
+from bot.app import Services, zalo_channel
+from kernel.settings import Settings
 from nlu.interpreter import EmbeddedInterpreter
+from tests.fakes.services import build_services
 from tests.fakes.zalo import Harness, oa_settings
 from tests.fakes.zalo_api import FakeZalo
 
@@ -25,9 +26,9 @@ async def fake(aiohttp_server: AiohttpServer) -> FakeZalo:
 
 
 @pytest_asyncio.fixture
-async def services(database_url: str, interpreter: EmbeddedInterpreter) -> AsyncIterator[Services]:
-    built = await build(replace(load_settings(ROOT / "config.yml", env={}), database_url=database_url),
-                        interpreter=interpreter)
+async def services(settings: Settings, database_url: str, interpreter: EmbeddedInterpreter
+                   ) -> AsyncIterator[Services]:
+    built = await build_services(replace(settings, database_url=database_url), interpreter=interpreter)
     yield built
     await built.close()
 
