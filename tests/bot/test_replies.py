@@ -11,12 +11,13 @@ from typing import Any
 import pytest_asyncio
 from sqlalchemy import func, select, update
 
-from bot.app import Services, build
+from bot.app import Services
 from bot.storage.db import utcnow
 from bot.storage.outbox import DELIVERED, PENDING, REPLY, Outbox
 from kernel.messages import Incoming, ResidentKey
 from kernel.settings import Settings
 from tests.fakes.broadcast import RecordingSender
+from tests.fakes.services import build_services
 
 TG = ResidentKey("telegram", "501")
 
@@ -24,7 +25,7 @@ TG = ResidentKey("telegram", "501")
 @pytest_asyncio.fixture
 async def core(settings: Settings, database_url: str, interpreter: Any) -> AsyncIterator[Services]:
     """The real services on SQLite and PostgreSQL (the workers are not started: tests run them by hand)."""
-    built = await build(replace(settings, database_url=database_url), interpreter=interpreter)
+    built = await build_services(replace(settings, database_url=database_url), interpreter=interpreter)
     yield built
     await built.close()
 
@@ -147,8 +148,8 @@ async def test_on_postgresql_another_process_does_not_overtake_replies_on_the_wa
         settings: Settings, postgres_url: str, interpreter: Any) -> None:
     """Two processes on one database serve one resident's turns one after the other: the second turn's
     replies wait for the first's, still being sent by the other process, and come after them."""
-    one = await build(replace(settings, database_url=postgres_url), interpreter=interpreter)
-    two = await build(replace(settings, database_url=postgres_url), interpreter=interpreter)
+    one = await build_services(replace(settings, database_url=postgres_url), interpreter=interpreter)
+    two = await build_services(replace(settings, database_url=postgres_url), interpreter=interpreter)
     try:
         sender = RecordingSender(channel="telegram", delay=0.3)  # the platform is slow to accept
         one.senders.register(sender)

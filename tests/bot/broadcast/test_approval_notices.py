@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from bot.app import build, telegram_channel
+from bot.app import telegram_channel
 from bot.broadcast import queue
 from kernel.settings import ROOT, Settings, replace
 from nlu.interpreter import EmbeddedInterpreter
 from tests.fakes.pacing import TELEGRAM
+from tests.fakes.services import build_services
 from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.slow  # the server's workers and channel on their own pace
@@ -39,7 +40,7 @@ async def test_the_staff_chat_is_told_once_and_an_approver_approves_there(
     await fake.start()
     telegram = replace(TELEGRAM, token=fake.token, api_url=fake.base_url, poll_timeout=1,
                        staff_chat_ids=(STAFF_GROUP, OTHER_GROUP))
-    services = await build(replace(settings, commune_dir=commune, telegram=telegram,
+    services = await build_services(replace(settings, commune_dir=commune, telegram=telegram,
                                    broadcast=replace(settings.broadcast, check_seconds=0.2)), interpreter=interpreter)
     channel = telegram_channel(services, telegram)
     try:
