@@ -55,7 +55,8 @@ async def _turn(channel: TelegramChannel, update: Update, *, text: str | None = 
     try:
         await channel.turn(update, incoming)
     except DeliveryError as exc:
-        # The turn is saved; a redelivered update would be a duplicate, so retrying cannot help here.
+        # Only an answer the channel sends itself (an attachment's) gets here: a turn's replies go through
+        # the core's outbox, which retries them.
         log.warning("telegram: reply to %s not delivered: %s", user.id, exc)
 
 
