@@ -173,12 +173,14 @@ class TelegramChannel:
             if self.leader is not None:
                 await self.leader.acquire()
                 log.info("telegram: process %d polls now", os.getpid())
-            await self._poll_while_leading()
+            if not await self._poll_while_leading():
+                return
 
-    async def _poll_while_leading(self) -> None:
+    async def _poll_while_leading(self) -> bool:
         """Long-poll getUpdates and hand updates to their chats without waiting for them; the offset
-        confirmed is the dispatcher's (never past an update still in hand). Returns when the poll is lost:
-        updates in hand still finish here, and their redelivery to the next poller is a duplicate."""
+        confirmed is the dispatcher's (never past an update still in hand). Returns True when the poll was
+        lost (updates in hand still finish here; their redelivery to the next poller is a duplicate), False
+        when polling must stop (stopping, or the token refused)."""
         delay = 1.0
         checked = asyncio.get_running_loop().time()
         while not self._stopping.is_set():
@@ -187,13 +189,13 @@ class TelegramChannel:
                 checked = now
                 if not await self.leader.held():
                     log.warning("telegram: process %d lost the poll; waiting to take it again", os.getpid())
-                    return
+                    return True
             busy = self.dispatch.busy
             try:
                 updates = await self._fetch(self.dispatch.offset(), 0 if busy else self.settings.poll_timeout)
             except InvalidToken:
                 log.error("telegram: the bot token was refused; polling stopped")
-                return
+                return False
             except Conflict as exc:
                 log.error("telegram: %s (another instance polling, or a webhook set); retrying", exc.message)
                 await asyncio.sleep(5)
@@ -212,6 +214,7 @@ class TelegramChannel:
                     self.dispatch.skip(update.update_id)
             if self.dispatch.busy and not fresh:
                 await self.dispatch.wait_progress(BUSY_POLL_SECONDS)
+        return False
 
     async def _fetch(self, offset: int | None, timeout: int) -> list[Any]:
         """The next updates. If PTB cannot parse a batch (an update it does not know how to read),

@@ -59,6 +59,7 @@ async def test_the_same_message_through_two_pipelines_at_once_is_applied_once(
             a.pipeline.handle(Incoming(who, payload="done", message_id="x1")),
             b.pipeline.handle(Incoming(who, payload="done", message_id="x1")))
         assert sorted([first.duplicate, second.duplicate]) == [False, True]
+        assert first.replies and first.replies == second.replies  # the retry gets the saved answer again
         async with a.store.session() as s:
             assert (await s.execute(select(Conversation.turns))).scalar_one() == 2
     finally:
