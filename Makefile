@@ -76,6 +76,7 @@ lint: dev
 bench: venv locales model
 	$(PYTHON) bench/pipeline.py
 	$(PYTHON) bench/zalo.py
+	$(PYTHON) bench/workers.py
 
 clean:
 	rm -rf $(VENV) var nlu/models locales/*/LC_MESSAGES/*.mo
