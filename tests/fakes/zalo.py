@@ -7,6 +7,7 @@ from dataclasses import replace
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from bot.replies import ReplyOutbox
 from integrations.zalo.channel import ZaloChannel
 from integrations.zalo.format import PAYLOAD_MARK
 from kernel.settings import ZaloSettings
@@ -30,12 +31,17 @@ def oa_settings(fake: FakeZalo, **overrides: object) -> ZaloSettings:
 class Harness:
     """The assistant's web app with the Zalo channel, and a resident's side of the conversation."""
 
-    def __init__(self, fake: FakeZalo, channel: ZaloChannel, client: Client) -> None:
-        self.fake, self.channel, self.client = fake, channel, client
+    def __init__(self, fake: FakeZalo, channel: ZaloChannel, client: Client,
+                 replies: ReplyOutbox | None = None) -> None:
+        """`replies`: the services' reply outbox when Zalo is a registered sender (its replies are sent
+        after the webhook's answer, from a task of their own): each event then waits for them too."""
+        self.fake, self.channel, self.client, self.replies = fake, channel, client, replies
 
     async def event(self, body: dict[str, object], **kw: str | None) -> int:
         status, _ = await self.fake.deliver(self.client.session, str(self.client.make_url(WEBHOOK)), body, **kw)
         await self.channel.drain()
+        if self.replies is not None:
+            await self.replies.drain()
         return status
 
     async def say(self, user: str, text: str) -> list[str]:

@@ -68,7 +68,7 @@ async def world(settings: Settings, database_url: str, interpreter: EmbeddedInte
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
-        yield World(services, fake_telegram, Harness(fake_zalo, zalo, client))
+        yield World(services, fake_telegram, Harness(fake_zalo, zalo, client, services.replies))
     finally:
         await client.close()
         await services.outbox.stop()
