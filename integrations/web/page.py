@@ -39,6 +39,7 @@ UI = {
     "offline": N_("Không có mạng. Trang này mở từ bản lưu trên máy; tin bạn nhắn sẽ được gửi khi có mạng lại."),
     "queued": N_("Chờ gửi"),
     "wait": N_("Mạng chậm, bạn thử lại nhé."),
+    "tooBig": N_("Tệp này lớn quá (tối đa 10 MB). Bạn chụp lại ảnh màn hình hoặc ghi âm ngắn hơn nhé."),
     "old": N_("Nút này thuộc tin nhắn cũ, hãy dùng các nút ở tin nhắn mới nhất."),
 }
 

@@ -244,18 +244,24 @@
 
   // A photo or a voice note for the team (kept only with a case open; the server says what to do otherwise).
   var fileInput = document.getElementById("file");
+  var MAX_FILE = 10 * 1024 * 1024;
   document.getElementById("attach").addEventListener("click", function () { fileInput.click(); });
   fileInput.addEventListener("change", function () {
     var file = fileInput.files && fileInput.files[0];
     fileInput.value = "";
     if (!file) return;
+    if (file.size > MAX_FILE) { showError(ui.tooBig); return; }  // the server refuses it too (413)
     var body = new FormData();
     body.append("file", file);
     bubble("📎", "me", language);
     fetch("/api/chat/upload", { method: "POST", body: body, credentials: "same-origin" })
-      .then(function (r) { return r.json().catch(function () { return {}; }); })
+      .then(function (r) {
+        if (r.status === 413) return { tooBig: true };
+        return r.json().catch(function () { return {}; });
+      })
       .then(function (data) {
-        if (data.replies && data.replies.length) showReplies(data.replies, null, language);
+        if (data.tooBig) showError(ui.tooBig);
+        else if (data.replies && data.replies.length) showReplies(data.replies, null, language);
         else showError(ui.wait);
       }, function () { showError(ui.wait); });
   });

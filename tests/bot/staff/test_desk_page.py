@@ -136,6 +136,10 @@ async def test_a_case_from_the_web_chat_is_worked_at_the_desk(site: tuple[str, S
         image = await desk.wait_for_selector("#thread img.photo", timeout=10_000)
         assert await image.evaluate("i => i.complete && i.naturalWidth") == 64
         photo_url = await image.evaluate("i => i.src")
+        # A file over 10 MB: the page says so in the resident's words (not "the network is slow").
+        await resident.set_input_files("#file", files=[{"name": "video.mp4", "mimeType": "video/mp4",
+                                                        "buffer": b"\0" * (10 * 1024 * 1024 + 1)}])
+        await resident.wait_for_selector(".error >> text=Tệp này lớn quá (tối đa 10 MB)")
 
         # Another team's member: 403 for the case, and the page says so.
         await log_in(stranger, base, "minh")
