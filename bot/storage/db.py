@@ -166,7 +166,9 @@ class WriterDay(Base):
     """A resident wrote on this closed day (bot/rollup_writers.py), and the day they last wrote before it."""
 
     __tablename__ = "writer_days"
-    __table_args__ = (Index("ix_writer_days_resident", "resident_id", "day"),)
+    # By resident (the day they wrote before, today's already counted), by prev_day (a long period's first days).
+    __table_args__ = (Index("ix_writer_days_resident", "resident_id", "day"),
+                      Index("ix_writer_days_prev", "prev_day", "day", "resident_id"))
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     resident_id: Mapped[int] = mapped_column(Integer, primary_key=True)
