@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 NAME = "funnel"
 FIRST_DAY = date(1970, 1, 1)  # prev_day of a resident never counted there before
 ENDINGS = ("stuck", "complete", "cancel", "handoff")
+GRACE_MINUTES = 5
 Rows = dict[str, list[tuple[Any, ...]]]
 
 
@@ -98,7 +99,8 @@ async def catch_up(store: Store, zone: ZoneInfo, name: str, tables: Sequence[Any
                    max_days: int | None = None) -> int:
     """A roll-up's closed days not counted yet (`roll_day` each, with its state `name`, in one transaction);
     without its state it empties `tables` and starts from the day of `first` (a query of the earliest time)."""
-    today = today or datetime.now(zone).date()
+    # A day is closed a few minutes after midnight: a turn that began before it has committed its events by then.
+    today = today or (datetime.now(zone) - timedelta(minutes=GRACE_MINUTES)).date()
     async with store.writing() as s:
         state = await s.get(RollupState, name)
         if state is None or state.zone != zone.key:
