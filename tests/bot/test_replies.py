@@ -9,15 +9,18 @@ from datetime import timedelta
 from typing import Any
 
 import pytest_asyncio
+from aiohttp import web
 from sqlalchemy import func, select, update
 
-from bot.app import Services
+from bot.app import Services, telegram_channel
 from bot.storage.db import utcnow
 from bot.storage.outbox import DELIVERED, PENDING, REPLY, Outbox
 from kernel.messages import Incoming, ResidentKey
 from kernel.settings import Settings
 from tests.fakes.broadcast import RecordingSender
+from tests.fakes.pacing import TELEGRAM
 from tests.fakes.services import build_services
+from tests.fakes.telegram_api import FakeTelegram
 
 TG = ResidentKey("telegram", "501")
 
@@ -166,3 +169,29 @@ async def test_on_postgresql_another_process_does_not_overtake_replies_on_the_wa
     finally:
         await one.close()
         await two.close()
+
+
+async def test_telegram_replies_sent_by_the_core_carry_the_position_and_go_once(
+        core: Services, fake_telegram: FakeTelegram) -> None:
+    """Through python-telegram-bot and the fake Bot API: the channel registered, the core sends the turn's
+    replies (once, not also the channel), and each button's callback data carries the turn's position, so
+    an old button press is still recognised as stale."""
+    fake_telegram.add_user(777)
+    channel = telegram_channel(core, replace(TELEGRAM, token=fake_telegram.token, api_url=fake_telegram.base_url,
+                                             poll_timeout=1))
+    await channel.open()
+    core.attach([channel])
+    await channel.start(web.Application())
+    try:
+        fake_telegram.inject_message(777, "cài vneid")
+        await fake_telegram.wait_for(777, 1)
+        await fake_telegram.wait_idle()
+        sent = fake_telegram.sent_to(777)
+        await core.replies.drain()
+        saved = await rows(core, ResidentKey("telegram", "777"))
+    finally:
+        await channel.stop()
+    assert [m.text for m in sent] == [r.text for r in saved]  # each reply once
+    at = saved[-1].at
+    assert at and all(b["callback_data"].endswith(f"|{at}") for row in sent[-1].buttons for b in row)
+    assert {r.status for r in saved} == {DELIVERED}
