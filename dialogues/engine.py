@@ -128,6 +128,13 @@ def _said(t: Turn, flow: Flow | None, parse: Parse) -> None:
         unsure = False
     elif (local := facts.about_the_guide(t, flow, parse, unsure)) is not None:
         parse, unsure = local, False  # a fact of this very guide, asked loosely, is read as such
+    elif flow is not None and (kind := facts.asked_kind(t, flow, parse)) is not None:
+        # "phí bao nhiêu?" in the residence guide: its own fee, never the judicial record's.
+        own = t.ctx.library.knowledge.of_kind(kind, flow.id)
+        if own is None:
+            facts.not_known(t, flow, kind)
+            return
+        parse, unsure = replace(parse, intent=own.intent), False
     if unsure and flow is not None and wording.asks(parse.text) and t.state.misunderstood < t.ctx.max_misunderstood:
         # A question mid-guide we cannot place: most likely about the step itself, which stays.
         t.state = replace(t.state, misunderstood=t.state.misunderstood + 1)

@@ -13,6 +13,7 @@ from dialogues.flows import Flow
 from dialogues.knowledge import Entry
 from dialogues.turn import CANCEL, MENU, RESUME, Turn
 from kernel.messages import Button
+from kernel.text import fold_words
 from nlu.intents import FAQ_PREFIX
 from nlu.types import Parse
 
@@ -59,6 +60,31 @@ def about_the_guide(t: Turn, flow: Flow | None, parse: Parse, unsure: bool) -> P
         if entry is not None and flow.id in entry.flows and confidence >= ABOUT_THE_GUIDE:
             return replace(parse, intent=name, confidence=confidence)
     return None
+
+
+def asked_kind(t: Turn, flow: Flow, parse: Parse) -> str | None:
+    """In a guide, a reading as another task's fee or duration when the message does not name that task
+    ("phí bao nhiêu?" in the residence guide read as the judicial record's fee): the kind of fact asked,
+    which is about the open guide. None when the message names the other task ("phí lý lịch tư pháp?")."""
+    if not _fact_of_another_task(t, flow, parse.intent):
+        return None
+    other = t.ctx.library.knowledge.get(parse.intent)
+    if other is None or other.kind is None:
+        return None
+    titles = [fold_words(t.ctx.library.flows[f].title) for f in other.flows if f in t.ctx.library.flows]
+    named = (fold_words(e.value) for e in parse.entities if e.entity == "service")
+    return None if any(name in title for name in named for title in titles) else other.kind
+
+
+def not_known(t: Turn, flow: Flow, kind: str) -> None:
+    """The open guide has no confirmed fact of that kind: say so and where to ask, never another task's figure."""
+    if kind == "fee":
+        said = t._("Tôi chưa có mức phí đã được xác nhận cho việc “{title}”. Bạn hỏi Điểm phục vụ hành chính "
+                   "công của xã hoặc tổ công nghệ số của thôn.", title=t._(flow.title))
+    else:
+        said = t._("Tôi chưa có thời gian giải quyết đã được xác nhận cho việc “{title}”. Bạn hỏi Điểm phục vụ "
+                   "hành chính công của xã hoặc tổ công nghệ số của thôn.", title=t._(flow.title))
+    answer(t, flow, said)
 
 
 def _fact_of_another_task(t: Turn, flow: Flow, intent: str) -> bool:

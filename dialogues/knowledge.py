@@ -24,7 +24,9 @@ _SOURCE = re.compile(r"^S\d+[a-z]?$")
 # A sentence ends at . ! ? and a space before a capital letter or a digit; "200.000" or
 # "vneid.gov.vn" do not end one.
 _BREAK = re.compile(r"(?<=[.!?…])\s+")
-_KEYS = {"id", "source", "flows", "to_confirm", "answer"}
+_KEYS = {"id", "source", "flows", "to_confirm", "kind", "answer"}
+# What a fact answers, when the same question has one answer per task ("phí bao nhiêu?", "mất bao lâu?").
+KINDS = ("fee", "time")
 
 
 class KnowledgeError(ValueError):
@@ -39,6 +41,7 @@ class Entry:
     flows: tuple[str, ...] = ()  # guides where this is a likely mid-guide question
     to_confirm: bool = False  # the brief says verify / to confirm: the answer says so
     file: str = ""
+    kind: str | None = None  # one of KINDS: asked without naming the task, it means the open guide's own
 
     @property
     def intent(self) -> str:
@@ -53,6 +56,10 @@ class Knowledge:
         """The entry of an intent `faq_<id>` or of an id."""
         key = intent_or_id[len(FAQ_PREFIX):] if intent_or_id.startswith(FAQ_PREFIX) else intent_or_id
         return self.entries.get(key)
+
+    def of_kind(self, kind: str, flow: str) -> Entry | None:
+        """The guide's own fact of that kind (its fee, its duration), if the knowledge base has one."""
+        return next((e for e in self.entries.values() if e.kind == kind and flow in e.flows), None)
 
     @property
     def intents(self) -> frozenset[str]:
@@ -99,12 +106,15 @@ def parse_entries(doc: Any, where: str) -> list[Entry]:
         to_confirm = raw.get("to_confirm", False)
         if not isinstance(to_confirm, bool):
             raise KnowledgeError(f"{at}: to_confirm must be true or false")
+        kind = raw.get("kind")
+        if kind is not None and kind not in KINDS:
+            raise KnowledgeError(f"{at}: kind must be one of {', '.join(KINDS)}")
         if not source and not to_confirm:
             raise KnowledgeError(f"{at}: a fact needs its source (S#), or to_confirm: true")
         count = sentences(answer)
         if count > MAX_SENTENCES:
             raise KnowledgeError(f"{at}: {count} sentences, at most {MAX_SENTENCES}")
-        out.append(Entry(name, answer.strip(), tuple(source), tuple(flows), to_confirm, where))
+        out.append(Entry(name, answer.strip(), tuple(source), tuple(flows), to_confirm, where, kind))
     return out
 
 

@@ -11,7 +11,7 @@ from dialogues.turn import Outcome
 from kernel.commune import load_commune
 from kernel.i18n import Catalogs
 from kernel.settings import Settings
-from nlu.types import Parse
+from nlu.types import Entity, Parse
 from tests.fakes.services import project_library
 
 
@@ -140,3 +140,29 @@ def test_a_fact_offered_in_a_clarifying_question_is_labelled_by_its_answer(ctx: 
     out = advance(ctx, DialogueState(), unsure)
     assert not any(label.startswith("faq_") for label in labels(out))
     assert any(label.startswith("Không cần về đúng xã") and len(label) <= 61 for label in labels(out))
+
+
+def test_a_fee_asked_without_naming_the_task_is_the_open_guides_fee(ctx: Context) -> None:
+    """Played over the web chat: "phi bao nhieu" in the residence guide was read as the judicial record's
+    fee and answered "200.000 đồng"; it is the open guide's own fee (online procedures), the step kept."""
+    state = advance(ctx, DialogueState(), said("residence_registration")).state
+    loose = Said(Parse("phi bao nhieu", "faq_judicial_record_fee", 0.58,
+                       (("faq_judicial_record_fee", 0.58), ("pay_public_fee", 0.1))))
+    out = advance(ctx, state, loose)
+    assert "0 đồng" in text(out) and "200.000" not in text(out)
+    assert out.state.step == state.step and any(label.startswith("Tiếp tục Bước 1/") for label in labels(out))
+    # Naming the other task asks for its fee, whichever guide is open.
+    named = Said(Parse("phi lam ly lich tu phap bao nhieu", "faq_judicial_record_fee", 0.66,
+                       (("faq_judicial_record_fee", 0.66),), (Entity("service", "lý lịch tư pháp", 8, 23),)))
+    assert "200.000" in text(advance(ctx, state, named))
+
+
+def test_a_guide_without_a_confirmed_fee_says_so_rather_than_another_tasks_figure(ctx: Context) -> None:
+    state = advance(ctx, DialogueState(), said("vneid_install")).state
+    for asked in ("faq_judicial_record_fee", "faq_birth_registration_time"):
+        out = advance(ctx, state, Said(Parse("phí bao nhiêu? mất bao lâu?", asked, 0.5, ((asked, 0.5),))))
+        assert "chưa có" in text(out) and "đã được xác nhận" in text(out) and "Cài ứng dụng VNeID" in text(out)
+        assert "200.000" not in text(out) and "3 ngày" not in text(out)
+        assert out.state.step == state.step
+    # Outside a guide the reading stands.
+    assert "200.000" in text(advance(ctx, DialogueState(), said("faq_judicial_record_fee", "phi bao nhieu")))

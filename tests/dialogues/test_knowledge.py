@@ -56,6 +56,7 @@ def test_sentences_are_counted_without_splitting_numbers_or_addresses(text: str,
     ("- id: Bad-Id\n  source: [S1]\n  answer: Một.\n", "lower_snake_case"),
     ("- id: a\n  source: [S1]\n  answer: Một.\n  extra: 1\n", "unknown keys"),
     ("- id: a\n  source: [S1]\n", "answer is missing"),
+    ("- id: a\n  source: [S1]\n  kind: price\n  answer: Một.\n", "kind must be one of fee, time"),
     ("- id: a\n  source: [S1]\n  answer: Một.\n- id: a\n  source: [S2]\n  answer: Hai.\n", "already used"),
 ])
 def test_broken_entries_stop_loading_with_the_file_and_entry(tmp_path: Path, yaml_text: str, message: str) -> None:
