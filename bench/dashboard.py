@@ -209,6 +209,30 @@ async def plans(site: Site, days: int, village: str | None) -> None:
                 print("   ", line)
 
 
+async def compare(store: Store, days: int, rounds: int = 5) -> None:
+    """The page's two costliest figures (every guide's funnel, who wrote), from the roll-ups and from the events,
+    alternately (a loaded machine slows both alike): wall-clock medians and their ratio."""
+    from dataclasses import replace
+
+    from bot.staff.figures import reach
+    from bot.stats import Scope, funnel_table
+
+    library = load_library(ROOT / "dialogues/flows")
+    zone = CommuneSource(ROOT / "communes/ung-hoa").current().teams.timezone
+    last = date.today()
+    scope = replace(Scope.days(last - timedelta(days=days - 1), last, zone), flows=tuple(library.flows))
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(rounds):
+        for rollup in (True, False):
+            t0 = time.perf_counter()
+            await funnel_table(store, library, scope, stops=False, reached=False, rollup=rollup)
+            await reach(store, scope, rollup=rollup)
+            times[rollup].append(time.perf_counter() - t0)
+    fast, raw = (statistics.median(times[k]) * 1000 for k in (True, False))
+    print(f"funnels + who wrote, {days} days: roll-ups p50 {fast:7.1f} ms, events p50 {raw:7.1f} ms "
+          f"({raw / fast:.1f}x)")
+
+
 def summary(label: str, times: list[float]) -> None:
     ms = sorted(t * 1000 for t in times)
     print(f"{label:<48} n={len(ms):>3}  p50 {statistics.median(ms):7.1f} ms  max {ms[-1]:7.1f} ms")
@@ -251,6 +275,9 @@ async def main() -> None:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 for table in ("funnel_days", "funnel_months", "funnel_seen", "writer_days"):
                     await conn.execute(text(f"VACUUM ANALYZE {table}"))
+        if not args.no_rollup:
+            for days in (30, 365):
+                await compare(store, days)
         async with Site(store) as site:
             await time_page(site, 30, None, repeat=2)  # warm-up: connections, caches
             summary("GET /staff/api/dashboard, 30 days", await time_page(site, 30, None))
