@@ -191,6 +191,9 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # No checkpoint inside a commit (it syncs and writes back on the event loop's thread): the Store runs
+    # them on a thread of its own (checkpoint.py); the last connection to close checkpoints too.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA foreign_keys=ON")
     # A statement waits at most this long inside SQLite (on the event loop's thread, inline_sqlite.py);
     # the lock a write transaction begins with is waited for asynchronously (_sqlite_begin).

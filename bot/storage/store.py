@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, false, i
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.storage.checkpoint import Checkpoints
 from bot.storage.db import READ_ONLY, AnalyticsEvent, Conversation, Message, Resident, RollupState, utcnow
 from kernel.messages import ResidentKey
 
@@ -66,6 +67,9 @@ class Store:
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         # On SQLite the single writer already serialises every turn of every process.
         self._turn_lock = engine.dialect.name == "postgresql"
+        # SQLite: the WAL is copied into the database file beside the event loop, not inside a commit.
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        self.checkpoints = Checkpoints(path) if path and path != ":memory:" else None
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
@@ -76,6 +80,8 @@ class Store:
             return
         async with self._write_lock, self._writer() as s, s.begin():
             yield s
+        if self.checkpoints is not None:
+            self.checkpoints.committed()
 
     async def load_turn(self, s: AsyncSession, who: ResidentKey) -> tuple[Resident, Conversation]:
         """The resident's row and conversation in this session (one query), created on first contact."""
