@@ -55,15 +55,15 @@ def _periods(today: date) -> list[tuple[date | None, date | None]]:
             (last_month, month - timedelta(days=1)), (last_month, today), (d(66), last_month + timedelta(days=3))]
 
 
-async def _same_numbers(store: Store, library: Library, today: date, flows: tuple[str, ...] | None) -> None:
-    for first, last in _periods(today):
+async def _same_numbers(store: Store, library: Library, today: date, flows: tuple[str, ...] | None,
+                        every: int = 1) -> None:
+    """Every `every`-th period of _periods: the roll-up's funnel (which answers) is the events' funnel."""
+    for first, last in _periods(today)[::every]:
         scope = Scope.days(first, last, ZONE, flows)
         assert await rolled(store, ZONE, first, last, flows) is not None  # the roll-up answers
-        for reached in (True, False):
-            fast = [asdict(f) for f in await funnel_table(store, library, scope, stops=False, reached=reached)]
-            raw = [asdict(f) for f in await funnel_table(store, library, scope, stops=False, reached=reached,
-                                                         rollup=False)]
-            assert fast == raw, (first, last, reached)
+        fast = [asdict(f) for f in await funnel_table(store, library, scope, stops=False)]
+        raw = [asdict(f) for f in await funnel_table(store, library, scope, stops=False, rollup=False)]
+        assert fast == raw, (first, last)
 
 
 async def test_the_roll_up_counts_what_the_events_count(database_url: str, project_library: Library) -> None:
@@ -76,7 +76,7 @@ async def test_the_roll_up_counts_what_the_events_count(database_url: str, proje
         assert await rolled(store, ZONE, today, today, None) is None  # nothing rolled up yet: the events answer
 
         assert await roll_up(store, ZONE, today, max_days=8) == 8  # halfway: the rest from the events
-        await _same_numbers(store, project_library, today, None)
+        await _same_numbers(store, project_library, today, None, every=2)
         assert await roll_up(store, ZONE, today) == SPAN - 9  # the other closed days (SPAN - 1 before today), once
         assert await roll_up(store, ZONE, today) == 0
         async with store.session() as s:
@@ -89,13 +89,13 @@ async def test_the_roll_up_counts_what_the_events_count(database_url: str, proje
             days = (await s.execute(select(func.sum(FunnelDay.residents)))).scalar_one()
         assert months == days  # every rolled-up day is in its month too
         await _same_numbers(store, project_library, today, None)
-        await _same_numbers(store, project_library, today, tuple(sorted(project_library.flows)[:2]))
+        await _same_numbers(store, project_library, today, tuple(sorted(project_library.flows)[:2]), every=3)
 
         async with store.writing() as s:  # "forget me": the roll-up counted them, so it starts over
             await store.forget(s, ids[0])
         assert await rolled(store, ZONE, today, today, None) is None
         assert await roll_up(store, ZONE, today) == SPAN - 1
-        await _same_numbers(store, project_library, today, None)
+        await _same_numbers(store, project_library, today, None, every=3)
     finally:
         await engine.dispose()
 
