@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
-
 from kernel.messages import MAX_FILE_BYTES as MAX_BYTES
 
 log = logging.getLogger(__name__)
@@ -67,6 +65,8 @@ def _audio(data: bytes) -> tuple[str, str] | None:
 
 def _reencode(data: bytes) -> bytes | None:
     """The image as a fresh JPEG without metadata, or None when the bytes are not an image we read."""
+    from PIL import Image, UnidentifiedImageError  # only for residents' photos: 4.5 MB the server need not hold
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

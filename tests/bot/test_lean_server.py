@@ -1,5 +1,6 @@
 """The server process loads only what it serves with: no scikit-learn (the model is arrays scored with
-numpy), no Alembic on an up-to-date database, no python-telegram-bot without a Telegram token."""
+numpy), no Alembic on an up-to-date database, no python-telegram-bot without a Telegram token,
+no Pillow (residents' photos only) and no phonenumbers (the desk's contact edits only)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ async def main():
 intent = asyncio.run(main())
 print(json.dumps({"intent": intent, "modules": sorted(sys.modules)}))
 """
-NOT_SERVED = ("sklearn", "scipy", "joblib", "alembic", "mako", "telegram", "httpx")
+NOT_SERVED = ("sklearn", "scipy", "joblib", "alembic", "mako", "telegram", "httpx", "PIL", "phonenumbers")
 
 
 @pytest.mark.slow
