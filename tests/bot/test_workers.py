@@ -23,7 +23,7 @@ from tests.fakes.net import free_port
 from tests.fakes.server import start_server
 from tests.fakes.telegram_api import FakeTelegram
 
-pytestmark = pytest.mark.slow  # end to end: real processes
+pytestmark = [pytest.mark.slow, pytest.mark.timing]  # end to end: real processes; a poller's hand-over in time
 
 RESIDENTS = tuple(range(7001, 7009))
 POLLS = re.compile(r"telegram: process (\d+) polls now")

@@ -30,6 +30,8 @@ def _texts() -> list[str]:
 
 
 TEXTS = _texts()
+# One worker runs the file: its module fixture trains a model (a minute of CPU), once.
+pytestmark = pytest.mark.xdist_group("scorer")
 
 
 @pytest.fixture(scope="module")

@@ -58,6 +58,7 @@ def _received(fake: FakeTelegram, n: int) -> Counter[int]:
     return Counter({1000 + i: len(fake.messages.get(1000 + i, [])) for i in range(n)})
 
 
+@pytest.mark.timing  # 5000 sends within 120 s: CPU-bound, it needs the machine to itself
 async def test_5000_residents_get_it_exactly_once_in_their_language(sqlite_url: str) -> None:
     n, rate, blocked = 5000, 400, 20
     fake = await _fake(rate, n, blocked)
@@ -128,6 +129,7 @@ async def _wait_started(logs: list[Path], procs: list[subprocess.Popen[bytes]], 
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.timing  # catching a worker between two sends needs the machine to itself
 @pytest.mark.parametrize("moment", ["between-sends", "anywhere"])
 async def test_a_killed_worker_is_restarted_and_nobody_is_missed(sqlite_url: str, tmp_path: Path,
                                                                   moment: str) -> None:
@@ -202,6 +204,7 @@ async def test_a_killed_worker_is_restarted_and_nobody_is_missed(sqlite_url: str
         await fake.close()
 
 
+@pytest.mark.timing  # leases taken back when a loaded machine stalls a worker
 async def test_two_worker_processes_on_postgresql_share_one_broadcast(postgres_url: str, tmp_path: Path) -> None:
     n, rate = 2000, 300
     fake = await _fake(rate, n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
@@ -55,6 +56,7 @@ async def test_five_wrong_passwords_over_two_processes_lock_the_account_in_both(
     assert len(names) == 2 and not any("lan" in n or "127.0.0.1" in n for n in names)
 
 
+@pytest.mark.timing  # half-second windows
 async def test_one_failure_a_window_after_the_limit_and_spent_rows_are_deleted(database_url: str) -> None:
     engine = make_engine(database_url)
     await migrate(engine)

@@ -67,6 +67,7 @@ async def test_a_full_session_at_debug_logs_no_token_and_no_resident_text(
 
 
 @pytest.mark.slow
+@pytest.mark.timing  # answers within a second
 async def test_others_are_answered_within_a_second_while_one_resident_sends_40(
         db_services: Services, fake_telegram: FakeTelegram) -> None:  # noqa: F811
     fake = fake_telegram
