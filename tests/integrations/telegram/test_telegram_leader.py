@@ -9,10 +9,11 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text
 
-from bot.app import build, telegram_channel
+from bot.app import telegram_channel
 from bot.storage.leader import SessionLock
 from kernel.settings import Settings, replace
 from tests.fakes.pacing import TELEGRAM
+from tests.fakes.services import build_services
 from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.slow  # real pauses: a long poll and the lock checks
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow  # real pauses: a long poll and the lock checks
 
 async def test_the_channel_stops_polling_when_its_lock_is_lost_and_resumes_when_it_is_free(
         settings: Settings, postgres_url: str, interpreter: Any, fake_telegram: FakeTelegram) -> None:
-    services = await build(replace(settings, database_url=postgres_url), interpreter=interpreter)
+    services = await build_services(replace(settings, database_url=postgres_url), interpreter=interpreter)
     channel = telegram_channel(services, replace(TELEGRAM, token=fake_telegram.token, api_url=fake_telegram.base_url,
                                                  poll_timeout=1))
     other = SessionLock(services.engine, f"telegram-poll:{fake_telegram.token.partition(':')[0]}",
