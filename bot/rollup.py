@@ -101,15 +101,23 @@ async def catch_up(store: Store, zone: ZoneInfo, name: str, tables: Sequence[Any
     without its state it empties `tables` and starts from the day of `first` (a query of the earliest time)."""
     # A day is closed a few minutes after midnight: a turn that began before it has committed its events by then.
     today = today or (datetime.now(zone) - timedelta(minutes=GRACE_MINUTES)).date()
-    async with store.writing() as s:
-        state = await s.get(RollupState, name)
-        if state is None or state.zone != zone.key:
+    state: RollupState | None = None
+    while state is None:  # None: a resident was forgotten (the row deleted) between the two statements
+        async with store.writing() as s:
+            # Two processes (run --workers N) may start over at once: both insert the state row if it is missing
+            # (the second waits for the first's, then leaves it) and queue on its lock, so one empties the tables
+            # and the other finds the state set (it used to read nothing too: a unique violation, or days twice).
+            upsert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+            await s.execute(upsert(RollupState).values(name=name, zone="", through=FIRST_DAY)
+                            .on_conflict_do_nothing(index_elements=["name"]))
+            state = await s.get(RollupState, name, with_for_update=True, populate_existing=True)
+            if state is None or state.zone == zone.key:
+                continue
             for table in tables:
                 await s.execute(delete(table))
-            await s.execute(delete(RollupState).where(RollupState.name == name))
             earliest = (await s.execute(first)).scalar_one()
             begin = min(earliest.astimezone(zone).date(), today) if earliest is not None else today
-            s.add(RollupState(name=name, zone=zone.key, through=begin - timedelta(days=1)))
+            state.zone, state.through = zone.key, begin - timedelta(days=1)
     done = 0
     while max_days is None or done < max_days:
         async with store.writing() as s:

@@ -31,7 +31,7 @@ class RollupWorker:
                 if days:
                     log.info("funnel roll-up: %d day(s) counted", days)
                     continue  # more to catch up: go on at once (a month at a time keeps transactions short)
-            except Exception:  # the database went away, or another process counted the day: next time
+            except Exception:  # the database went away: next time (two processes at once queue on the state row)
                 log.exception("funnel roll-up failed")
             try:
                 await asyncio.wait_for(self._stop.wait(), timeout=self.every)

@@ -5,18 +5,19 @@ around them, open ends) on both databases, with the roll-up caught up, partway, 
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from bot.rollup import roll_up, rolled
 from bot.rollup_writers import active_writers, roll_up_writers
 from bot.staff import figures
 from bot.stats import Scope, funnel_table
-from bot.storage.db import AnalyticsEvent, FunnelDay, FunnelMonth, Message, Resident, make_engine, migrate
+from bot.storage.db import AnalyticsEvent, FunnelDay, FunnelMonth, Message, Resident, RollupState, make_engine, migrate
 from bot.storage.store import Store
 from dialogues.flows import Library
 from tests.fakes.history import ZONE
@@ -156,3 +157,32 @@ async def test_who_wrote_from_the_roll_up_is_who_wrote(database_url: str) -> Non
         await same()
     finally:
         await engine.dispose()
+
+
+async def test_two_processes_roll_up_together(database_url: str, project_library: Library) -> None:
+    """Two server processes' workers on one database (run --workers 2) start over at once (new, or a resident
+    forgotten) and count the same days at once: no error, each day counted once, the events' numbers."""
+    engines = [make_engine(database_url) for _ in range(2)]
+    stores = [Store(engine) for engine in engines]
+    try:
+        today = datetime.now(ZONE).date()
+        ids = await _seed(stores[0], project_library, today)
+        async with stores[0].writing() as s:
+            s.add_all(Message(resident_id=ids[i % 40], direction="in", text="xin chào",
+                              created_at=datetime.combine(today - timedelta(days=i % SPAN), time(9), ZONE))
+                      for i in range(300))
+        for _ in range(10):  # both find no state and start over (it failed one time in a few)
+            async with stores[0].writing() as s:
+                await s.execute(delete(RollupState))
+            assert await asyncio.gather(*(roll_up(store, ZONE, today, max_days=0) for store in stores),
+                                        *(roll_up_writers(store, ZONE, today, max_days=0) for store in stores)
+                                        ) == [0, 0, 0, 0]
+        counted = await asyncio.gather(*(roll_up(store, ZONE, today) for store in stores),
+                                       *(roll_up_writers(store, ZONE, today) for store in stores))
+        assert sum(counted[:2]) == SPAN - 1 and sum(counted[2:]) == SPAN - 1, counted
+        await _same_numbers(stores[1], project_library, today, None, every=5)
+        scope = Scope.days(today - timedelta(days=40), today, ZONE)
+        assert await figures.reach(stores[0], scope) == await figures.reach(stores[0], scope, rollup=False)
+    finally:
+        for engine in engines:
+            await engine.dispose()
