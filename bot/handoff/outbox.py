@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -48,6 +48,9 @@ from kernel.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 PULL_CHANNELS = ("web",)
+# Whether anything waits for a web chat resident: asked on every message, so built once.
+_WAITING = select(Outbox.id).where(Outbox.audience == "resident", Outbox.channel == bindparam("channel"),
+                                   Outbox.chat_id == bindparam("user"), Outbox.status == PENDING).limit(1)
 
 
 class OutboxWorker:
@@ -211,9 +214,9 @@ class OutboxWorker:
             return [], after
         mine = (Outbox.audience == "resident", Outbox.channel == channel, Outbox.chat_id == user_id,
                 Outbox.status == PENDING)
-        async with self.store.session() as s:  # almost always nothing waits: answer without the write lock
-            if (await s.execute(select(Outbox.id).where(*mine).limit(1))).first() is None:
-                return [], after
+        # Almost always nothing waits: answer without the write lock (and without an ORM session).
+        if await self.store.first(_WAITING, {"channel": channel, "user": user_id}) is None:
+            return [], after
         async with self.store.writing() as s:
             if after is not None:
                 await s.execute(update(Outbox).where(*mine, Outbox.id <= after).values(

@@ -24,7 +24,7 @@ class Residents:
         return view.language if view is not None else None
 
     async def known(self, who: ResidentKey) -> bool:
-        return await self.store.find(who) is not None
+        return await self.store.exists(who)
 
     async def set_blocked(self, who: ResidentKey, blocked: bool) -> None:
         async with self.store.writing() as s:

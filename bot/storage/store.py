@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, false, insert, select, text
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, delete, false, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -28,6 +28,7 @@ _TURN = _turn(false())
 _TURN_SEEN = _turn(select(Message.id).where(Message.resident_id == Resident.id,
                                             Message.platform_message_id == bindparam("message")).exists())
 _LOG = insert(cast(Table, Message.__table__))
+_KNOWN = select(Resident.id).where(Resident.channel == bindparam("channel"), Resident.platform_id == bindparam("user"))
 # PostgreSQL: one resident's turns run one at a time across every process sharing the database. The lock
 # is the transaction's (released at commit or rollback, or when a dead process's connection closes); the
 # first number keeps these keys apart from other advisory locks (bot/storage/leader.py).
@@ -60,7 +61,8 @@ class Store:
         self.engine = engine
         # `session()` is for reading (on SQLite its transactions never wait for a writer);
         # every write goes through `writing()`.
-        self.session = async_sessionmaker(engine.execution_options(**READ_ONLY), expire_on_commit=False)
+        self._reader = engine.execution_options(**READ_ONLY)
+        self.session = async_sessionmaker(self._reader, expire_on_commit=False)
         self._writer = async_sessionmaker(engine, expire_on_commit=False)
         # SQLite has a single writer: queue this process's write transactions here rather than
         # in SQLite's busy handler. PostgreSQL needs no such lock.
@@ -144,6 +146,16 @@ class Store:
               step: str | None = None, data: dict[str, object] | None = None) -> None:
         s.add(AnalyticsEvent(resident_id=resident_id, kind=kind, flow=flow, step=step, data=data,
                              created_at=utcnow()))
+
+    async def first(self, statement: Select[Any], params: dict[str, Any]) -> Row[Any] | None:
+        """The first row of a read on a bare connection: no ORM session for the hot path's small reads (a
+        statement built once, with bind parameters, so it is not built and keyed again every call)."""
+        async with self._reader.connect() as conn:
+            return (await conn.execute(statement, params)).first()
+
+    async def exists(self, who: ResidentKey) -> bool:
+        """Whether the resident has a row (the web chat asks it for every message)."""
+        return await self.first(_KNOWN, {"channel": who.channel, "user": who.user_id}) is not None
 
     async def find(self, who: ResidentKey) -> ResidentView | None:
         async with self.session() as s:

@@ -37,6 +37,7 @@ from kernel.safety import screen
 from kernel.settings import ZaloSettings
 
 log = logging.getLogger(__name__)
+TOLD_MAX = 10_000  # residents remembered as told to slow down (the set does not grow with every flooder)
 CHANNEL = "zalo"
 MAX_TEXT = 4096
 DELIVERY_ATTEMPTS = 3
@@ -148,7 +149,7 @@ class ZaloChannel:
         # them) and dropped; the resident is told once per window.
         self.limiter = (FloodLimiter(settings.rate_limit_messages, settings.rate_limit_window_seconds)
                         if settings.rate_limits else None)
-        self._told: set[str] = set()
+        self._told: set[str] = set()  # residents told to slow down, until they are let through again
 
     async def open(self) -> None:
         """Open the HTTP client and load the OA's tokens (once); nothing is received until start()."""
@@ -320,6 +321,8 @@ class ZaloChannel:
     async def _slow_down(self, user_id: str) -> None:
         if user_id in self._told:
             return
+        if len(self._told) >= TOLD_MAX:  # flooders who never came back: at worst one is told twice
+            self._told.clear()
         self._told.add(user_id)
         _ = self.sender.catalogs.get(await self.sender.language_of(user_id))
         self._deliver(user_id, [Reply(_("Bạn gửi nhanh quá. Xin chờ vài giây rồi gửi tiếp."))])
