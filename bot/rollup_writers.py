@@ -41,6 +41,28 @@ async def roll_up_writers(store: Store, zone: ZoneInfo, today: date | None = Non
     return await catch_up(store, zone, NAME, (WriterDay,), first, _roll_day, today, max_days)
 
 
+def wrote_parts(zone: ZoneInfo, first: date | None, last: date | None, last_counted: date) -> list[Any]:
+    """Subqueries of resident ids (a `resident_id` column) that together are who wrote on the days first..last
+    (None: open) when the roll-up has counted through `last_counted`: its rows (each resident once, on their first
+    day in the period), then the messages after it (each resident once; may repeat one of the first)."""
+    a = first or FIRST_DAY + timedelta(days=1)
+    closed_end = min(last, last_counted) if last is not None else last_counted
+    parts = []
+    if a <= closed_end:
+        w = WriterDay
+        parts.append(select(w.resident_id).where(w.day >= a, w.day <= closed_end, w.prev_day < a).subquery())
+    open_first = max(a, last_counted + timedelta(days=1))
+    if last is None or open_first <= last:
+        parts.append(_inbound([Message.created_at >= bounds(open_first, zone)[0],
+                               *([Message.created_at < bounds(last, zone)[1]] if last is not None else [])]))
+    return parts
+
+
+async def writers_through(s: AsyncSession, zone: ZoneInfo) -> date | None:
+    """The last day the roll-up of who wrote has counted (None: none yet in this time zone)."""
+    return await through(s, zone, NAME)
+
+
 async def active_writers(store: Store, zone: ZoneInfo, first: date | None, last: date | None,
                          villages: tuple[str, ...] | None) -> dict[tuple[str | None, str], int] | None:
     """Residents who wrote on the days first..last (None: open), per their village and channel now; None when
@@ -78,4 +100,4 @@ async def active_writers(store: Store, zone: ZoneInfo, first: date | None, last:
     return None
 
 
-__all__ = ["active_writers", "roll_up_writers"]
+__all__ = ["active_writers", "roll_up_writers", "wrote_parts", "writers_through"]

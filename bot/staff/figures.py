@@ -8,14 +8,15 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, String, case, func, literal, select
+from sqlalchemy import ColumnElement, DateTime, String, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from bot.broadcast.models import CLAIMED, FAILED, PENDING, SENT, Broadcast, Delivery
 from bot.broadcast.queue import SKIPPED
 from bot.handoff.models import RESOLVED, Case
-from bot.rollup_writers import active_writers
+from bot.rollup_writers import writers_through, wrote_parts
 from bot.stats import Scope
 from bot.storage.db import AnalyticsEvent, Base, Message, Resident, utcnow
 from bot.storage.store import Store
@@ -51,10 +52,45 @@ def _period(column: InstrumentedAttribute[datetime], scope: Scope) -> list[Colum
     return out
 
 
+async def _reach_rows(store: Store, scope: Scope) -> list[Any] | None:
+    """Per village, channel and language: residents known by the period's end, new in it, subscribed, and who
+    wrote in it (the roll-up of who wrote, then the messages after it), in one pass over the residents; None
+    without a roll-up in the commune's time zone."""
+    r = Resident
+    assert scope.zone is not None
+    known = r.created_at < scope.until if scope.until is not None else true()
+    new = and_(known, r.created_at >= scope.since) if scope.since is not None else known
+    for _ in range(5):  # a day counted between our reads would be counted twice: read again
+        async with store.session() as s:
+            last_counted = await writers_through(s, scope.zone)
+            if last_counted is None:
+                return None
+            parts = wrote_parts(scope.zone, scope.first, scope.last, last_counted)
+            # `id IN (...)`: PostgreSQL hashes who wrote once (a hashed SubPlan) and streams the residents past it.
+            wrote = or_(*(r.id.in_(select(part.c.resident_id)) for part in parts)) if parts else false()
+            query = select(r.village, r.channel, r.language, _count_if(known), _count_if(new),
+                           _count_if(and_(known, r.subscribed)), _count_if(wrote))
+            rows = (await s.execute(query.where(*_residents_in(scope))
+                                    .group_by(r.village, r.channel, r.language))).all()
+            if await writers_through(s, scope.zone) == last_counted:
+                return list(rows)
+    return None
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
 async def reach(store: Store, scope: Scope, rollup: bool = True) -> dict[str, list[dict[str, object]]]:
     """Per village and channel: residents known by the period's end, new in it, active (wrote in it; from the
     daily roll-up of who wrote when there is one, bot/rollup_writers.py), subscribed to announcements (now); and
     residents per language."""
+    rows = await _reach_rows(store, scope) if rollup and scope.zone is not None else None
+    if rows is not None:  # groups without a resident known by the period's end are not shown
+        wrote: dict[tuple[str | None, str], int] = Counter()
+        for village, channel, _, _, _, _, n in rows:
+            wrote[(village, channel)] += int(n or 0)
+        return _reach_table([row[:6] for row in rows if row[3]], wrote)
     r = Resident
     known = [*_residents_in(scope), *([r.created_at < scope.until] if scope.until is not None else [])]
     new = case((r.created_at >= scope.since, 1), else_=0) if scope.since is not None else literal(1)
@@ -67,11 +103,15 @@ async def reach(store: Store, scope: Scope, rollup: bool = True) -> dict[str, li
                .distinct().subquery())
     active = (select(r.village, r.channel, func.count()).join(writers, writers.c.resident_id == r.id)
               .where(*_residents_in(scope)).group_by(r.village, r.channel))
-    rolled = await active_writers(store, scope.zone, scope.first, scope.last, scope.villages) \
-        if rollup and scope.zone is not None else None
     async with store.session() as s:
         total_rows = (await s.execute(totals)).all()
-        active_rows = rolled if rolled is not None else {(v, c): n for v, c, n in (await s.execute(active)).all()}
+        active_rows = {(v, c): int(n) for v, c, n in (await s.execute(active)).all()}
+    return _reach_table(list(total_rows), active_rows)
+
+
+def _reach_table(total_rows: list[Any], active_rows: dict[tuple[str | None, str], int]
+                 ) -> dict[str, list[dict[str, object]]]:
+    """The reach and languages tables from (village, channel, language, known, new, subscribed) rows."""
     places: dict[tuple[str | None, str], list[int]] = {}
     languages: Counter[str] = Counter()
     for village, channel, language, n, fresh, subscribed in total_rows:
