@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, String, and_, case, false, func, literal, or_, select, true
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from bot.broadcast.models import CLAIMED, FAILED, PENDING, SENT, Broadcast, Delivery
@@ -18,7 +19,7 @@ from bot.broadcast.queue import SKIPPED
 from bot.handoff.models import RESOLVED, Case
 from bot.rollup_writers import writers_through, wrote_parts
 from bot.stats import Scope
-from bot.storage.db import AnalyticsEvent, Base, Message, Resident, utcnow
+from bot.storage.db import UNANSWERED_WHERE, AnalyticsEvent, Base, Message, Resident, utcnow
 from bot.storage.store import Store
 from kernel.text import fold_words
 
@@ -228,8 +229,8 @@ async def unanswered(store: Store, scope: Scope, limit: int = 50) -> list[dict[s
     """Groups of alike messages the assistant could not answer in the period (already redacted when stored),
     most frequent first; a group marked handled is left out until a new message joins it."""
     m = Message
-    query = (select(m.text, m.intent, m.created_at).where(m.intent.in_(UNANSWERED_KINDS), m.direction == "in",
-                                                           m.text.is_not(None), *_period(m.created_at, scope))
+    # The partial index's own condition, as written (literal values: a cached generic plan can still use it).
+    query = (select(m.text, m.intent, m.created_at).where(sql_text(UNANSWERED_WHERE), *_period(m.created_at, scope))
              .order_by(m.created_at.desc()).limit(SCAN_LIMIT))
     if scope.villages is not None:
         query = query.join(Resident, Resident.id == m.resident_id).where(*_residents_in(scope))
