@@ -39,15 +39,17 @@ def bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
 
 
-def _pairs(where: Sequence[Any]) -> Any:
+def _pairs(where: Sequence[Any], reached: bool = True) -> Any:
     """(flow, measure, step, resident) of the events, each once: a start counts as started and as reaching its
-    step, a step as reaching it, the endings as themselves (the raw funnel's queries, bot/stats.py)."""
+    step, a step as reaching it, the endings as themselves (the raw funnel's queries, bot/stats.py). Without
+    `reached`, the steps reached are left out (the most numerous)."""
     ev = AnalyticsEvent
     resident, step = func.coalesce(ev.resident_id, 0), func.coalesce(ev.step, "")
     parts = [
         select(ev.flow, literal("started", String).label("measure"), literal("", String).label("step"), resident)
         .where(*where, ev.kind == "flow_start"),
-        select(ev.flow, literal("reached", String), step, resident).where(*where, ev.kind.in_(("flow_start", "step"))),
+        *([select(ev.flow, literal("reached", String), step, resident)
+           .where(*where, ev.kind.in_(("flow_start", "step")))] if reached else []),
         select(ev.flow, ev.kind, step, resident).where(*where, ev.kind.in_(ENDINGS)),
     ]
     mapped = union_all(*parts).subquery()
@@ -162,9 +164,10 @@ async def through(s: AsyncSession, zone: ZoneInfo, name: str = NAME) -> date | N
 
 
 async def rolled(store: Store, zone: ZoneInfo, first: date | None, last: date | None,
-                 flows: tuple[str, ...] | None) -> Rows | None:
+                 flows: tuple[str, ...] | None, reached: bool = True) -> Rows | None:
     """The funnel's rows (shaped as bot/stats.py's raw queries: endings, started, reached) for the whole commune on
-    the days first..last (None: open); None when there is no roll-up in this time zone yet."""
+    the days first..last (None: open); None when there is no roll-up in this time zone yet. Without `reached`,
+    no row for the steps reached (not read)."""
     a = first or FIRST_DAY + timedelta(days=1)
     for _ in range(5):  # a day counted between our reads would be counted twice: read again
         async with store.session() as s:
@@ -176,7 +179,8 @@ async def rolled(store: Store, zone: ZoneInfo, first: date | None, last: date | 
             for table, column, low, high in _closed_parts(a, closed_end):
                 query = (select(table.flow, table.measure, table.step, func.sum(table.residents))
                          .where(column >= low, column <= high, table.prev_day < a,
-                                *([table.flow.in_(flows)] if flows is not None else []))
+                                *([table.flow.in_(flows)] if flows is not None else []),
+                                *([] if reached else [table.measure != "reached"]))
                          .group_by(table.flow, table.measure, table.step))
                 for flow, measure, step, n in (await s.execute(query)).all():
                     counts[(flow, measure, step)] = counts.get((flow, measure, step), 0) + int(n)
@@ -186,7 +190,7 @@ async def rolled(store: Store, zone: ZoneInfo, first: date | None, last: date | 
                 where = [ev.flow.in_(flows) if flows is not None else ev.flow.is_not(None),
                          ev.created_at >= bounds(open_first, zone)[0],
                          *([ev.created_at < bounds(last, zone)[1]] if last is not None else [])]
-                pairs = _pairs(where)
+                pairs = _pairs(where, reached)
                 query = (select(pairs.c.flow, pairs.c.measure, pairs.c.step, func.count())
                          .select_from(_seen_join(pairs))
                          .where(or_(FunnelSeen.last_day.is_(None), FunnelSeen.last_day < a))

@@ -139,7 +139,7 @@ async def funnel_table(store: Store, library: Library, scope: Scope | None = Non
     scope = scope or Scope()
     rows: dict[str, list[tuple[Any, ...]]] | None = None
     if rollup and not stops and scope.zone is not None and scope.villages is None:
-        rows = await rolled(store, scope.zone, scope.first, scope.last, scope.flows)
+        rows = await rolled(store, scope.zone, scope.first, scope.last, scope.flows, reached)
     if rows is None:
         rows = {}
         async with store.session() as s:
