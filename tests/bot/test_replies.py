@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from aiohttp import web
 from sqlalchemy import func, select, update
@@ -147,6 +148,7 @@ async def test_settled_replies_are_pruned_after_a_day(core: Services) -> None:
     assert await rows(core) == []
 
 
+@pytest.mark.timing  # the first turn's replies must still be on the way (0.3 s) when the second's are drained
 async def test_on_postgresql_another_process_does_not_overtake_replies_on_the_way(
         settings: Settings, postgres_url: str, interpreter: Any) -> None:
     """Two processes on one database serve one resident's turns one after the other: the second turn's
