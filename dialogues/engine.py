@@ -120,6 +120,8 @@ def _said(t: Turn, flow: Flow | None, parse: Parse) -> None:
         return
     if t.state.awaiting and _answer_awaiting(t, flow, parse):
         return
+    if facts.term(t, flow, parse):  # "OTP là gì?" mid-guide: the word explained, the step kept
+        return
     ranking = parse.ranking or ((parse.intent, parse.confidence),)
     unsure = _unsure(t, parse)
     if (unsure or parse.intent.startswith(FAQ_PREFIX)) and facts.names_old_unit(parse.text):
@@ -262,6 +264,8 @@ def _intent(t: Turn, flow: Flow | None, parse: Parse) -> None:
     if name == "resume_guide":
         resume.asked_to_resume(t, flow)
         return
+    if name in ("human_handoff", "subscribe"):
+        _village_named(t, parse)
     if flow is not None and _not_an_answer(t, flow, parse):
         return
     if flow is not None:
@@ -284,6 +288,15 @@ def _intent(t: Turn, flow: Flow | None, parse: Parse) -> None:
         return
     answer(t, parse)
     guide.offer_resume(t, flow)
+
+
+def _village_named(t: Turn, parse: Parse) -> None:
+    """"tôi ở thôn Trung Tú, muốn gặp người": a village named with the request answers "which village?"."""
+    entity = parse.entity("village")
+    village = t.ctx.commune.find_village(entity.value) if entity and t.ctx.resident.village is None else None
+    if village is not None:
+        t.effects.append(fx.SetVillage(village.code))
+        t.ctx = replace(t.ctx, resident=replace(t.ctx.resident, village=village.code))
 
 
 def _not_an_answer(t: Turn, flow: Flow, parse: Parse) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from dialogues import old_address
 from dialogues.flows import Flow
 from dialogues.knowledge import Entry
+from dialogues.terms import asked_term
 from dialogues.turn import CANCEL, MENU, RESUME, Turn
 from kernel.messages import Button
 from kernel.text import fold_words
@@ -78,7 +79,13 @@ def asked_kind(t: Turn, flow: Flow, parse: Parse) -> str | None:
 
 def not_known(t: Turn, flow: Flow, kind: str) -> None:
     """The open guide has no confirmed fact of that kind: say so and where to ask, never another task's figure."""
-    if kind == "fee":
+    if flow.topic == "payments":  # a bank's or wallet's charge or delay: only the bank knows it
+        said = (t._("Tôi chưa có mức phí đã được xác nhận cho việc “{title}”. Phí do ngân hàng hoặc ví điện tử của "
+                    "bạn quy định: bạn xem trong ứng dụng hoặc gọi tổng đài của họ.", title=t._(flow.title))
+                if kind == "fee" else
+                t._("Tôi chưa có thời gian đã được xác nhận cho việc “{title}”. Bạn hỏi tổng đài ngân hàng hoặc ví "
+                    "điện tử của bạn.", title=t._(flow.title)))
+    elif kind == "fee":
         said = t._("Tôi chưa có mức phí đã được xác nhận cho việc “{title}”. Bạn hỏi Điểm phục vụ hành chính "
                    "công của xã hoặc tổ công nghệ số của thôn.", title=t._(flow.title))
     else:
@@ -124,4 +131,14 @@ def say_new_unit(t: Turn, flow: Flow | None, text: str) -> bool:
         said += " " + t._("Đây là theo dữ liệu công khai về đợt sắp xếp đơn vị hành chính, cần đối chiếu lại "
                           "với Nghị quyết hoặc hỏi Điểm phục vụ hành chính công của xã.")
     answer(t, flow, said)
+    return True
+
+
+def term(t: Turn, flow: Flow | None, parse: Parse) -> bool:
+    """"OTP là gì?": the glossary's explanation of the word, the open guide kept; False if no term is asked."""
+    asked = asked_term(parse.text, t.ctx.library.glossary)
+    if asked is None:
+        return False
+    gloss = t._(asked.gloss)
+    answer(t, flow, gloss[:1].upper() + gloss[1:])
     return True

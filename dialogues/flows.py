@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -14,6 +14,9 @@ from dialogues.knowledge import Knowledge, KnowledgeError, load_knowledge
 from dialogues.triage import Rules, TriageError, load_rules
 from kernel.text import fold_words
 from kernel.yamlfile import load_yaml
+
+if TYPE_CHECKING:
+    from dialogues.content import Term
 
 END = "end"
 # A choice may lead into another guide: "flow:<id>" (its first step) or "flow:<id>/<step>".
@@ -131,6 +134,8 @@ class Library:
     knowledge: Knowledge = field(default_factory=lambda: Knowledge({}))
     # The safety triage's patterns (dialogues/triage.yml), checked before anything else a resident types.
     triage: Rules = field(default_factory=Rules)
+    # The glossary (dialogues/glossary.yml): "OTP là gì?" is answered with its explanation.
+    glossary: tuple[Term, ...] = ()
 
     def get(self, flow_id: str) -> Flow | None:
         return self.flows.get(flow_id)
@@ -279,4 +284,7 @@ def load_library(flows_dir: Path, knowledge_dir: Path | None = None) -> Library:
         triage = load_rules(triage_path) if triage_path.exists() else Rules()
     except TriageError as exc:  # stops start-up like a broken guide
         raise FlowError(str(exc)) from None
-    return Library(flows=flows, topics=tuple(topics), knowledge=knowledge, triage=triage)
+    from dialogues.content import GLOSSARY_FILE, load_glossary  # content builds on this module
+
+    glossary = load_glossary() if GLOSSARY_FILE.exists() else ()
+    return Library(flows=flows, topics=tuple(topics), knowledge=knowledge, triage=triage, glossary=glossary)

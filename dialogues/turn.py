@@ -109,7 +109,8 @@ INTENT_LABELS = {
     "contact_support_team": N_("Liên hệ tổ công nghệ số"), "mobile_service_schedule": N_("Lịch dịch vụ công lưu động"),
     "digital_skills_class": N_("Lớp kỹ năng số"), "bot_challenge": N_("Bạn là ai?"), "thank": N_("Cảm ơn"),
     "goodbye": N_("Tạm biệt"), "affirm": N_("Đồng ý"), "deny": N_("Không đồng ý"), "report_scam": N_("Báo lừa đảo"),
-    "my_data": N_("Xem thông tin của tôi"),
+    "my_data": N_("Xem thông tin của tôi"), "resume_guide": N_("Làm tiếp hướng dẫn đang dở"),
+    "old_address": N_("Tên xã, thôn mới sau sáp nhập"),
 }
 
 # Menu entries that are a button payload rather than an intent.

@@ -20,7 +20,8 @@ from bot.handoff.book import PREFIX
 from bot.handoff.cases import Escalation
 from bot.handoff.files import CaseFiles, Kept, NotAccepted
 from bot.handoff.models import Case, CaseMessage
-from bot.storage.db import Resident
+from bot.storage.db import Conversation, Resident
+from dialogues.state import DialogueState
 from kernel.i18n import Translator
 from kernel.messages import Button, MediaFile, Reply, ResidentKey
 from kernel.safety import screen
@@ -37,10 +38,12 @@ def _no_case(tr: Translator) -> list[Reply]:
                   ((Button(tr("Gặp người hỗ trợ"), "human"), Button(tr("Xem danh mục"), "menu")),))]
 
 
-def _held(tr: Translator) -> list[Reply]:
+def _held(tr: Translator, in_guide: bool) -> list[Reply]:
+    # A screenshot sent mid-guide keeps the way back to the step (the conversation has not moved).
+    on = Button(tr("Tiếp tục"), "resume") if in_guide else Button(tr("Xem danh mục"), "menu")
     return [Reply(tr("Trợ lý không xem được ảnh hay ghi âm. Bấm “Gặp người hỗ trợ” để chuyển tệp này cho tổ công "
                      "nghệ số. Đừng gửi ảnh căn cước, thẻ ngân hàng hay mã OTP."),
-                  ((Button(tr("Gặp người hỗ trợ"), "human"), Button(tr("Xem danh mục"), "menu")),))]
+                  ((Button(tr("Gặp người hỗ trợ"), "human"), on),))]
 
 
 def _refused(tr: Translator) -> list[Reply]:
@@ -61,12 +64,14 @@ class ResidentFiles:
             stmt = select(Resident).where(Resident.channel == who.channel, Resident.platform_id == who.user_id)
             resident = (await s.execute(stmt)).scalar_one_or_none()
             case = await esc.active_case(s, resident.id) if resident is not None else None
+            conv = await s.get(Conversation, resident.id) if resident is not None else None
         tr = esc.catalogs.get(resident.language if resident is not None else None)
         if resident is None:
             return "no_case", _no_case(tr)
         if case is None:
             held = await self._keep(None, data, resident.id)
-            return ("no_case", _held(tr)) if held is not None else ("refused", _refused(tr))
+            in_guide = DialogueState.from_json(conv.state if conv is not None else None).flow is not None
+            return ("no_case", _held(tr, in_guide)) if held is not None else ("refused", _refused(tr))
         kept = await self._keep(case.id, data)
         if kept is None:
             return "refused", _refused(tr)
@@ -83,7 +88,7 @@ class ResidentFiles:
         if kept is None:
             return _refused(scope.tr)
         if case is None:  # held: the case the resident asks for next takes it (Escalation.open_case)
-            return _held(scope.tr)
+            return _held(scope.tr, scope.state.flow is not None)
         self.escalation.record_file(scope.session, case, kept)
         caption = screen(media.caption).text.strip() if media.caption else ""
         if caption:  # what the resident wrote with it, redacted like any message of theirs

@@ -134,6 +134,16 @@ async def test_a_photo_joins_the_open_case_and_only_its_team_sees_it(
     assert (await client.get(attachment["url"])).status == 404 and not (folder / str(case_id)).exists()
 
 
+async def test_a_screenshot_sent_mid_guide_keeps_the_way_back_to_the_step(
+        site: tuple[Any, Services, Clock, Path]) -> None:
+    client, services, _, _ = site
+    await say(services, text="cài vneid")  # found by playing: the answer offered only the menu
+    body = await (await send(client, photo())).json()
+    assert [b["payload"] for b in body["replies"][0]["buttons"]] == ["human", "resume"]
+    result = await say(services, payload="resume")
+    assert result.state.flow == "vneid_install" and result.state.step == 1
+
+
 async def test_forgetting_the_resident_deletes_their_files(site: tuple[Any, Services, Clock, Path]) -> None:
     client, services, clock, folder = site
     case_id = await open_case(services)
