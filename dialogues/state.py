@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,9 @@ class DialogueState:
     choices: tuple[str, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        # The fields in order, shallow: dataclasses.asdict deep-copies every value, and this runs a few
+        # times a turn (the saved state, the position); the text is the same, so saved positions still match.
+        return json.dumps({name: getattr(self, name) for name in _FIELDS}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | None) -> DialogueState:
@@ -53,4 +55,5 @@ class DialogueState:
         return replace(self, flow=None, step=None, stuck=0, tried=())
 
 
+_FIELDS = tuple(f.name for f in fields(DialogueState))
 __all__ = ["DialogueState", "replace"]
