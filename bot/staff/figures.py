@@ -23,7 +23,6 @@ from bot.storage.db import UNANSWERED_WHERE, AnalyticsEvent, Base, Message, Resi
 from bot.storage.store import Store
 from kernel.text import fold_words
 
-UNANSWERED_KINDS = ("out_of_scope", "low_confidence")  # what the message log keeps for them (dialogues Outcome)
 SCAN_LIMIT = 5000  # unanswered messages read per request: the newest, plenty to group the common ones
 
 
@@ -238,16 +237,23 @@ async def unanswered(store: Store, scope: Scope, limit: int = 50) -> list[dict[s
         rows = (await s.execute(query)).all()
         handled = {h: _aware(at) for h, at in (await s.execute(select(UnansweredHandled.key_hash,
                                                                               UnansweredHandled.through))).all()}
+    # The same text many times over: each text folded once (newest first, as the rows come).
+    texts: dict[str, tuple[Counter[str], datetime]] = {}
+    for text, kind, at in rows:
+        seen = texts.get(text or "")
+        if seen is None:
+            texts[text or ""] = seen = (Counter(), _aware(at))
+        seen[0][kind or ""] += 1
     groups: dict[str, dict[str, object]] = {}
     wordings: dict[str, Counter[str]] = {}
-    for text, kind, at in rows:
-        key = wording_key(text or "")
+    for text, (kinds, newest) in texts.items():
+        key = wording_key(text)
         if not key:
             continue
-        g = groups.setdefault(key, {"key": key_hash(key), "count": 0, "kinds": set(), "last": _aware(at)})
-        g["count"] = int(str(g["count"])) + 1
-        g["kinds"].add(kind)  # type: ignore[attr-defined]
-        wordings.setdefault(key, Counter())[text or ""] += 1
+        g = groups.setdefault(key, {"key": key_hash(key), "count": 0, "kinds": set(), "last": newest})
+        g["count"] = int(str(g["count"])) + kinds.total()
+        g["kinds"].update(kinds)  # type: ignore[attr-defined]
+        wordings.setdefault(key, Counter())[text] += kinds.total()
     out = []
     for key, g in groups.items():
         last = g["last"]

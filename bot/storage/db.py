@@ -81,9 +81,11 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-# The dashboard's unanswered messages (bot/staff/figures.py writes the same condition with literal values, so
-# PostgreSQL's plan, even a cached one, can use the partial index).
-UNANSWERED_WHERE = "direction = 'in' AND intent IN ('out_of_scope', 'low_confidence') AND text IS NOT NULL"
+# The dashboard's unanswered messages: what the message log keeps for them in place of an intent (dialogues
+# Outcome). bot/staff/figures.py reads them with this condition as written (literal values: PostgreSQL's plan,
+# even a cached one, can then use the partial index of migration 0455).
+UNANSWERED_KINDS = ("out_of_scope", "low_confidence")
+UNANSWERED_WHERE = f"direction = 'in' AND intent IN {UNANSWERED_KINDS!r} AND text IS NOT NULL"
 
 
 class Message(Base):
