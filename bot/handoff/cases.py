@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handoff.book import PREFIX, Outcome, Staff
 from bot.handoff.models import ACTIVE, CLOSED, OPEN, Case, CaseMessage
 from bot.handoff.team_work import TeamWork
-from bot.handoff.words import contacts, opened
+from bot.handoff.words import contacts, opened, still_unanswered
 from bot.storage.db import Message
 from kernel import effects as fx
 from kernel.commune import place_name
@@ -102,8 +102,7 @@ class Escalation(TeamWork):
         self.after_commit(scope.after_commit)
         text = scope.tr("Đã chuyển tới tổ công nghệ số (yêu cầu số {case}).", case=case.id)
         if not await self.answered(s, case):
-            text = scope.tr("Đã ghi vào yêu cầu số {case}. Hiện chưa có ai của tổ trực để trả lời tại đây; bấm "
-                            "“Kết thúc yêu cầu” để trợ lý tiếp tục giúp bạn.", case=case.id)
+            text = still_unanswered(scope.tr, case.id, self.teams().get(case.team))
         return [Reply(text, ((Button(scope.tr("Kết thúc yêu cầu"), f"{PREFIX}:end:{case.id}"),),))]
 
     async def on_payload(self, scope: TurnScope, payload: str) -> list[Reply]:

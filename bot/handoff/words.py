@@ -60,3 +60,15 @@ def opened(tr: Translator, case_id: int, place: str, team: Team, teams: Teams, n
     if flow is not None and flow.startswith(VNEID_FLOWS):
         lines.append(tr("Việc về tài khoản VNeID cũng có thể hỏi tổng đài VNeID 1900 0368 (bấm phím 4)."))
     return "\n".join(lines)
+
+
+def still_unanswered(tr: Translator, case_id: int, team: Team | None) -> str:
+    """The reply to each further message of a case nobody can see here: where the team really is (so "bao giờ
+    có người trả lời?" is answered), and how to go back to the assistant."""
+    lines = [tr("Đã ghi vào yêu cầu số {case}. Hiện chưa có ai của tổ trực để trả lời tại đây, nên sẽ không có "
+                "trả lời ở đây; bạn hãy liên hệ tổ trực tiếp.", case=case_id)]
+    lines += contacts(tr, team) if team is not None else []
+    if len(lines) == 1:
+        lines.append(tr("Bạn có thể gặp trưởng thôn hoặc đến điểm phục vụ hành chính công của xã."))
+    lines.append(tr("Bấm “Kết thúc yêu cầu” để trợ lý tiếp tục giúp bạn."))
+    return "\n".join(lines)

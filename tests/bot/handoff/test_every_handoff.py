@@ -81,6 +81,10 @@ async def test_without_a_group_or_a_desk_account_the_case_opens_and_the_words_pr
     assert await rows(services) == []  # nothing pretends to be sent anywhere
     relayed = await say(services, text="Tôi vẫn không đăng nhập được")
     assert relayed.replies[0].text.startswith(f"Đã ghi vào yêu cầu số {case.id}. Hiện chưa có ai")
+    # "When will someone answer?" (played over the web chat): each further message says where the team is.
+    relayed = await say(services, text="bao giờ có người trả lời")
+    assert "sẽ không có trả lời ở đây" in relayed.replies[0].text
+    assert "Gặp tổ tại: nhà văn hoá thôn" in relayed.replies[0].text
     again = await say(services, payload="human")
     assert again.replies[0].text.startswith(f"Yêu cầu số {case.id} của bạn vẫn đang mở, nhưng hiện chưa có ai")
 
