@@ -34,6 +34,7 @@ from dialogues.turn import (
     topic,
 )
 from kernel import effects as fx
+from kernel.text import fold_words
 from nlu.intents import FAQ_PREFIX
 from nlu.types import Parse
 
@@ -290,10 +291,21 @@ def _intent(t: Turn, flow: Flow | None, parse: Parse) -> None:
     guide.offer_resume(t, flow)
 
 
+# Words that put a place after them: a misspelt village name counts only after one of these.
+_PLACE_MARKERS = frozenset({"thon", "xa", "o", "lang", "xom", "village", "in", "from"})
+
+
 def _village_named(t: Turn, parse: Parse) -> None:
-    """"tôi ở thôn Trung Tú, muốn gặp người": a village named with the request answers "which village?"."""
+    """"tôi ở thôn Trung Tú, muốn gặp người": a village named with the request answers "which village?".
+    A near spelling counts only after "thôn", "xã", "ở"...: "tổng đài công an" is not Đại Cường."""
     entity = parse.entity("village")
-    village = t.ctx.commune.find_village(entity.value) if entity and t.ctx.resident.village is None else None
+    if entity is None or t.ctx.resident.village is not None:
+        return
+    typed = parse.text[entity.start:entity.end]
+    before = fold_words(parse.text[:entity.start]).split()[-1:]
+    if t.ctx.commune.find_village(typed) is None and not (before and before[0] in _PLACE_MARKERS):
+        return
+    village = t.ctx.commune.find_village(entity.value)
     if village is not None:
         t.effects.append(fx.SetVillage(village.code))
         t.ctx = replace(t.ctx, resident=replace(t.ctx.resident, village=village.code))
