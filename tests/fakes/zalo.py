@@ -28,6 +28,14 @@ def oa_settings(fake: FakeZalo, **overrides: object) -> ZaloSettings:
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
+def bot_settings(fake: FakeZalo, **overrides: object) -> ZaloSettings:
+    """The Zalo Bot API mode against the fake, with a webhook secret and a public webhook address."""
+    base = ZaloSettings(mode="bot", bot_token=fake.bot_token, webhook_secret=fake.bot_secret,
+                        api_url=fake.url,  # type: ignore[attr-defined]
+                        webhook_url="https://assistant.example/zalo/webhook")
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
 class Harness:
     """The assistant's web app with the Zalo channel, and a resident's side of the conversation."""
 

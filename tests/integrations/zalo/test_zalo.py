@@ -19,7 +19,7 @@ from integrations.zalo.channel import ZaloChannel, ZaloSender
 from integrations.zalo.format import PAYLOAD_MARK
 from kernel.messages import ResidentKey
 from kernel.settings import ZaloSettings
-from tests.fakes.zalo import WEBHOOK, Harness, number_of, oa_settings
+from tests.fakes.zalo import WEBHOOK, Harness, bot_settings, number_of, oa_settings
 from tests.fakes.zalo_api import FakeZalo
 
 
@@ -123,8 +123,7 @@ async def test_a_sticker_gets_a_polite_answer_and_is_not_stored(harness: Harness
 
 
 async def test_the_bot_api_mode(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient) -> None:
-    settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, webhook_secret=fake.bot_secret,
-                            api_url=fake.url, webhook_url="https://assistant.example/zalo/webhook")  # type: ignore[attr-defined]
+    settings = bot_settings(fake)
     app = web.Application()
     channel = zalo_channel(services, settings)
     await channel.start(app)

@@ -16,10 +16,9 @@ from bot.app import Services, zalo_channel
 from bot.handoff.files import CaseFiles
 from bot.handoff.models import CaseMessage
 from kernel.messages import ResidentKey
-from kernel.settings import ZaloSettings
 from tests.bot.handoff.test_case_files import OGG, photo
 from tests.bot.handoff.test_escalation import open_case
-from tests.fakes.zalo import WEBHOOK, Harness
+from tests.fakes.zalo import WEBHOOK, Harness, bot_settings
 from tests.fakes.zalo_api import FakeZalo
 
 USER = "8100000077"
@@ -100,8 +99,7 @@ async def test_a_non_image_an_oversized_file_or_a_gone_url_is_refused_and_nothin
 async def test_a_bot_api_photo_joins_the_case(services: Services, fake: FakeZalo, aiohttp_client: AiohttpClient,
                                               tmp_path: Path) -> None:
     folder = keep_files(services, tmp_path)
-    settings = ZaloSettings(mode="bot", bot_token=fake.bot_token, webhook_secret=fake.bot_secret,
-                            api_url=fake.url, webhook_url="https://assistant.example/zalo/webhook")  # type: ignore[attr-defined]
+    settings = bot_settings(fake)
     app = web.Application()
     channel = zalo_channel(services, settings)
     await channel.start(app)
