@@ -71,6 +71,9 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._concurrency = asyncio.Semaphore(concurrency)
         self._task: asyncio.Task[None] | None = None
+        # Stopping is a flag as well as a cancel: on Python 3.11 `asyncio.wait_for` loses a cancel that arrives
+        # as the event it waits on is set (a `kick()` at shutdown), and the loop would run on for ever.
+        self._stopping = False
         self._paced_until = 0.0  # wall-clock time the next paced group slot opens (for the run loop)
         escalation.kick = self.kick
         # The turns' replies (bot/replies.py): this worker retries what their quick send could not deliver.
@@ -235,7 +238,7 @@ class OutboxWorker:
         """Deliver and raise reminders until cancelled."""
         last_tick = 0.0
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 if loop.time() - last_tick >= self.tick_seconds:
@@ -258,10 +261,12 @@ class OutboxWorker:
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.get_running_loop().create_task(self.run(), name="handoff-outbox")
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
             try:
                 await self._task
