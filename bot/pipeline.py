@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.attachments import answer_attachment
 from bot.replies import ReplyOutbox, Staged
-from bot.storage.db import Resident, utcnow
+from bot.storage.db import utcnow
 from bot.storage.residents import Residents
 from bot.storage.store import Store
+from bot.storage.turns import TurnResident, TurnTx
 from dialogues.engine import Context, Pressed, Said, advance
 from dialogues.engine import Resident as EngineResident
 from dialogues.flows import Library
@@ -42,10 +43,10 @@ CHOICES_KEPT = timedelta(days=1)
 
 @dataclass
 class TurnScope:
-    """What an effect handler may use: the open transaction, the resident's row and language."""
+    """What an effect handler may use: the open transaction, the resident and their language."""
 
-    session: AsyncSession
-    resident: Resident
+    tx: TurnTx
+    resident: TurnResident
     tr: Translator
     state: DialogueState
     incoming: Incoming
@@ -53,6 +54,11 @@ class TurnScope:
     text: str | None = None
     forgotten: bool = False
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def session(self) -> AsyncSession:
+        """An ORM session in the turn's transaction (made when a feature first uses it)."""
+        return self.tx.session
 
 
 EffectHandler = Callable[[TurnScope, Any], Awaitable[list[Reply]]]
@@ -126,8 +132,8 @@ class Pipeline:
     async def _turn(self, msg: Incoming, screened: Screened | None, parse: Parse | None) -> TurnResult:
         """The turn in one transaction (raises _Seen for a message processed before); its replies are sent
         right after the commit."""
-        async with self.store.writing() as s:
-            resident, conv, seen = await self.store.open_turn(s, msg.who, msg.message_id)
+        async with self.store.turn() as tx:
+            resident, conv, seen = await self.store.open_turn(tx, msg.who, msg.message_id)
             if seen:
                 raise _Seen(resident.language)
             state = DialogueState.from_json(conv.state)
@@ -142,7 +148,7 @@ class Pipeline:
                 resident.language = chosen
             elif screened is not None:
                 self._follow_the_message(resident, msg, screened.text)
-            scope = TurnScope(s, resident, self._translator(resident, msg), state, msg,
+            scope = TurnScope(tx, resident, self._translator(resident, msg), state, msg,
                               text=screened.text if screened is not None else None)
             replies: list[Reply] = []
             if screened is not None and screened.shared_secret:
@@ -181,15 +187,14 @@ class Pipeline:
             # The buttons just offered, in order: a number typed next presses one (every channel).
             new_state = replace(new_state, choices=tuple(b.payload for r in replies for b in r.flat_buttons()))
             if not scope.forgotten:
-                await self.store.append_messages(s, resident.id, [
+                await self.store.append_messages(tx.conn, resident.id, [
                     ("in", screened.text if screened else None, payload or ("media" if msg.media else None),
                      unanswered or (parse.intent if parse else None), msg.message_id),
                     *(("out", reply.text, None, None, None) for reply in replies)])
-                conv.state = new_state.to_json()
-                conv.turns = (conv.turns or 0) + 1
-                conv.updated_at = utcnow()
+                conv.state, conv.turns, conv.updated_at = new_state.to_json(), conv.turns + 1, utcnow()
+                await tx.save(resident, conv)
             at = None if scope.forgotten else new_state.position()
-            staged = await self.replies.stage(s, msg.who, msg.message_id, replies, at) if self.replies else None
+            staged = await self.replies.stage(tx.conn, msg.who, msg.message_id, replies, at) if self.replies else None
         if staged is not None and self.replies is not None:
             self.replies.deliver(staged)  # right after the commit, before anything else
         for job in scope.after_commit:
@@ -217,7 +222,7 @@ class Pipeline:
         """A feature's button (a hand-off case's, feedback): not tied to the guide's position."""
         return payload.partition(":")[0] in self.payloads
 
-    def _follow_the_message(self, resident: Resident, msg: Incoming, text: str) -> None:
+    def _follow_the_message(self, resident: TurnResident, msg: Incoming, text: str) -> None:
         """A resident who clearly writes in another language gets that language from this message on (it is
         saved, like a choice), until they choose or write otherwise; short or mixed messages change nothing."""
         written = detect_language(text)
@@ -225,7 +230,7 @@ class Pipeline:
                 written != self.catalogs.negotiate(resident.language, msg.platform_language):
             resident.language = written
 
-    def _translator(self, resident: Resident, msg: Incoming) -> Translator:
+    def _translator(self, resident: TurnResident, msg: Incoming) -> Translator:
         return self.catalogs.get(self.catalogs.negotiate(resident.language, msg.platform_language))
 
     def turn_state(self, parse: Parse | None, state: DialogueState, language: str) -> TurnState:
@@ -253,17 +258,17 @@ class Pipeline:
         # The consent keeps "your village and language": the language the resident subscribed in (their
         # platform's, if they never chose one), so announcements come in it (issue 17, item 16).
         scope.resident.language = scope.resident.language or scope.tr.language
-        self.store.track(scope.session, scope.resident.id, "subscribe")
+        scope.tx.track(scope.resident.id, "subscribe")
         return []
 
     async def _unsubscribe(self, scope: TurnScope, effect: fx.Unsubscribe) -> list[Reply]:
         scope.resident.subscribed = False
         scope.resident.consent_at = None
-        self.store.track(scope.session, scope.resident.id, "unsubscribe")
+        scope.tx.track(scope.resident.id, "unsubscribe")
         return []
 
     async def _track(self, scope: TurnScope, effect: fx.Track) -> list[Reply]:
-        self.store.track(scope.session, scope.resident.id, effect.kind, effect.flow, effect.step)
+        scope.tx.track(scope.resident.id, effect.kind, effect.flow, effect.step)
         return []
 
     async def _show_data(self, scope: TurnScope, effect: fx.ShowMyData) -> list[Reply]:
@@ -277,9 +282,10 @@ class Pipeline:
         return [Reply(text, ((Button(tr("Xoá thông tin của tôi"), "forget"), Button(tr("Xem danh mục"), "menu")),))]
 
     async def _forget(self, scope: TurnScope, effect: fx.ForgetMe) -> list[Reply]:
-        await self.store.forget(scope.session, scope.resident.id)
+        await self.store.forget(scope.tx.conn, scope.resident.id)
+        scope.tx.drop_events_of(scope.resident.id)
         if self.replies is not None:
-            await self.replies.forget(scope.session, scope.incoming.who)
+            await self.replies.forget(scope.tx.conn, scope.incoming.who)
         scope.forgotten = True
         return [Reply(scope.tr("Đã xoá toàn bộ thông tin của bạn. Nếu nhắn tiếp, trợ lý sẽ bắt đầu lại từ đầu."))]
 

@@ -30,6 +30,7 @@ from bot.senders import SenderRegistry
 from bot.storage.db import utcnow
 from bot.storage.outbox import DELIVERED, FAILED, PENDING, REPLY, Outbox
 from bot.storage.store import Store
+from bot.storage.turns import Executor
 from kernel.locks import KeyedLocks
 from kernel.messages import Button, Reply, ResidentKey
 from kernel.ports import DeliveryError
@@ -88,7 +89,7 @@ class ReplyOutbox:
     def pushes(self, channel: str) -> bool:
         return self.senders.get(channel) is not None
 
-    async def stage(self, s: AsyncSession, who: ResidentKey, message_id: str | None, replies: Sequence[Reply],
+    async def stage(self, s: Executor, who: ResidentKey, message_id: str | None, replies: Sequence[Reply],
                     at: str | None) -> Staged | None:
         """Write the turn's replies in its transaction: leased to this process on a push channel; saved as
         delivered (answered in the response) on a pull channel when the message has an id to retry with."""
@@ -112,7 +113,7 @@ class ReplyOutbox:
         ids = tuple((await s.execute(_ROWS_IDS, rows)).scalars())
         return Staged(who, ids, tuple(replies), at, queued)
 
-    async def _still_behind(self, s: AsyncSession, who: ResidentKey) -> bool:
+    async def _still_behind(self, s: Executor, who: ResidentKey) -> bool:
         pending = (await s.execute(select(Outbox.id).where(
             Outbox.channel == who.channel, Outbox.chat_id == who.user_id, Outbox.audience == "resident",
             Outbox.status == PENDING).limit(1))).first()
@@ -141,7 +142,7 @@ class ReplyOutbox:
         replies = tuple(_reply(r) for r in rows)
         return replies, rows[-1].at, Staged(who, tuple(r.id for r in rows), replies, rows[-1].at)
 
-    async def forget(self, s: AsyncSession, who: ResidentKey) -> None:
+    async def forget(self, s: Executor, who: ResidentKey) -> None:
         """A resident asked to be forgotten: their saved replies go too (this turn's answer is written after)."""
         await s.execute(delete(Outbox).where(Outbox.channel == who.channel, Outbox.chat_id == who.user_id,
                                              Outbox.case_id.is_(None)))

@@ -215,11 +215,11 @@ class OutboxWorker:
         """Messages waiting for a web chat resident, oldest first (see bot.senders.Mailbox)."""
         if channel not in PULL_CHANNELS:
             return [], after
-        mine = (Outbox.audience == "resident", Outbox.channel == channel, Outbox.chat_id == user_id,
-                Outbox.status == PENDING)
-        # Almost always nothing waits: answer without the write lock (and without an ORM session).
+        # Almost always nothing waits: answer without the write lock, an ORM session or building a statement.
         if await self.store.first(_WAITING, {"channel": channel, "user": user_id}) is None:
             return [], after
+        mine = (Outbox.audience == "resident", Outbox.channel == channel, Outbox.chat_id == user_id,
+                Outbox.status == PENDING)
         async with self.store.writing() as s:
             if after is not None:
                 await s.execute(update(Outbox).where(*mine, Outbox.id <= after).values(

@@ -4,31 +4,39 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, delete, false, insert, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.checkpoint import Checkpoints
 from bot.storage.db import READ_ONLY, AnalyticsEvent, Conversation, Message, Resident, RollupState, utcnow
+from bot.storage.turns import Executor, TurnConversation, TurnResident, TurnTx
 from kernel.messages import ResidentKey
 
+_R, _C = cast(Table, Resident.__table__).c, cast(Table, Conversation.__table__).c
 
-def _turn(seen: ColumnElement[bool]) -> Select[Resident, Conversation, bool]:
-    return (select(Resident, Conversation, seen).outerjoin(Conversation, Conversation.resident_id == Resident.id)
-            .where(Resident.channel == bindparam("channel"), Resident.platform_id == bindparam("user")))
+
+def _turn(seen: ColumnElement[bool]) -> Select[Any]:
+    # Columns, not entities: a turn reads plain values (bot/storage/turns.py), no ORM object is loaded.
+    return (select(_R.id, _R.channel, _R.platform_id, _R.language, _R.village, _R.subscribed, _R.consent_at,
+                   _C.resident_id, _C.state, _C.turns, _C.updated_at, seen)
+            .select_from(cast(Table, Resident.__table__)).outerjoin(cast(Table, Conversation.__table__),
+                                                                    _C.resident_id == _R.id)
+            .where(_R.channel == bindparam("channel"), _R.platform_id == bindparam("user")))
 
 
 # A turn's first query, built once: building and keying a statement costs more than SQLite running it.
 _TURN = _turn(false())
-_TURN_SEEN = _turn(select(Message.id).where(Message.resident_id == Resident.id,
+_TURN_SEEN = _turn(select(Message.id).where(Message.resident_id == _R.id,
                                             Message.platform_message_id == bindparam("message")).exists())
+_NEW_RESIDENT = insert(cast(Table, Resident.__table__)).returning(_R.id)
 _LOG = insert(cast(Table, Message.__table__))
-_KNOWN = select(Resident.id).where(Resident.channel == bindparam("channel"), Resident.platform_id == bindparam("user"))
+_KNOWN = select(_R.id).where(_R.channel == bindparam("channel"), _R.platform_id == bindparam("user"))
 # PostgreSQL: one resident's turns run one at a time across every process sharing the database. The lock
 # is the transaction's (released at commit or rollback, or when a dead process's connection closes); the
 # first number keeps these keys apart from other advisory locks (bot/storage/leader.py).
@@ -85,55 +93,50 @@ class Store:
         if self.checkpoints is not None:
             self.checkpoints.committed()
 
-    async def load_turn(self, s: AsyncSession, who: ResidentKey) -> tuple[Resident, Conversation]:
-        """The resident's row and conversation in this session (one query), created on first contact."""
-        resident, conv, _seen = await self.open_turn(s, who)
-        return resident, conv
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[TurnTx]:
+        """A turn's write transaction on a Core connection (serialised on SQLite), committed on success."""
+        async with AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            tx = TurnTx(await stack.enter_async_context(self.engine.begin()))
+            stack.push_async_callback(tx.close)
+            yield tx
+            await tx.finish()
+        if self.checkpoints is not None:
+            self.checkpoints.committed()
 
-    async def open_turn(self, s: AsyncSession, who: ResidentKey,
-                        message_id: str | None = None) -> tuple[Resident, Conversation, bool]:
-        """The resident's row, their conversation and whether `message_id` was processed already, in one
-        query (each statement is a hop to the database: a turn makes as few as it can), created on first
-        contact. On PostgreSQL the resident's turn lock is taken first, held until the transaction ends."""
+    async def open_turn(self, tx: TurnTx, who: ResidentKey,
+                        message_id: str | None = None) -> tuple[TurnResident, TurnConversation, bool]:
+        """The resident, their conversation and whether `message_id` was processed already, in one query
+        (each statement is a hop to the database: a turn makes as few as it can), the resident created on
+        first contact. On PostgreSQL the resident's turn lock is taken first, held until the transaction ends."""
         if self._turn_lock:
             # Taken before the first read: under READ COMMITTED the next statements then see what the
             # resident's previous turn committed, whichever process ran it.
-            await s.execute(_HOLD_RESIDENT, {"space": RESIDENT_LOCKS, "key": f"{who.channel}:{who.user_id}"})
+            await tx.conn.execute(_HOLD_RESIDENT, {"space": RESIDENT_LOCKS, "key": f"{who.channel}:{who.user_id}"})
         params = {"channel": who.channel, "user": who.user_id, "message": message_id}
-        found = (await s.execute(_TURN_SEEN if message_id else _TURN, params)).first()
+        found = (await tx.conn.execute(_TURN_SEEN if message_id else _TURN, params)).first()
         if found is None:
-            resident = await self.resident_for_update(s, who)
-            return resident, await self.conversation(s, resident.id), False
-        resident, conv, was_seen = found
-        return resident, conv if conv is not None else await self.conversation(s, resident.id), bool(was_seen)
+            return TurnResident(await self._new_resident(tx.conn, who), who.channel, who.user_id), \
+                TurnConversation(), False
+        rid, channel, platform_id, language, village, subscribed, consent_at, stored, state, turns, at, seen = found
+        conv = TurnConversation(state, turns or 0, at, True) if stored is not None else TurnConversation()
+        return TurnResident(rid, channel, platform_id, language, village, bool(subscribed), consent_at), conv, \
+            bool(seen)
 
-    async def resident_for_update(self, s: AsyncSession, who: ResidentKey) -> Resident:
-        """The resident's row in this session, created on first contact."""
-        stmt = select(Resident).where(Resident.channel == who.channel, Resident.platform_id == who.user_id)
-        row = (await s.execute(stmt)).scalar_one_or_none()
-        if row is not None:
-            return row
+    @staticmethod
+    async def _new_resident(conn: AsyncConnection, who: ResidentKey) -> int:
         try:
-            async with s.begin_nested():
-                row = Resident(channel=who.channel, platform_id=who.user_id, subscribed=False, blocked=False,
-                               created_at=utcnow())
-                s.add(row)
-                await s.flush()
-        except IntegrityError:
-            # Another process created the same resident a moment ago.
-            row = (await s.execute(stmt)).scalar_one()
-        return row
+            async with conn.begin_nested():
+                return int((await conn.execute(_NEW_RESIDENT, {
+                    "channel": who.channel, "platform_id": who.user_id, "subscribed": False, "blocked": False,
+                    "created_at": utcnow()})).scalar_one())
+        except IntegrityError:  # another process created the same resident a moment ago
+            return int((await conn.execute(_KNOWN, {"channel": who.channel, "user": who.user_id})).scalar_one())
 
     @staticmethod
-    async def conversation(s: AsyncSession, resident_id: int) -> Conversation:
-        row = await s.get(Conversation, resident_id)
-        if row is None:
-            row = Conversation(resident_id=resident_id, state="{}", turns=0, updated_at=utcnow())
-            s.add(row)
-        return row
-
-    @staticmethod
-    async def append_messages(s: AsyncSession, resident_id: int,
+    async def append_messages(s: Executor, resident_id: int,
                               rows: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
         """Log (direction, text, payload, intent, platform_message_id) rows in one statement."""
         now = utcnow()
@@ -177,7 +180,7 @@ class Store:
             rows = (await s.execute(stmt)).all()
         return [(d, t if t is not None else f"[{p}]") for d, t, p in reversed(rows)]
 
-    async def forget(self, s: AsyncSession, resident_id: int) -> None:
+    async def forget(self, s: Executor, resident_id: int) -> None:
         """Delete everything stored about a resident (messages, state, analytics links, the row)."""
         await s.execute(delete(Message).where(Message.resident_id == resident_id))
         await s.execute(delete(Conversation).where(Conversation.resident_id == resident_id))

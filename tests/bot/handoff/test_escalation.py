@@ -332,10 +332,10 @@ async def test_a_handoff_is_routed_by_the_village_it_carries(desk: tuple[Service
     """The effect names its village (chosen in this very turn, maybe): routing does not read the resident's
     row, so it does not depend on SetVillage having run first."""
     services, _ = desk
-    async with services.store.writing() as s:
-        resident, _conv = await services.store.load_turn(s, WHO)
+    async with services.store.turn() as tx:
+        resident, _conv, _seen = await services.store.open_turn(tx, WHO)
         assert resident.village is None
-        scope = TurnScope(s, resident, services.catalogs.get("vi"), DialogueState(), Incoming(WHO, payload="x"))
+        scope = TurnScope(tx, resident, services.catalogs.get("vi"), DialogueState(), Incoming(WHO, payload="x"))
         replies = await services.pipeline.handlers[fx.Handoff](scope, fx.Handoff("asked", village="dai-cuong"))
     async with services.store.session() as s:
         case = (await s.execute(select(Case))).scalar_one()

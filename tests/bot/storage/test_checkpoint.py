@@ -33,9 +33,9 @@ async def test_commits_leave_the_checkpoint_to_a_thread_and_the_wal_stays_bounde
             assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
         peak = 0
         for i in range(60):  # each turn's rows are a few pages: the WAL passes 50 pages many times over
-            async with store.writing() as s:
-                await store.open_turn(s, ResidentKey("web", f"r{i}"))
-                await s.execute(text("UPDATE conversations SET state = :s"), {"s": "x" * 3000})
+            async with store.turn() as tx:
+                await store.open_turn(tx, ResidentKey("web", f"r{i}"))
+                await tx.conn.execute(text("UPDATE conversations SET state = :s"), {"s": "x" * 3000})
             await store.checkpoints.wait()
             peak = max(peak, _wal_frames(path))
         # Copied and started over as it grew: bounded, not 60 turns' worth.

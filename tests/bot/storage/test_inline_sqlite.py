@@ -28,13 +28,13 @@ async def test_a_writer_waits_for_another_processs_lock_without_blocking_the_loo
             await asyncio.sleep(0.01)
 
     async def later_writer() -> None:
-        async with b.writing() as s:
-            await b.open_turn(s, ResidentKey("web", "second"))
+        async with b.turn() as tx:
+            await b.open_turn(tx, ResidentKey("web", "second"))
 
     running = asyncio.create_task(ticker())
     try:
-        async with a.writing() as s:
-            await a.open_turn(s, ResidentKey("web", "first"))
+        async with a.turn() as tx:
+            await a.open_turn(tx, ResidentKey("web", "first"))
             waiting = asyncio.create_task(later_writer())
             await asyncio.sleep(0.3)  # the second writer waits for the lock meanwhile
             assert not waiting.done()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident
 from kernel.messages import Incoming, ResidentKey
@@ -86,5 +86,37 @@ async def test_the_same_resident_on_two_channels_is_two_residents(settings: Sett
         tg = await services.store.find(ResidentKey("telegram", "7"))
         assert web and tg and web.id != tg.id
         assert (web.language, tg.language) == (None, "en")
+    finally:
+        await services.close()
+
+
+async def test_a_turn_writes_what_changed_in_a_few_statements(settings: Settings, database_url: str,
+                                                              interpreter: EmbeddedInterpreter) -> None:
+    """A turn reads the resident and conversation in one statement and writes back only what changed: a button
+    press on a known resident does not rewrite their row; choosing a language does, and it is kept."""
+    services = await build_services(replace(settings, database_url=database_url), interpreter=interpreter)
+    who = ResidentKey("web", "statements-1")
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(" ".join(statement.split()[:3]).upper())
+
+    try:
+        await services.pipeline.handle(Incoming(who, payload="flow:vneid_install", message_id="s1"))
+        event.listen(services.engine.sync_engine, "before_cursor_execute", record)
+        await services.pipeline.handle(Incoming(who, payload="done", message_id="s2"))
+        assert not any(s.startswith("UPDATE RESIDENTS") for s in seen)
+        assert len([s for s in seen if s.startswith("SELECT")]) == (2 if "postgresql" in database_url else 1)
+        assert sum(s.startswith("UPDATE CONVERSATIONS") for s in seen) == 1
+        assert len(seen) <= 7, seen
+        seen.clear()
+        r = await services.pipeline.handle(Incoming(who, payload="resume", language="en", message_id="s3"))
+        assert r.state.language == "en"
+        assert sum(s.startswith("UPDATE RESIDENTS") for s in seen) == 1
+        event.remove(services.engine.sync_engine, "before_cursor_execute", record)
+        found = await services.store.find(who)
+        assert found is not None and found.language == "en"
+        async with services.store.session() as s:
+            assert (await s.execute(select(Conversation.turns))).scalar_one() == 3
     finally:
         await services.close()
