@@ -89,7 +89,7 @@ class Escalation(TeamWork):
 
     async def relay(self, scope: TurnScope) -> list[Reply] | None:
         """While the resident has an active case, their typed messages go to the team (not to the engine)."""
-        if scope.text is None:
+        if scope.text is None or not await self.has_active_case(scope.tx.conn, scope.resident.id):
             return None
         case = await self.active_case(scope.session, scope.resident.id)
         if case is None:

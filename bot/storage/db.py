@@ -220,12 +220,14 @@ def _sqlite_begin(conn: Connection) -> None:
     # locked") when another connection wrote in between; IMMEDIATE waits for the lock instead,
     # and savepoints work as SQLAlchemy expects. Readers (engines with READ_ONLY options) begin
     # deferred: in WAL mode they never wait for a writer.
+    # Straight to the driver (sqlite3, on the loop's thread): a statement through SQLAlchemy costs more
+    # than SQLite running it, and every read of the web chat begins one.
+    raw = conn.connection.driver_connection._conn  # type: ignore[union-attr]
     if conn.get_execution_options().get("sqlite_read_only", False):
-        conn.exec_driver_sql("BEGIN")
+        raw.execute("BEGIN")
         return
     # The lock is held by another process's writer: wait for it without blocking the event loop
     # (statements run on the loop's thread), up to WRITE_WAIT_SECONDS as busy_timeout did before.
-    raw = conn.connection.driver_connection._conn  # type: ignore[union-attr]
     deadline = time.monotonic() + WRITE_WAIT_SECONDS
     pause = 0.001
     while True:
