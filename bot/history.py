@@ -33,15 +33,21 @@ class ChatHistory:
             if found is None:
                 return None
             resident, conv = found
-            rows = (await s.execute(select(Message.direction, Message.text, Message.payload)
+            rows = (await s.execute(select(Message.direction, Message.text, Message.payload,
+                                           Message.platform_message_id)
                                     .where(Message.resident_id == resident.id)
                                     .order_by(Message.id.desc()).limit(self.limit))).all()
+        if p.replies is not None:  # the replies shown here are not collected again
+            await p.replies.shown(who)
         tr = p.catalogs.get(p.catalogs.negotiate(resident.language, locale))
         messages: list[tuple[str, str]] = []
-        for direction, text, payload in reversed(rows):
+        answered: list[str] = []
+        for direction, text, payload, message_id in reversed(rows):
             shown = text if text is not None else self._pressed(tr, payload)
             if shown:
                 messages.append((RESIDENT if direction == "in" else ASSISTANT, shown))
+            if direction == "in" and message_id is not None:
+                answered.append(message_id)
         state = DialogueState.from_json(conv.state if conv is not None else None)
         turn = p.turn_state(None, state, tr.language)
         resume = None
@@ -49,7 +55,7 @@ class ChatHistory:
             flow = p.library.flows[turn.flow]
             resume = Reply(tr("Bạn đang làm dở: {guide}, bước {n}", guide=tr(flow.title), n=turn.step),
                            ((Button(tr("Tiếp tục"), RESUME), Button(tr("Thôi"), CANCEL)),))
-        return Past(tuple(messages), turn, state.position(), resume)
+        return Past(tuple(messages), turn, state.position(), resume, tuple(answered))
 
     def _pressed(self, tr: Translator, payload: str | None) -> str | None:
         """The label of a pressed button, when it can be told from its payload."""

@@ -10,8 +10,11 @@ replies on the way (after a failed send; on PostgreSQL, where another process ma
 pending reply) leaves its own to the worker too, so they never overtake. A redelivered message whose
 turn was saved gets its replies not delivered yet (`replay`), not a second turn and not silence.
 
-Pull channels (the web chat): the replies are returned in the response; with a client message id they
-are also saved (as delivered, in the same transaction), so a retried request gets them again.
+Pull channels (the web chat): with a client message id the replies are saved pending in the same
+transaction, and the page collects them from the outbox's mailbox (bot/handoff/outbox.py `take`) with the
+answer, again and again until a later request acknowledges their cursor; a page that reloads is shown them
+by the history (`shown`), a client that sends no cursor gets them in that answer only. A retried request
+gets its replies again. Unacknowledged ones are pruned after KEEP like the delivered ones.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.senders import SenderRegistry
@@ -42,6 +45,16 @@ PULL = ("web",)  # channels whose replies are the response to the request (kept 
 KEEP = timedelta(days=1)  # delivered replies are kept this long for redelivered messages, then deleted
 PRUNE_EVERY = timedelta(hours=1)
 BEHIND_MAX = 10_000  # residents remembered as waiting behind a failed send (a platform outage, not more)
+SETTLE_AFTER = 0.5  # seconds: the pages' acknowledgements gathered into one write
+
+
+def _waiting(channel: object, user: object) -> tuple[ColumnElement[bool], ...]:
+    """A pull channel's turn replies not collected yet."""
+    return (Outbox.channel == channel, Outbox.chat_id == user, Outbox.case_id.is_(None), Outbox.kind == REPLY,
+            Outbox.status == PENDING)
+
+
+_WAITING = select(Outbox.id).where(*_waiting(bindparam("channel"), bindparam("user"))).limit(1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class Staged:
     replies: tuple[Reply, ...]
     at: str | None
     queued: bool = False  # behind undelivered replies: left to the worker, which keeps the order
+    pulled: bool = False  # a pull channel's: waiting in the mailbox, nothing to send
 
 
 def _buttons(reply: Reply) -> list[list[list[str]]]:
@@ -85,14 +99,16 @@ class ReplyOutbox:
         self._shared = store.engine.dialect.name == "postgresql"
         self._kick_after_marks = False
         self._pruned_at: datetime | None = None
+        self._settled: list[int] = []  # rows a page acknowledged, to mark delivered together (`settle`)
+        self._settling: asyncio.Task[None] | None = None
 
     def pushes(self, channel: str) -> bool:
         return self.senders.get(channel) is not None
 
     async def stage(self, s: Executor, who: ResidentKey, message_id: str | None, replies: Sequence[Reply],
                     at: str | None) -> Staged | None:
-        """Write the turn's replies in its transaction: leased to this process on a push channel; saved as
-        delivered (answered in the response) on a pull channel when the message has an id to retry with."""
+        """Write the turn's replies in its transaction: leased to this process on a push channel; pending in
+        the mailbox on a pull channel when the message has an id to retry with."""
         if not replies:
             return None
         push = self.pushes(who.channel)
@@ -103,13 +119,13 @@ class ReplyOutbox:
         lease = timedelta(0) if queued else self.lease
         rows = [{"case_id": None, "audience": "resident", "team": None, "channel": who.channel,
                  "chat_id": who.user_id, "kind": REPLY, "text": r.text, "buttons": _buttons(r) or None,
-                 "status": PENDING if push else DELIVERED, "attempts": 1 if push else 0,
+                 "status": PENDING, "attempts": 1 if push else 0,
                  "next_attempt_at": now + lease if push else now, "platform_message_id": None,
                  "source": message_id, "at": at, "error": None, "created_at": now,
-                 "delivered_at": None if push else now} for r in replies]
+                 "delivered_at": None} for r in replies]
         if not push:
             await s.execute(_ROWS, rows)
-            return None
+            return Staged(who, (), tuple(replies), at, pulled=True)
         ids = tuple((await s.execute(_ROWS_IDS, rows)).scalars())
         return Staged(who, ids, tuple(replies), at, queued)
 
@@ -124,14 +140,18 @@ class ReplyOutbox:
     async def replay(self, s: AsyncSession, who: ResidentKey,
                      message_id: str) -> tuple[tuple[Reply, ...], str | None, Staged | None]:
         """A redelivered message's saved replies: on a push channel those not delivered yet and not being
-        sent by anyone (their lease has run out), leased again to send now; on a pull channel all of them."""
+        sent by anyone (their lease has run out), leased again to send now; on a pull channel all of them
+        (marked `pulled`: those not acknowledged yet are in the mailbox too)."""
         mine = (Outbox.channel == who.channel, Outbox.chat_id == who.user_id, Outbox.source == message_id,
                 Outbox.kind == REPLY)
         if not self.pushes(who.channel):
             if who.channel not in PULL:
                 return (), None, None
             rows = list((await s.execute(select(Outbox).where(*mine).order_by(Outbox.id))).scalars())
-            return tuple(_reply(r) for r in rows), (rows[-1].at if rows else None), None
+            if not rows:
+                return (), None, None
+            replies = tuple(_reply(r) for r in rows)
+            return replies, rows[-1].at, Staged(who, (), replies, rows[-1].at, pulled=True)
         now = self.clock()
         rows = list((await s.execute(select(Outbox).where(*mine, Outbox.status == PENDING)
                                      .order_by(Outbox.id))).scalars())
@@ -151,6 +171,8 @@ class ReplyOutbox:
 
     def deliver(self, staged: Staged) -> None:
         """Send the staged replies now, from a task of their own (a resident's turns in commit order)."""
+        if staged.pulled:
+            return  # the page collects them
         if staged.queued:
             self._kick_after_marks = True  # the rows ahead may be this process's, marked in a moment
             self.kick()
@@ -212,8 +234,8 @@ class ReplyOutbox:
 
     async def drain(self) -> None:
         """Wait for the sends under way and their marks (tests, shutdown)."""
-        while self._sending or (self._marking is not None and not self._marking.done()):
-            await asyncio.gather(*self._sending, *([self._marking] if self._marking else []),
+        while self._sending or any(t is not None and not t.done() for t in (self._marking, self._settling)):
+            await asyncio.gather(*self._sending, *(t for t in (self._marking, self._settling) if t is not None),
                                  return_exceptions=True)
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -226,15 +248,46 @@ class ReplyOutbox:
                 task.cancel()
 
     async def prune(self, before: datetime | None = None) -> None:
-        """Delete turn replies settled longer ago than KEEP (the worker's tick; a scan, so once an hour)."""
+        """Delete turn replies settled longer ago than KEEP, and a pull channel's never collected (the worker's
+        tick; a scan, so once an hour)."""
         now = self.clock()
         if before is None and self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
             return
         self._pruned_at = now
         cutoff = before or now - KEEP
         async with self.store.writing() as s:
-            await s.execute(delete(Outbox).where(Outbox.case_id.is_(None), Outbox.status != PENDING,
-                                                 Outbox.created_at < cutoff))
+            await s.execute(delete(Outbox).where(Outbox.case_id.is_(None), Outbox.created_at < cutoff,
+                                                 (Outbox.status != PENDING) | Outbox.channel.in_(PULL)))
+
+    # --- pull channels ----------------------------------------------------------
+
+    def settle(self, ids: Sequence[int]) -> None:
+        """A page acknowledged these rows (its cursor covers them): marked delivered within SETTLE_AFTER, with
+        every other acknowledgement meanwhile, in one write. Until then, and if the process dies first, the
+        cursor keeps them from coming again (the next one covers them too; `prune` takes the rest)."""
+        self._settled.extend(ids)
+        if self._settling is None or self._settling.done():
+            self._settling = asyncio.get_running_loop().create_task(self._write_settled())
+
+    async def _write_settled(self) -> None:
+        await asyncio.sleep(SETTLE_AFTER)
+        ids, self._settled = self._settled, []
+        try:
+            async with self.store.writing() as s:
+                await s.execute(update(Outbox).where(Outbox.id.in_(ids), Outbox.status == PENDING)
+                                .values(status=DELIVERED, delivered_at=self.clock()))
+        except Exception:  # left pending: the next acknowledgement covers them again
+            log.exception("acknowledged outbox rows %s not marked delivered", ids[:10])
+
+    async def shown(self, who: ResidentKey) -> None:
+        """The page showed the resident's conversation again (the history, after a reload): the turn replies
+        still waiting in the mailbox are in it, so they count as delivered and are not collected again."""
+        if who.channel not in PULL or await self.store.first(_WAITING, {"channel": who.channel,
+                                                                         "user": who.user_id}) is None:
+            return
+        async with self.store.writing() as s:
+            await s.execute(update(Outbox).where(*_waiting(who.channel, who.user_id))
+                            .values(status=DELIVERED, delivered_at=self.clock()))
 
 
 __all__ = ["ReplyOutbox", "Staged", "KEEP"]

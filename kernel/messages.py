@@ -121,5 +121,6 @@ class TurnResult:
     at: str | None = None
     # A button press for a position that was no longer current: ignored, nothing stored or answered.
     stale: bool = False
-    # The core sends the replies itself (through the channel's Sender, from its outbox): the channel must not.
+    # The core delivers the replies itself (through the channel's Sender, from its outbox; on a pull channel they
+    # wait in its mailbox, collected with the answer): the channel must not.
     delivered: bool = False

@@ -40,7 +40,8 @@ from bot.handoff.cases import Escalation
 from bot.handoff.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
 from bot.replies import ReplyOutbox
 from bot.senders import SenderRegistry
-from bot.storage.db import utcnow
+from bot.storage.db import READ_ONLY, utcnow
+from bot.storage.outbox import REPLY
 from bot.storage.store import Store
 from kernel.edge import ascii_id
 from kernel.messages import Reply
@@ -48,9 +49,12 @@ from kernel.ports import DeliveryError
 
 log = logging.getLogger(__name__)
 PULL_CHANNELS = ("web",)
-# Whether anything waits for a web chat resident: asked on every message, so built once.
-_WAITING = select(Outbox.id).where(Outbox.audience == "resident", Outbox.channel == bindparam("channel"),
-                                   Outbox.chat_id == bindparam("user"), Outbox.status == PENDING).limit(1)
+# What waits for a web chat resident: asked on every message, so built once. The turns' own replies wait
+# too (bot/replies.py), for a client that acknowledges; one that does not gets them in its answer only.
+_MINE = (Outbox.audience == "resident", Outbox.channel == bindparam("channel"), Outbox.chat_id == bindparam("user"),
+         Outbox.status == PENDING)
+_WAITING = select(Outbox.id, Outbox.text, Outbox.buttons).where(*_MINE).order_by(Outbox.id)
+_WAITING_CASES = select(Outbox.id).where(*_MINE, Outbox.kind != REPLY).limit(1)
 
 
 class OutboxWorker:
@@ -78,6 +82,7 @@ class OutboxWorker:
         escalation.kick = self.kick
         # The turns' replies (bot/replies.py): this worker retries what their quick send could not deliver.
         self.replies: ReplyOutbox | None = None
+        self._reader = store.engine.execution_options(**READ_ONLY)  # the web chat's reads, without a session
 
     def kick(self) -> None:
         self._wake.set()
@@ -215,22 +220,32 @@ class OutboxWorker:
         """Messages waiting for a web chat resident, oldest first (see bot.senders.Mailbox)."""
         if channel not in PULL_CHANNELS:
             return [], after
-        # Almost always nothing waits: answer without the write lock, an ORM session or building a statement.
-        if await self.store.first(_WAITING, {"channel": channel, "user": user_id}) is None:
-            return [], after
-        mine = (Outbox.audience == "resident", Outbox.channel == channel, Outbox.chat_id == user_id,
-                Outbox.status == PENDING)
+        params = {"channel": channel, "user": user_id}
+        if after is not None:
+            # One read on a bare connection; what the cursor acknowledges (usually the previous answer's
+            # replies) is marked delivered after the answer, with other answers' marks: until then the cursor
+            # itself keeps it from coming again.
+            async with self._reader.connect() as conn:
+                rows = (await conn.execute(_WAITING, params)).all()
+            settled = [r.id for r in rows if r.id <= after]
+            if settled and self.replies is not None:
+                self.replies.settle(settled)
+            elif settled:
+                async with self.store.writing() as s:
+                    await s.execute(update(Outbox).where(Outbox.id.in_(settled), Outbox.status == PENDING)
+                                    .values(status=DELIVERED, delivered_at=self.clock()))
+            fresh = [r for r in rows if r.id > after]
+            return [Reply(r.text, buttons_of(r.buttons)) for r in fresh], max((r.id for r in fresh), default=after)
+        # Almost always nothing waits: answer without the write lock.
+        if await self.store.first(_WAITING_CASES, params) is None:
+            return [], None
         async with self.store.writing() as s:
-            if after is not None:
-                await s.execute(update(Outbox).where(*mine, Outbox.id <= after).values(
-                    status=DELIVERED, delivered_at=self.clock()))
-            rows = list((await s.execute(select(Outbox).where(*mine, Outbox.id > (after or 0))
-                                         .order_by(Outbox.id))).scalars())
-            if after is None:
-                for row in rows:
-                    row.status, row.delivered_at, row.attempts = DELIVERED, self.clock(), row.attempts + 1
-        position = max((r.id for r in rows), default=after) if after is not None else None
-        return [Reply(r.text, buttons_of(r.buttons)) for r in rows], position
+            taken = list((await s.execute(select(Outbox).where(
+                Outbox.audience == "resident", Outbox.channel == channel, Outbox.chat_id == user_id,
+                Outbox.status == PENDING, Outbox.kind != REPLY).order_by(Outbox.id))).scalars())
+            for row in taken:
+                row.status, row.delivered_at, row.attempts = DELIVERED, self.clock(), row.attempts + 1
+        return [Reply(r.text, buttons_of(r.buttons)) for r in taken], None
 
     # --- running ------------------------------------------------------------
 

@@ -143,10 +143,11 @@ def replies_json(replies: Iterable[Reply]) -> list[dict[str, object]]:
             for r in replies]
 
 
-def result_json(result: TurnResult, waiting: Iterable[Reply] = ()) -> dict[str, object]:
-    """The answer to a turn; messages that waited for the resident (a team's answer) come first. `at` is
-    the position the replies' buttons answer (sent back with a press); `stale` marks an ignored press."""
-    answer: dict[str, object] = {"replies": replies_json([*waiting, *result.replies]),
+def result_json(result: TurnResult, waiting: Iterable[Reply] = (), own: bool = True) -> dict[str, object]:
+    """The answer to a turn; messages that waited for the resident (a team's answer) come first, then the
+    turn's replies unless `own` is false (they are among the waiting ones). `at` is the position the
+    replies' buttons answer (sent back with a press); `stale` marks an ignored press."""
+    answer: dict[str, object] = {"replies": replies_json([*waiting, *(result.replies if own else ())]),
                                  "state": result.state.as_dict(), "at": result.at}
     if result.stale:
         answer["stale"] = True
@@ -201,7 +202,10 @@ async def chat(request: web.Request) -> web.Response:
         if key:
             replays.fail(key, exc)
         raise
-    answer: dict[str, Any] = {"session": session, **result_json(result, waiting)}
+    # Replies kept in the outbox (`delivered`) wait in the mailbox like a team's answer: with a cursor they
+    # are collected above, after what waited before them, until acknowledged.
+    own = not result.delivered or fields["ack"] is None
+    answer: dict[str, Any] = {"session": session, **result_json(result, waiting, own)}
     if cursor is not None:
         answer["ack"] = cursor
     if future is not None:
@@ -252,9 +256,9 @@ async def chat_history(request: web.Request) -> web.Response:
     if session and _SESSION.fullmatch(session) and HISTORY in request.app:
         past = await request.app[HISTORY].past(ResidentKey("web", resident_of(session)), locale)
     if past is None:
-        return _json({"messages": [], "state": None, "at": None, "resume": None})
+        return _json({"messages": [], "state": None, "at": None, "resume": None, "answered": []})
     return _json({"messages": [{"from": who, "text": text} for who, text in past.messages],
-                  "state": past.state.as_dict(), "at": past.at,
+                  "state": past.state.as_dict(), "at": past.at, "answered": list(past.answered),
                   "resume": replies_json([past.resume])[0] if past.resume is not None else None})
 
 
@@ -267,23 +271,17 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-class NoMailboxes:
-    """Mailboxes when no feature keeps messages for the web chat: nothing ever waits."""
-
-    async def collect(self, channel: str, user_id: str, ack: str | None = None) -> tuple[list[Reply], str | None]:
-        return [], (None if ack is None else "")
-
-
 def make_web_app(turns: Turns, health: HealthCheck, residents: KnownResidents, limits: WebLimits,
-                 mailboxes: Mailboxes | None = None, history: History | None = None,
+                 mailboxes: Mailboxes, history: History | None = None,
                  catalogs: Catalogs | None = None) -> web.Application:
     """The web chat on its ports: `turns` answers, `health` is the database for /healthz and outages,
     `residents` tells whether a session's resident exists, `mailboxes` hold what waits for a resident
-    (a team's answer), `history` gives a resident's past to a reloaded page, `catalogs` the page's strings."""
+    (a team's answer, the turns' replies until acknowledged), `history` gives a resident's past to a
+    reloaded page, `catalogs` the page's strings."""
     app = web.Application(client_max_size=256 * 1024)
     harden(app, health)
     app[TURNS] = turns
-    app[MAILBOXES] = mailboxes if mailboxes is not None else NoMailboxes()
+    app[MAILBOXES] = mailboxes
     app[RESIDENTS] = residents
     app[LIMITS] = limits
     app[REPLAYS] = Replays()

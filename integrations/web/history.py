@@ -14,12 +14,14 @@ RESIDENT, ASSISTANT = "resident", "assistant"
 @dataclass(frozen=True)
 class Past:
     """What the page shows again: messages oldest first as (RESIDENT | ASSISTANT, text), the conversation's
-    state and position (TurnResult.at), and a "continue" reply when a guide is open."""
+    state and position (TurnResult.at), a "continue" reply when a guide is open, and the client ids of the
+    resident's messages among them (answered: a page does not send them again)."""
 
     messages: tuple[tuple[str, str], ...]
     state: TurnState
     at: str | None
     resume: Reply | None
+    answered: tuple[str, ...] = ()
 
 
 class History(Protocol):

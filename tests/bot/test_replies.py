@@ -114,15 +114,32 @@ async def test_a_redelivery_leaves_replies_still_leased_to_their_sender(core: Se
     assert again.duplicate and not again.replies and sender.received["501"] == []
 
 
-async def test_a_retried_web_request_gets_the_saved_replies_not_a_second_turn(core: Services) -> None:
+async def test_web_replies_wait_in_the_mailbox_until_acknowledged_and_a_retry_gets_them(core: Services) -> None:
     web = ResidentKey("web", "w" * 40)
     first = await core.pipeline.handle(Incoming(web, text="cài vneid", message_id="c-1"))
-    assert not first.delivered  # answered in the response
+    assert first.delivered  # kept in the outbox: the page collects them with the answer
     again = await core.pipeline.handle(Incoming(web, text="cài vneid", message_id="c-1"))
-    assert again.duplicate and again.replies == first.replies and again.at == first.at
-    assert {r.status for r in await rows(core, web)} == {DELIVERED}  # never offered by the poll
+    assert again.duplicate and again.delivered and again.replies == first.replies and again.at == first.at
+    assert {r.status for r in await rows(core, web)} == {PENDING}
+    waiting, cursor = await core.mailboxes.collect("web", web.user_id, "")
+    assert waiting == list(first.replies) and cursor is not None
+    assert (await core.mailboxes.collect("web", web.user_id, ""))[0] == waiting  # the answer was lost: again
+    assert (await core.mailboxes.collect("web", web.user_id, cursor))[0] == []
+    await core.replies.drain()  # the acknowledgements are written together, a moment later
+    assert {r.status for r in await rows(core, web)} == {DELIVERED}
+    assert (await core.mailboxes.collect("web", web.user_id))[0] == []  # nothing for a client without a cursor
     plain = await core.pipeline.handle(Incoming(web, text="cảm ơn"))  # no id: nothing to retry, nothing kept
-    assert plain.replies and len(await rows(core, web)) == len(first.replies)
+    assert plain.replies and not plain.delivered and len(await rows(core, web)) == len(first.replies)
+
+
+async def test_uncollected_web_replies_are_pruned_after_a_day_and_shown_ones_settled(core: Services) -> None:
+    web = ResidentKey("web", "w" * 40)
+    await core.pipeline.handle(Incoming(web, text="cài vneid", message_id="c-1"))
+    await core.replies.shown(web)  # a reloaded page showed them in the history
+    assert {r.status for r in await rows(core, web)} == {DELIVERED}
+    await core.pipeline.handle(Incoming(web, text="cảm ơn", message_id="c-2"))
+    await core.replies.prune(utcnow() + timedelta(days=1))
+    assert await rows(core, web) == []  # a page that never came back leaves nothing behind
 
 
 async def test_forgetting_deletes_saved_replies_but_sends_the_last_answer(core: Services) -> None:

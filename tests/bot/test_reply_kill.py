@@ -26,6 +26,7 @@ from bot.storage.outbox import REPLY, Outbox
 from kernel.settings import ROOT
 from tests.fakes.net import free_port
 from tests.fakes.server import start_server
+from tests.fakes.tcp_proxy import SwallowingProxy
 from tests.fakes.telegram_api import ApiError, FakeTelegram
 from tests.fakes.zalo import TOKEN_KEY
 from tests.fakes.zalo_api import FakeZalo
@@ -205,35 +206,6 @@ async def test_zalo_reply_cut_off_by_a_kill_arrives_once_after_restart(tmp_path:
     assert [s for s, _ in rows].count("zm-1") == len(greeting) and {st for _, st in rows} == {"delivered"}
 
 
-class SwallowingProxy:
-    """Forwards one HTTP request to the server and drops its answer: a response lost on the way."""
-
-    def __init__(self, target: int) -> None:
-        self.target = target
-        self.port = 0
-        self.forwarded = asyncio.Event()
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length"))
-        up_writer.write(head + await reader.readexactly(length))
-        await up_writer.drain()
-        await up_reader.read(65536)  # the server answered: the turn is saved; the answer goes nowhere
-        self.forwarded.set()
-        await asyncio.sleep(3600)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-
-
 async def chat(port: int, body: dict[str, Any]) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http, http.post(f"http://127.0.0.1:{port}/api/chat", json=body) as r:
         assert r.status == 200
@@ -252,7 +224,9 @@ async def test_web_answer_lost_by_a_kill_is_given_again_to_the_retried_request(t
     await proxy.start()
     sent = {"text": "cài vneid", "id": "c-1"}
     try:
-        session = (await chat(port, {"text": "xin chào", "id": "c-0"}))["session"]
+        greeted = await chat(port, {"text": "xin chào", "id": "c-0", "ack": ""})
+        session = greeted["session"]
+        sent["ack"] = greeted["ack"]  # the page acknowledges what it was shown with every request
         lost = asyncio.create_task(chat(proxy.port, {"session": session, **sent}))
         await asyncio.wait_for(proxy.forwarded.wait(), 30)
     finally:
@@ -265,9 +239,12 @@ async def test_web_answer_lost_by_a_kill_is_given_again_to_the_retried_request(t
         again = await chat(port, {"session": session, **sent})
         assert retried["replies"] and retried["replies"] == again["replies"] and retried["at"] == again["at"]
         assert any("VNeID" in r["text"] for r in retried["replies"])
+        assert not set(map(str, retried["replies"])) & set(map(str, greeted["replies"]))  # nothing twice
         step = retried["replies"][-1]["buttons"][0]["payload"]
-        following = await chat(port, {"session": session, "payload": step, "at": retried["at"], "id": "c-2"})
+        following = await chat(port, {"session": session, "payload": step, "at": retried["at"], "id": "c-2",
+                                      "ack": retried["ack"]})
         assert following["replies"] and following["at"] != retried["at"]  # answered normally
+        assert not set(map(str, following["replies"])) & set(map(str, retried["replies"]))
     finally:
         stop(second)
     engine = make_engine(sqlite_url)

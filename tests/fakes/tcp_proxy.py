@@ -1,4 +1,5 @@
-"""A TCP proxy on loopback that a test can cut and restore: a database outage without touching the database."""
+"""TCP proxies on loopback: one a test can cut and restore (a database outage without touching the database), one
+that loses an HTTP answer on the way."""
 
 from __future__ import annotations
 
@@ -52,3 +53,38 @@ class TcpProxy:
 
     async def stop(self) -> None:
         await self.cut()
+
+
+class SwallowingProxy:
+    """Forwards one HTTP request to the server and drops its answer: a response lost on the way."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = 0
+        self.forwarded = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._held: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._held.add(task)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length"))
+        up_writer.write(head + await reader.readexactly(length))
+        await up_writer.drain()
+        await up_reader.read(65536)  # the server answered: the turn is saved; the answer goes nowhere
+        self.forwarded.set()
+        await asyncio.sleep(3600)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in self._held:
+            task.cancel()

@@ -203,6 +203,8 @@
       })
       .then(function (res) {
         if (!res) return;
+        // An answer cut off on the way: the message goes again with its id, and the server answers it again.
+        if (res.ok && !Array.isArray(res.data.replies)) { retry = 3000; return; }
         outbox.shift();
         saveOutbox();
         delivered(item.id);
@@ -285,6 +287,10 @@
   // The conversation so far comes from the server (the resident's own messages, redacted as stored);
   // a first visit gets the assistant's greeting in the phone's language.
   function restore(data) {
+    // Messages the server answered before the page closed: their answers are in the history already.
+    var answered = (data && data.answered) || [];
+    outbox = outbox.filter(function (item) { return answered.indexOf(item.id) < 0; });
+    saveOutbox();
     if (data && data.messages.length) {
       if (data.state && strings[data.state.language] && data.state.language !== language) {
         language = data.state.language;

@@ -21,7 +21,7 @@ async def test_a_resident_follows_a_guide_on_the_page(aiohttp_server: AiohttpSer
     from playwright.async_api import async_playwright
 
     server = await aiohttp_server(make_web_app(services.pipeline, services.store, Residents(services.store),
-                                                WebLimits(resident=FloodLimiter(50, 10)),
+                                                WebLimits(resident=FloodLimiter(50, 10)), services.mailboxes,
                                                 history=ChatHistory(services.pipeline), catalogs=services.catalogs))
     url = f"http://127.0.0.1:{server.port}/"
     async with async_playwright() as pw:

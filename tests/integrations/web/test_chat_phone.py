@@ -40,8 +40,8 @@ async def phone(aiohttp_server: Any, services: Any, chromium: str, **context: An
     from playwright.async_api import async_playwright
 
     app = make_web_app(services.pipeline, services.store, Residents(services.store),
-                       WebLimits(resident=FloodLimiter(100, 10)), history=ChatHistory(services.pipeline),
-                       catalogs=services.catalogs)
+                       WebLimits(resident=FloodLimiter(100, 10)), services.mailboxes,
+                       history=ChatHistory(services.pipeline), catalogs=services.catalogs)
     server = await aiohttp_server(app)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=ARGS)
@@ -206,3 +206,44 @@ async def test_english_typed_on_a_vietnamese_phone_turns_the_page_english(  # ty
         await page.reload()
         await page.wait_for_selector(".msg.bot >> text=Step 1/")
         assert await page.evaluate("document.documentElement.lang") == "en"
+
+
+async def test_answers_lost_or_cut_off_on_the_way_are_shown_once(  # type: ignore[no-untyped-def]
+        aiohttp_server, services, chromium: str) -> None:
+    """The server answered but the page never got it: the connection dropped and the page was reloaded
+    before sending the message again (the history has the answer), or the answer came cut off (the page
+    sends the message again with its id). Each reply and each message is shown once."""
+    async with phone(aiohttp_server, services, chromium, locale="vi-VN") as (page, base):
+        await page.goto(base)
+        await page.wait_for_selector(".msg.bot >> text=không phải người thật")
+        spoil: list[str] = ["drop"]
+        answered: list[int] = []
+
+        async def on_the_way(route: Any) -> None:
+            if route.request.method != "POST" or not spoil:
+                await route.continue_()
+                return
+            answer = await route.fetch()  # the server has it and answers
+            answered.append(len((await answer.json())["replies"]))
+            if spoil.pop() == "drop":
+                await route.abort("connectionreset")
+            else:
+                await route.fulfill(status=200, content_type="application/json", body=(await answer.text())[:20])
+        await page.route("**/api/chat", on_the_way)
+        await page.fill("#text", "làm sao cài ứng dụng VNeID")
+        await page.click("#send")
+        await page.wait_for_selector(".msg.me.queued")  # the page keeps the message to send again...
+        await page.reload()  # ...but is reloaded first: the history has the answer
+        await page.wait_for_selector(".msg.bot >> text=Bạn đang làm dở")
+        await page.wait_for_timeout(4500)  # a poll comes and goes
+        restored = await bot_texts(page)
+        mine = [t.strip() for t in await page.locator(".msg.me > span").all_inner_texts()]
+        assert mine.count("làm sao cài ứng dụng VNeID") == 1 and len(restored) == len(set(restored)), restored
+        assert len([t for t in restored if t.startswith("Bước 1/")]) == 1
+        spoil.append("cut")
+        await page.click(".buttons >> nth=-1 >> text=Tiếp tục")
+        await page.wait_for_selector(".msg.bot >> nth=" + str(len(restored)), timeout=20_000)
+        await page.wait_for_timeout(4500)
+        texts = await bot_texts(page)
+        assert await page.evaluate("JSON.parse(localStorage.getItem('trolyso-outbox'))") == []
+    assert len(texts) == len(restored) + answered[-1] and texts[-1].startswith("Bước 1/"), texts

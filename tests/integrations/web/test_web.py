@@ -16,7 +16,7 @@ from tests.fakes.web_client import WebChat
 @pytest.fixture
 async def client(aiohttp_client, services):  # type: ignore[no-untyped-def]
     app = make_web_app(services.pipeline, services.store, Residents(services.store),
-                       WebLimits(resident=FloodLimiter(5, 60)))
+                       WebLimits(resident=FloodLimiter(5, 60)), services.mailboxes)
     return await aiohttp_client(app)
 
 

@@ -23,8 +23,8 @@ from tests.integrations.telegram.test_telegram import press, say, tg_settings
 @pytest.fixture
 async def client(aiohttp_client, services):  # type: ignore[no-untyped-def]
     app = make_web_app(services.pipeline, services.store, Residents(services.store),
-                       WebLimits(resident=FloodLimiter(50, 60)), history=ChatHistory(services.pipeline),
-                       catalogs=services.catalogs)
+                       WebLimits(resident=FloodLimiter(50, 60)), services.mailboxes,
+                       history=ChatHistory(services.pipeline), catalogs=services.catalogs)
     return await aiohttp_client(app)
 
 
@@ -61,7 +61,8 @@ async def test_history_restores_the_conversation_redacted_and_the_open_guide(cli
     # Someone else's session sees none of it; an unknown one sees nothing.
     await web.chat("other", text="xin chào")
     assert "làm sao cài VNeID" not in str(await _history(client, web.sessions["other"]))
-    assert await _history(client, "x" * 43) == {"messages": [], "state": None, "at": None, "resume": None}
+    assert await _history(client, "x" * 43) == {"messages": [], "state": None, "at": None, "resume": None,
+                                               "answered": []}
 
 
 async def test_history_is_in_the_residents_language(client, web: WebChat) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from tests.fakes.web_client import WebChat
 
 
 async def _web(aiohttp_client, services, limits: WebLimits) -> WebChat:  # type: ignore[no-untyped-def]
-    app = make_web_app(services.pipeline, services.store, Residents(services.store), limits)
+    app = make_web_app(services.pipeline, services.store, Residents(services.store), limits, services.mailboxes)
     return WebChat(await aiohttp_client(app))
 
 

@@ -21,7 +21,7 @@ async def test_an_outage_answers_503_and_recovers(aiohttp_client, settings, inte
                            interpreter=interpreter)
     try:
         client = await aiohttp_client(make_web_app(services.pipeline, services.store, Residents(services.store),
-                                                   WebLimits.off()))
+                                                   WebLimits.off(), services.mailboxes))
         web = WebChat(client)
         assert (await web.chat("a", text="làm sao cài VNeID"))["state"]["step"] == 1
         await proxy.cut()
