@@ -11,6 +11,7 @@ which a loaded machine does not change as it changes the rest. The database is m
 as on every start but the first.
 Usage: .venv/bin/python bench/pipeline.py [--residents 100] [--rate 100] [--population 1000] [--seconds 15]
                                           [--db bare,sqlite,postgresql] [--modes closed,open] [--limits off]
+                                          [--server-log FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,7 @@ class Run:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # what the failed requests got: "503", "ClientOSError"
 
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
@@ -100,13 +103,16 @@ class Client:
         self.sent[label] = i + 1
         kind, value = SCRIPT[i % len(SCRIPT)]
         t0 = time.perf_counter() if due is None else due
+        failure = ""
         try:
             status, _ = await self.web.post(label, **{kind: value, "id": f"{label}-{i}"})
-        except Exception:  # a refused or reset connection counts as an error, like a 5xx
-            status = 0
+            failure = str(status) if status != 200 else ""
+        except Exception as exc:  # a refused or reset connection counts as an error, like a 5xx
+            failure = type(exc).__name__
         run.latencies.append(time.perf_counter() - t0)
-        if status != 200:
+        if failure:
             run.errors += 1
+            run.kinds[failure] += 1
 
 
 async def closed_loop(client: Client, residents: int, seconds: float) -> Run:
@@ -197,7 +203,7 @@ def start_bare(answer: bytes, port: int, tmp: str) -> subprocess.Popen[bytes]:
     return proc
 
 
-def start_server(database_url: str, port: int, limits: str) -> subprocess.Popen[bytes]:
+def start_server(database_url: str, port: int, limits: str, log: Path | None) -> subprocess.Popen[bytes]:
     from bot.storage.db import make_engine, migrate
 
     async def migrated() -> None:
@@ -209,7 +215,7 @@ def start_server(database_url: str, port: int, limits: str) -> subprocess.Popen[
     env = {**os.environ, "DATABASE_URL": database_url, "BOT_PORT": str(port), "BOT_RATE_LIMITS": limits}
     for secret in ("TELEGRAM_BOT_TOKEN", "ZALO_ACCESS_TOKEN", "ZALO_APP_ID"):
         env.pop(secret, None)
-    return fakes_server.start_server(env, quiet=True)
+    return fakes_server.start_server(env, quiet=log is None, log=log)
 
 
 async def pg_schema(create: bool, schema: str) -> None:
@@ -233,6 +239,7 @@ def main() -> None:
     ap.add_argument("--limits", choices=("on", "off"), default="off",
                     help="BOT_RATE_LIMITS of the server: off (default) measures the pipeline; on measures it "
                          "under the web chat's limits (all residents come from one address, so expect 429s)")
+    ap.add_argument("--server-log", type=Path, help="append the servers' output (logs, tracebacks) to this file")
     args = ap.parse_args()
     modes = args.modes.split(",")
     targets = args.db.split(",")
@@ -249,11 +256,11 @@ def main() -> None:
         if target == "bare":
             proc = start_bare(answer, port, tmp)
         elif target in ("sample", "sqlite"):
-            proc = start_server(f"sqlite+aiosqlite:///{tmp}/{target}.db", port, args.limits)
+            proc = start_server(f"sqlite+aiosqlite:///{tmp}/{target}.db", port, args.limits, args.server_log)
         else:
             asyncio.run(pg_schema(True, schema))
             proc = start_server(f"postgresql+asyncpg://postgres@127.0.0.1:5432/test?search_path={schema}", port,
-                                args.limits)
+                                args.limits, args.server_log)
         try:
             if target == "sample":
                 answer = asyncio.run(sample_answer(port))
@@ -271,6 +278,9 @@ def main() -> None:
             print(f"{target:<11} {mode:<7} {len(run.latencies):>6} {run.rate():>8.0f} {ratio} "
                   f"{run.percentile(0.5):>7.1f} {run.percentile(0.99):>7.1f} {peak:>8.0f} {run.errors:>6} "
                   f"{cpu_ms:>11.2f}", flush=True)
+            if run.kinds:
+                print(f"{'':<11} {mode:<7} errors: " + ", ".join(f"{k} {n}" for k, n in run.kinds.most_common()),
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,11 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy.engine import Connection, CursorResult, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.expression import text as sql_text
 from sqlalchemy.util import await_only
@@ -37,6 +40,7 @@ from bot.storage.inline_sqlite import BUSY_MS, connector
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 WRITE_WAIT_SECONDS = 10.0  # how long a write transaction waits for another process's writer (SQLite)
+IDLE_PING_SECONDS = 2.0  # PostgreSQL: a connection unused this long is pinged before it is used again
 
 
 def utcnow() -> datetime:
@@ -214,6 +218,15 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
 READ_ONLY = {"sqlite_read_only": True}  # execution options of an engine used only for reading
 
 
+def reader(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reading only. PostgreSQL: in autocommit, so a read is its statements alone, without the
+    BEGIN and ROLLBACK round trips around them (under READ COMMITTED each statement saw its own snapshot
+    anyway). SQLite: its transactions begin deferred and never wait for a writer (_sqlite_begin)."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine.execution_options(**READ_ONLY)
+
+
 def _sqlite_begin(conn: Connection) -> None:
     # Take the write lock at the start of every transaction that may write. With a deferred
     # BEGIN, a transaction that read first and writes later fails at once ("database is
@@ -258,9 +271,29 @@ def make_engine(url: str) -> AsyncEngine:
     if "search_path" in parsed.query:
         connect_args["server_settings"] = {"search_path": parsed.query["search_path"]}
         parsed = parsed.difference_update_query(["search_path"])
-    return create_async_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True,
-                               hide_parameters=True,  # a failed insert's error must not log resident text
-                               connect_args=connect_args)
+    engine = create_async_engine(parsed, pool_size=10, max_overflow=10,
+                                 hide_parameters=True,  # a failed insert's error must not log resident text
+                                 connect_args=connect_args)
+    event.listen(engine.sync_engine.pool, "checkin", _idle_from)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+def _idle_from(_dbapi_conn: object, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object) -> None:
+    # pool_pre_ping, but only for a connection that sat unused for a while (the database may have restarted
+    # meanwhile): busy connections come back within milliseconds, and asyncpg's ping is three round trips
+    # (BEGIN, ";", ROLLBACK), which on every checkout cost more than a turn's own statements.
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return
+    try:
+        dbapi_conn.ping()
+    except Exception as exc:  # the pool drops this connection and checks out another (or a new one)
+        raise DisconnectionError(f"an idle connection is gone: {type(exc).__name__}") from exc
 
 
 def _upgrade(connection: Connection) -> None:

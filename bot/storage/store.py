@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.checkpoint import Checkpoints
-from bot.storage.db import READ_ONLY, AnalyticsEvent, Conversation, Message, Resident, RollupState, utcnow
+from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident, RollupState, reader, utcnow
 from bot.storage.turns import Executor, TurnConversation, TurnResident, TurnTx
 from kernel.messages import ResidentKey
 
@@ -69,7 +69,7 @@ class Store:
         self.engine = engine
         # `session()` is for reading (on SQLite its transactions never wait for a writer);
         # every write goes through `writing()`.
-        self._reader = engine.execution_options(**READ_ONLY)
+        self._reader = reader(engine)
         self.session = async_sessionmaker(self._reader, expire_on_commit=False)
         self._writer = async_sessionmaker(engine, expire_on_commit=False)
         # SQLite has a single writer: queue this process's write transactions here rather than
