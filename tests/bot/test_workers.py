@@ -1,4 +1,5 @@
-"""`python -m bot run --workers 2` on PostgreSQL: one poller at a time, handed over on SIGKILL, order kept."""
+"""`python -m bot run --workers 2` on PostgreSQL: one poller at a time, handed over on SIGKILL, order kept; an
+announcement shared by both processes' broadcast workers, each resident getting it once."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from bot.broadcast import queue
+from bot.broadcast.models import Delivery
 from bot.storage.db import Message, Resident, make_engine
 from kernel.settings import ROOT
+from tests.fakes.broadcast import ROLES, VILLAGES, add_residents, open_store
 from tests.fakes.net import free_port
 from tests.fakes.server import start_server
 from tests.fakes.telegram_api import FakeTelegram
@@ -30,7 +34,9 @@ POLLS = re.compile(r"telegram: process (\d+) polls now")
 
 
 def _config(tmp_path: Path) -> Path:
-    """The project's config with absolute paths, Telegram's per-chat pace and the outbox's lease shortened."""
+    """The project's config with absolute paths, Telegram's per-chat pace and the outbox's lease shortened, the
+    broadcasts' polls too (their lease stays long: nobody dies in that test, and a stalled worker's lapsed lease
+    may send a message again, by design)."""
     raw = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
     raw["nlu"]["model_path"] = str(ROOT / raw["nlu"]["model_path"])
     raw["nlu"]["data_dir"] = str(ROOT / raw["nlu"]["data_dir"])
@@ -38,6 +44,7 @@ def _config(tmp_path: Path) -> Path:
     raw["commune_dir"] = str(ROOT / raw["commune_dir"])
     raw["telegram"] = {**raw.get("telegram", {}), "chat_interval_seconds": 0.05}
     raw["escalation"] = {**raw.get("escalation", {}), "lease_seconds": 3, "poll_seconds": 0.2}
+    raw["broadcast"] = {**raw.get("broadcast", {}), "poll_seconds": 0.05, "check_seconds": 0.2, "lease_seconds": 60}
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return path
@@ -188,6 +195,38 @@ async def test_two_workers_poll_one_at_a_time_and_the_other_takes_over_a_killed_
     finally:
         await engine.dispose()
     assert sorted(stored) == sorted((str(uid), 4, 4) for uid in RESIDENTS)
+
+
+async def test_two_workers_share_an_announcement_and_each_resident_gets_it_once(tmp_path: Path,
+                                                                              postgres_url: str) -> None:
+    n = 120
+    fake = FakeTelegram()
+    await fake.start()
+    for i in range(n):
+        fake.add_user(1000 + i, f"Cư dân {i}")
+    store = await open_store(postgres_url)
+    await add_residents(store, n)
+    port, log = free_port(), tmp_path / "server.log"
+    env = {**os.environ, "DATABASE_URL": postgres_url, "BOT_PORT": str(port), "BOT_HOST": "127.0.0.1",
+           "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, "BROADCAST_RATE_TELEGRAM": "40"}
+    supervisor = await asyncio.to_thread(start_server, env, ["--config", str(_config(tmp_path))], log=log,
+                                         run_args=["--workers", "2"])
+    try:
+        await _until(lambda: log.read_text(errors="replace").count("is running (process") == 2, 60, "both workers")
+        await queue.create(store, ROLES, "ubnd-xa", topic="t", text_vi="Điểm dịch vụ công lưu động thứ Bảy",
+                           text_en="Mobile public service point on Saturday", villages=[], known_villages=VILLAGES)
+        await _until(lambda: sum(map(len, fake.messages.values())) >= n, 60, "every resident reached")
+        await asyncio.sleep(1.0)  # nothing more comes
+        got = [len(fake.messages.get(1000 + i, [])) for i in range(n)]
+        async with store.session() as s:
+            by_worker = dict((await s.execute(select(Delivery.worker, func.count()).group_by(Delivery.worker))).all())
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(supervisor.wait, 30)
+        await store.engine.dispose()
+        await fake.close()
+    assert got == [1] * n  # 40 a second shared by both: about 3 s
+    assert len(by_worker) == 2 and min(by_worker.values()) > n // 10, by_worker  # both processes took a share
 
 
 def test_workers_are_refused_on_sqlite(tmp_path: Path) -> None:
