@@ -34,6 +34,9 @@ class WebSettings:
     new_residents_per_minute_total: int = 600
     # BOT_RATE_LIMITS=off turns every limit off (benchmarks and acceptance runs on loopback).
     rate_limits: bool = True
+    # Chat requests worked on at once (each waits for the database); past it one is answered 503 at once,
+    # and the page sends it again a few seconds later (not a flood limit: BOT_RATE_LIMITS=off keeps it).
+    max_requests_in_progress: int = 200
     # The desk's password hashes: one of argon2-cffi's profiles. RFC_9106_LOW_MEMORY (64 MiB, 3 passes, about
     # 0.1 s of CPU a login) is argon2's own default; CHEAPEST is for the tests, never for a real desk.
     password_profile: str = "RFC_9106_LOW_MEMORY"

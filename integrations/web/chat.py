@@ -9,7 +9,7 @@ import logging
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -31,6 +31,7 @@ MAX_ACK = 256
 MAX_AT = 16  # TurnResult.at: 8 hex characters
 MAX_LOCALE = 35  # the browser's language tag (BCP 47), a hint only
 MAX_ID = 64  # a client message id is stored as the message's platform id (64 characters)
+BUSY_RETRY_SECONDS = 5  # the chat page sends a refused message again after 5 s, whatever this says
 COOKIE = "chat_session"
 COOKIE_AGE = 400 * 24 * 3600  # the longest browsers keep a cookie
 _SESSION = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
@@ -39,6 +40,7 @@ LIMITS = web.AppKey("limits", WebLimits)
 MAILBOXES = web.AppKey("mailboxes", Mailboxes)
 RESIDENTS: web.AppKey[KnownResidents] = web.AppKey("residents")
 REPLAYS: web.AppKey[Replays] = web.AppKey("replays")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 __all__ = ["FloodLimiter", "WebLimits", "make_web_app", "new_session", "resident_of", "COOKIE"]
 
@@ -84,6 +86,26 @@ class Replays:
         if future is not None and not future.done():
             future.set_exception(exc)
             future.exception()  # retrieved: a retry that is not waiting must not log "never retrieved"
+
+
+def _busy() -> web.Response:
+    return web.json_response({"error": "The assistant is busy. Please try again in a few seconds."}, status=503,
+                             headers={"Retry-After": str(BUSY_RETRY_SECONDS)})
+
+
+def _gated(handler: Handler) -> Handler:
+    """The handler, refused at once (503) while the backlog is full (integrations/web/limits.py, Backlog)."""
+
+    async def gated(request: web.Request) -> web.StreamResponse:
+        backlog = request.app[LIMITS].backlog
+        if not backlog.admit():
+            return _busy()
+        try:
+            return await handler(request)
+        finally:
+            backlog.done()
+
+    return gated
 
 
 def _bad(message: str) -> web.Response:
@@ -288,9 +310,10 @@ def make_web_app(turns: Turns, health: HealthCheck, residents: KnownResidents, l
     app[PAGE_STRINGS] = page_strings(catalogs)
     if history is not None:
         app[HISTORY] = history
-    app.router.add_post("/api/chat", chat)
-    app.router.add_get("/api/chat/poll", poll)
-    app.router.add_get("/api/chat/history", chat_history)
+    # Each of these waits for the database: under overload they are refused at once rather than queued.
+    app.router.add_post("/api/chat", _gated(chat))
+    app.router.add_get("/api/chat/poll", _gated(poll))
+    app.router.add_get("/api/chat/history", _gated(chat_history))
     app.router.add_get("/", index)
     app.router.add_get("/manifest.webmanifest", manifest)
     app.router.add_get("/sw.js", service_worker)

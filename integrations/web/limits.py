@@ -24,6 +24,27 @@ def address_key(remote: str | None) -> str:
 
 
 @dataclass
+class Backlog:
+    """The chat requests being worked on. Under more load than the database serves, requests queued for its
+    connections without end: waits of 30 s and more, then a pool timeout answered 500 (and the page dropped
+    the message). Past `limit` a request is now refused at once, before any database work, with a 503 the
+    page honours by sending it again later; those let in wait at most about limit / turns a second."""
+
+    limit: int = 200
+    working: int = 0
+
+    def admit(self) -> bool:
+        """Whether one more request may start (then `done()` must follow)."""
+        if self.working >= self.limit:
+            return False
+        self.working += 1
+        return True
+
+    def done(self) -> None:
+        self.working -= 1
+
+
+@dataclass
 class WebLimits:
     """Every flood limit of the web chat; `enabled=False` (BOT_RATE_LIMITS=off) turns all of them off."""
 
@@ -32,7 +53,8 @@ class WebLimits:
     # New residents (a request without a known session) per address and for the whole server, per minute.
     new_per_address: FloodLimiter = field(default_factory=lambda: FloodLimiter(20, 60))
     new_total: FloodLimiter = field(default_factory=lambda: FloodLimiter(600, 60, max_keys=1))
-    enabled: bool = True
+    enabled: bool = True  # the flood limits above; the backlog holds either way
+    backlog: Backlog = field(default_factory=Backlog)
 
     @classmethod
     def of(cls, web: WebSettings) -> WebLimits:
@@ -41,7 +63,7 @@ class WebLimits:
                    address=FloodLimiter(web.rate_limit_address_messages, web.rate_limit_window_seconds),
                    new_per_address=FloodLimiter(web.new_residents_per_minute, 60),
                    new_total=FloodLimiter(web.new_residents_per_minute_total, 60, max_keys=1),
-                   enabled=web.rate_limits)
+                   enabled=web.rate_limits, backlog=Backlog(web.max_requests_in_progress))
 
     @classmethod
     def off(cls) -> WebLimits:
