@@ -145,7 +145,7 @@ async def supervise(settings: Settings, workers: int, command: Sequence[str]) ->
         await engine.dispose()
     web = settings.web
     print(f"Trợ lý số: {workers} worker processes on http://{web.host}:{web.port}/", flush=True)
-    env = worker_env(settings, os.environ)
+    env = worker_env(settings, os.environ, workers)
     made = "PROMETHEUS_MULTIPROC_DIR" not in env
     if made:  # /metrics sums the workers' counters from files there (bot/metrics.py); fresh for each run
         env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="assistant-metrics-")
@@ -156,11 +156,15 @@ async def supervise(settings: Settings, workers: int, command: Sequence[str]) ->
             shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
-def worker_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
+def worker_env(settings: Settings, environ: Mapping[str, str], workers: int = 1) -> dict[str, str]:
     """The workers' environment: ours, with one Telegram webhook secret for all when none is configured (a
     worker alone makes one up at each start: the last to call setWebhook would win, the others refuse
-    Telegram's requests)."""
+    Telegram's requests), and each worker's share of the web chat's server-wide limit on new residents (the
+    kernel spreads connections evenly, so the shares add up to the limit; the per-resident and per-address
+    limits stay per process, see README "Configuration")."""
     env = dict(environ)
+    total = settings.web.new_residents_per_minute_total
+    env["BOT_NEW_RESIDENTS_PER_MINUTE_TOTAL"] = str(max(1, -(-total // workers)))
     telegram = settings.telegram
     if telegram.token and telegram.mode == "webhook" and not telegram.webhook_secret:
         env["TELEGRAM_WEBHOOK_SECRET"] = secrets.token_urlsafe(32)

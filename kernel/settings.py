@@ -246,7 +246,7 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> Settings:
                   env_names={"database_url": "DATABASE_URL", "commune_dir": "COMMUNE_DIR"})
     web = section(WebSettings, raw.get("web"), "web", base, env, env_names={
         "host": "BOT_HOST", "port": "BOT_PORT", "rate_limit_messages": "BOT_RATE_LIMIT_MESSAGES",
-        "rate_limits": "BOT_RATE_LIMITS"})
+        "new_residents_per_minute_total": "BOT_NEW_RESIDENTS_PER_MINUTE_TOTAL", "rate_limits": "BOT_RATE_LIMITS"})
     one_of(web.password_profile, PASSWORD_PROFILES, "web.password_profile")
     nlu = section(NluSettings, raw.get("nlu"), "nlu", base, env, env_names={
         "backend": "NLU_BACKEND", "model_path": "NLU_MODEL_PATH", "rasa_url": "RASA_URL"})

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.supervisor import Supervisor, WorkersRefused, check_workers, worker_env
-from kernel.settings import ROOT, Settings, TelegramSettings, replace
+from kernel.settings import ROOT, Settings, TelegramSettings, load_settings, replace
 
 # A worker that notes its start (and its webhook secret) in a file, then lives `sys.argv[2]` seconds.
 WORKER = ("import os, sys, time; open(sys.argv[1], 'a').write(os.environ.get('MARK', '') + chr(10)); "
@@ -55,6 +55,14 @@ def test_webhook_workers_share_one_secret_made_up_by_the_supervisor(settings: Se
     given = replace(hook, telegram=replace(hook.telegram, webhook_secret="given"))
     assert "TELEGRAM_WEBHOOK_SECRET" not in worker_env(given, {})
     assert "TELEGRAM_WEBHOOK_SECRET" not in worker_env(settings, {})  # polling: no secret needed
+
+
+def test_workers_share_the_server_wide_limit_on_new_residents(settings: Settings) -> None:
+    assert settings.web.new_residents_per_minute_total == 600
+    assert worker_env(settings, {}, 4)["BOT_NEW_RESIDENTS_PER_MINUTE_TOTAL"] == "150"
+    assert worker_env(settings, {}, 7)["BOT_NEW_RESIDENTS_PER_MINUTE_TOTAL"] == "86"  # rounded up: 7 x 86 >= 600
+    env = worker_env(settings, {}, 3)
+    assert load_settings(ROOT / "config.yml", env=env).web.new_residents_per_minute_total == 200
 
 
 async def test_workers_end_with_a_killed_supervisor(tmp_path: Path) -> None:
