@@ -31,6 +31,7 @@ from bot.broadcast.models import PENDING as BROADCAST_PENDING
 from bot.broadcast.models import Delivery
 from bot.handoff.models import PENDING as OUTBOX_PENDING
 from bot.handoff.models import Case, Outbox
+from bot.replies import PULL
 from bot.storage.outbox import REPLY
 from bot.storage.store import Store
 from kernel.deliveries import DeliveryCount
@@ -39,6 +40,7 @@ from kernel.ports import Turns
 from nlu.types import Interpreter, Parse
 
 log = logging.getLogger(__name__)
+WEB_REPLY = "web_reply"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 
@@ -60,7 +62,8 @@ class Metrics:
         self.database = DatabaseGauges((
             ("assistant_handoff_cases", "Hand-off cases by status", "status"),
             ("assistant_outbox_pending", "Outbox messages waiting, by audience (team, resident: a team's "
-             "answer; reply: a turn's own reply not yet delivered)", "audience"),
+             "answer; reply: a turn's own reply not yet delivered; web_reply: one the chat page has not "
+             "acknowledged yet)", "audience"),
             ("assistant_broadcast_queue", "Announcement deliveries waiting or being sent, by channel", "channel")))
         r.register(self.database)
         self.senders = SenderCollector()
@@ -79,7 +82,10 @@ class Metrics:
         try:
             async with store.session() as s:
                 cases = (await s.execute(select(Case.status, func.count()).group_by(Case.status))).all()
-                audience = case((Outbox.kind == REPLY, REPLY), else_=Outbox.audience)
+                # A web chat's turn replies wait for the page's acknowledgement (a closed page's, for a day):
+                # counted apart, so `reply` stays the push channels' backlog.
+                audience = case(((Outbox.kind == REPLY) & Outbox.channel.in_(PULL), WEB_REPLY),
+                                (Outbox.kind == REPLY, REPLY), else_=Outbox.audience)
                 outbox = (await s.execute(select(audience, func.count()).where(Outbox.status == OUTBOX_PENDING)
                                           .group_by(audience))).all()
                 queue = (await s.execute(select(Delivery.channel, func.count())

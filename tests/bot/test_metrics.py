@@ -71,6 +71,7 @@ async def test_a_scrape_counts_turns_cases_queues_and_deliveries(settings: Setti
             assert stale.get("stale") is True
             await web.chat("binh", payload="human")
             await web.chat("binh", payload="village:dai-cuong")  # a case for the village's team
+            page = await web.chat("cam", text="xin chào", id="m-1", ack="")  # as the page: kept until acknowledged
             async with services.store.writing() as s:  # an announcement queued for the two Zalo residents
                 ids = (await s.execute(select(Resident.id).where(Resident.channel == "zalo"))).scalars().all()
                 now = time.time()
@@ -95,12 +96,14 @@ async def test_a_scrape_counts_turns_cases_queues_and_deliveries(settings: Setti
     def turns(outcome: str) -> float:
         return after.get(("assistant_turns_total", (("channel", "web"), ("outcome", outcome))), 0.0)
 
-    assert turns("answered") == 3 and turns("stale") == 1 and turns("error") == 0
-    assert after[("assistant_turn_seconds_count", (("channel", "web"),))] == 4
+    assert turns("answered") == 4 and turns("stale") == 1 and turns("error") == 0
+    assert after[("assistant_turn_seconds_count", (("channel", "web"),))] == 5
     assert after[("assistant_turn_seconds_sum", (("channel", "web"),))] > 0
     assert after[("assistant_nlu_confidence_count", ())] >= 1  # one typed message parsed
     assert after[("assistant_handoff_cases", (("status", "open"),))] == 1
     assert after[("assistant_outbox_pending", (("audience", "team"),))] >= 1  # no Telegram group: it waits
+    assert after[("assistant_outbox_pending", (("audience", "web_reply"),))] == len(page["replies"])
+    assert ("assistant_outbox_pending", (("audience", "reply"),)) not in after  # no push channel's backlog
     assert after[("assistant_broadcast_queue", (("channel", "zalo"),))] == 2
     assert after[("assistant_deliveries_total", (("platform", "zalo"), ("result", "delivered")))] == 1
     assert after[("assistant_deliveries_total", (("platform", "zalo"), ("result", "failed")))] == 1
