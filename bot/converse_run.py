@@ -21,6 +21,7 @@ from bot.app import Services, build
 from bot.converse import Outcome, Post, Scenario, Stored, Summary, failing_ids, load_scenarios, play
 from bot.storage.db import Conversation, Message
 from bot.storage.residents import Residents
+from dialogues.flows import Library, load_library
 from integrations.web.chat import WebLimits, make_web_app
 from kernel.settings import Settings, load_settings, replace
 from nlu.types import Interpreter
@@ -57,10 +58,13 @@ async def web_chat(services: Services) -> AsyncIterator[TestClient]:
         yield client
 
 
-async def play_one(scenario: Scenario, settings: Settings, interpreter: Interpreter | None = None) -> Outcome:
+async def play_one(scenario: Scenario, settings: Settings, interpreter: Interpreter | None = None,
+                   library: Library | None = None, *, database_url: str | None = None) -> Outcome:
+    """Play one scenario on a database of its own: `database_url` when given (the tests pass a copy of a
+    migrated file: migrating anew was most of a scenario's time), else a fresh SQLite file."""
     with tempfile.TemporaryDirectory(prefix="converse-") as tmp:
-        local = replace(settings, database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'converse.db'}")
-        services = await build(local, interpreter=interpreter)
+        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'converse.db'}"
+        services = await build(replace(settings, database_url=url), interpreter=interpreter, library=library)
         try:
             async with web_chat(services) as client:
                 return await play(scenario, poster(client), stored_texts(services), user=f"resident-{scenario.id}")
@@ -88,7 +92,8 @@ async def run(args: argparse.Namespace) -> int:
         scenarios = [s for s in scenarios if s.id in set(args.only)]
     async with AsyncExitStack() as stack:  # one model for every scenario
         interpreter = await build_interpreter(settings, CommuneSource(settings.commune_dir), stack)
-        outcomes = [await play_one(s, settings, interpreter) for s in scenarios]
+        library = load_library(settings.flows_dir)
+        outcomes = [await play_one(s, settings, interpreter, library) for s in scenarios]
     summary = Summary(outcomes)
     print(summary.report(verbose=args.transcripts))
     if args.json_out:

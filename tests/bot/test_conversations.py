@@ -11,6 +11,7 @@ import pytest
 
 from bot.converse import load_scenarios
 from bot.converse_run import SUITE, play_one
+from dialogues.flows import Library
 from kernel.settings import Settings
 
 SCENARIOS = load_scenarios(SUITE)
@@ -41,10 +42,11 @@ def test_the_suite_is_large_and_covers_every_style() -> None:
     assert not set(KNOWN_FAILING) - {s.id for s in SCENARIOS}, "known_failing.txt names unknown scenarios"
 
 
-@pytest.mark.slow  # 150 scenarios end to end, each on its own database: about a second each
+@pytest.mark.slow  # 170 scenarios end to end over HTTP, each on its own database (a copy of the migrated template)
 @pytest.mark.parametrize("scenario", [_param(s) for s in SCENARIOS])
-async def test_conversation(scenario, settings: Settings, interpreter) -> None:  # type: ignore[no-untyped-def]
-    outcome = await play_one(scenario, settings, interpreter)
+async def test_conversation(scenario, settings: Settings, interpreter,  # type: ignore[no-untyped-def]
+                            project_library: Library) -> None:
+    outcome = await play_one(scenario, settings, interpreter, project_library, database_url=settings.database_url)
     assert outcome.ok, "\n".join([*outcome.failures, "transcript:", *outcome.transcript])
 
 
