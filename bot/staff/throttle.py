@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 
 from sqlalchemy import delete, select
 
@@ -29,16 +30,17 @@ def _name(key: str) -> str:
 class DatabaseAttempts:
     """integrations.web.desk_auth.SharedAttempts on the assistant's database."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
+        self.clock = clock  # tests move it on instead of sleeping through windows
 
     async def over(self, key: str, limit: int, window: float) -> bool:
         async with self.store.session() as s:
             due = await s.scalar(select(RateBucket.next_at).where(RateBucket.name == _name(key)))
-        return due is not None and due - time.time() > (limit - 1) * window
+        return due is not None and due - self.clock() > (limit - 1) * window
 
     async def failed(self, key: str, limit: int, window: float) -> None:
-        now = time.time()
+        now = self.clock()
         async with self.store.writing() as s:
             await s.execute(delete(RateBucket).where(RateBucket.name.startswith(PREFIX, autoescape=True),
                                                      RateBucket.next_at < now))

@@ -3,12 +3,12 @@ sent once more for a redelivered message whose replies were not delivered, answe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import pytest_asyncio
 from aiohttp import web
 from sqlalchemy import func, select, update
@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from bot.app import Services, telegram_channel
 from bot.storage.db import utcnow
 from bot.storage.outbox import DELIVERED, PENDING, REPLY, Outbox
-from kernel.messages import Incoming, ResidentKey
+from kernel.messages import Incoming, Reply, ResidentKey
 from kernel.settings import Settings
 from tests.fakes.broadcast import RecordingSender
 from tests.fakes.pacing import TELEGRAM
@@ -165,7 +165,21 @@ async def test_settled_replies_are_pruned_after_a_day(core: Services) -> None:
     assert await rows(core) == []
 
 
-@pytest.mark.timing  # the first turn's replies must still be on the way (0.3 s) when the second's are drained
+@dataclass
+class FirstHeld(RecordingSender):
+    """A platform that holds the first send until released: those replies are on the way for as long as the
+    test needs, however slowly a busy machine runs it."""
+
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    calls: int = 0
+
+    async def send(self, user_id: str, replies: Sequence[Reply], at: str | None = None) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            await self.release.wait()
+        await super().send(user_id, replies, at)
+
+
 async def test_on_postgresql_another_process_does_not_overtake_replies_on_the_way(
         settings: Settings, postgres_url: str, interpreter: Any) -> None:
     """Two processes on one database serve one resident's turns one after the other: the second turn's
@@ -173,13 +187,16 @@ async def test_on_postgresql_another_process_does_not_overtake_replies_on_the_wa
     one = await build_services(replace(settings, database_url=postgres_url), interpreter=interpreter)
     two = await build_services(replace(settings, database_url=postgres_url), interpreter=interpreter)
     try:
-        sender = RecordingSender(channel="telegram", delay=0.3)  # the platform is slow to accept
+        sender = FirstHeld(channel="telegram")
         one.senders.register(sender)
         two.senders.register(sender)
         first = await one.pipeline.handle(Incoming(TG, text="xin chào", message_id="tg:1"))
+        while sender.calls == 0:  # the first turn's replies are on the way
+            await asyncio.sleep(0.01)
         second = await two.pipeline.handle(Incoming(TG, payload="menu", message_id="tg:2"))
         await two.replies.drain()
-        assert sender.received["501"] == []  # not sent before the first turn's replies
+        assert sender.calls == 1 and sender.received["501"] == []  # not sent before the first turn's replies
+        sender.release.set()
         await one.replies.drain()
         assert sender.received["501"] == list(first.replies)
         while await two.outbox.run_once():

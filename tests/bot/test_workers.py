@@ -27,7 +27,7 @@ from tests.fakes.net import free_port
 from tests.fakes.server import start_server
 from tests.fakes.telegram_api import FakeTelegram
 
-pytestmark = [pytest.mark.slow, pytest.mark.timing]  # end to end: real processes; a poller's hand-over in time
+pytestmark = pytest.mark.slow  # end to end: real processes
 
 RESIDENTS = tuple(range(7001, 7009))
 POLLS = re.compile(r"telegram: process (\d+) polls now")
@@ -90,6 +90,7 @@ async def _press_at_once(port: int, session: str, times: int) -> list[int]:
     return list(await asyncio.gather(*(press() for _ in range(times))))
 
 
+@pytest.mark.timing  # a poller's hand-over in time, 3 s outbox leases
 async def test_two_workers_poll_one_at_a_time_and_the_other_takes_over_a_killed_poller(
         tmp_path: Path, postgres_url: str) -> None:
     fake = FakeTelegram()

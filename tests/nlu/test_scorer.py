@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import pickle
 from pathlib import Path
 
@@ -30,14 +32,25 @@ def _texts() -> list[str]:
 
 
 TEXTS = _texts()
-# One worker runs the file: its module fixture trains a model (a minute of CPU), once.
-pytestmark = pytest.mark.xdist_group("scorer")
 
 
-@pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
-    data = load(ROOT / "nlu" / "data")
-    return training.fit([normalize(e.text) for e in data.examples], [e.intent for e in data.examples])
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """A model trained on the project's data (about 5 s of CPU) once a run: the first worker process to need it
+    trains it and leaves it where the run's other workers load it (their temporary folders share a parent)."""
+    folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = folder.parent
+    saved = folder / "scorer-pipeline.pkl"
+    with open(folder / "scorer-pipeline.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first one's model
+        if saved.exists():
+            loaded: Pipeline = pickle.loads(saved.read_bytes())
+            return loaded
+        data = load(ROOT / "nlu" / "data")
+        fitted = training.fit([normalize(e.text) for e in data.examples], [e.intent for e in data.examples])
+        saved.write_bytes(pickle.dumps(fitted))
+        return fitted
 
 
 _WEIGHTS: dict[int, np.ndarray] = {}
@@ -81,7 +94,7 @@ def test_ngrams_are_scikit_learns_in_the_same_order() -> None:
             assert word_ngrams(sample) == words(sample), sample
 
 
-@pytest.mark.slow  # trains a model (the module's pipeline fixture): about 40 s of CPU
+@pytest.mark.slow  # trains a model (the pipeline fixture): about 5 s of CPU
 def test_exported_scores_are_the_pipelines_to_the_last_bit(pipeline: Pipeline) -> None:
     scorer = training.export(pipeline)
     folded = [normalize(t) for t in TEXTS]
@@ -92,7 +105,7 @@ def test_exported_scores_are_the_pipelines_to_the_last_bit(pipeline: Pipeline) -
         assert np.abs(got - row).max() < 1e-5 and int(np.argmax(got)) == int(np.argmax(row)), text
 
 
-@pytest.mark.slow  # trains a model (the module's pipeline fixture): about 40 s of CPU
+@pytest.mark.slow  # trains a model (the pipeline fixture): about 5 s of CPU
 def test_a_saved_model_loads_and_ranks_without_scikit_learn(pipeline: Pipeline, tmp_path: Path) -> None:
     model = IntentModel(training.export(pipeline), tuple(str(i) for i in pipeline.classes_))
     model.save(tmp_path / "m.pkl")
@@ -102,7 +115,7 @@ def test_a_saved_model_loads_and_ranks_without_scikit_learn(pipeline: Pipeline, 
     assert [loaded.rank(t) for t in TEXTS[::7]] == [model.rank(t) for t in TEXTS[::7]]
 
 
-@pytest.mark.slow  # trains a model (the module's pipeline fixture): about 40 s of CPU
+@pytest.mark.slow  # trains a model (the pipeline fixture): about 5 s of CPU
 def test_a_model_file_of_the_previous_format_is_exported_at_load(pipeline: Pipeline, tmp_path: Path) -> None:
     old = IntentModel.__new__(IntentModel)
     old.__dict__.update({"pipeline": pipeline, "intents": tuple(str(i) for i in pipeline.classes_), "gazetteer": {},

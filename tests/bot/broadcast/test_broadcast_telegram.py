@@ -4,6 +4,7 @@ Telegram's limits (scaled up so a test run stays short) and answers 429 with ret
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import shutil
 import signal
@@ -58,9 +59,12 @@ def _received(fake: FakeTelegram, n: int) -> Counter[int]:
     return Counter({1000 + i: len(fake.messages.get(1000 + i, [])) for i in range(n)})
 
 
-@pytest.mark.timing  # 5000 sends within 120 s: CPU-bound, it needs the machine to itself
-async def test_5000_residents_get_it_exactly_once_in_their_language(sqlite_url: str) -> None:
-    n, rate, blocked = 5000, 400, 20
+# 1,000 in the suite (about 5 s of CPU); the issue's 5,000: BROADCAST_RESIDENTS=5000 pytest -k exactly_once.
+RESIDENTS = int(os.environ.get("BROADCAST_RESIDENTS", "1000"))
+
+
+async def test_residents_get_it_exactly_once_in_their_language_through_ptb(sqlite_url: str) -> None:
+    n, rate, blocked = RESIDENTS, 400, 20
     fake = await _fake(rate, n, blocked)
     store = await open_store(sqlite_url)
     stack = AsyncExitStack()
@@ -99,7 +103,7 @@ async def test_5000_residents_get_it_exactly_once_in_their_language(sqlite_url: 
         reports = fake.texts(STAFF_GROUP)
         assert reports and f"đã gửi xong: {n - blocked} đã nhận, {blocked} không gửi được" in reports[-1]
         too_many = [r for r in fake.rejections if r[1] == 429]
-        print(f"\n5000 residents through PTB at a fake limit of {rate}/s: {elapsed:.1f}s, "
+        print(f"\n{n} residents through PTB at a fake limit of {rate}/s: {elapsed:.1f}s, "
               f"{len(too_many)} answers 429 (each retried)")
     finally:
         await stack.aclose()
@@ -140,7 +144,7 @@ async def test_a_killed_worker_is_restarted_and_nobody_is_missed(sqlite_url: str
     at any moment, a send may have reached Telegram without its worker living to record it: such
     rows are marked in doubt and sent again, so a resident may get it twice, but only those.
     """
-    n, rate = 600, 50  # slow enough that moments with nothing on the wire come often
+    n, rate = 300, 50  # slow enough that moments with nothing on the wire come often
     fake = await _fake(rate, n)
     store = await open_store(sqlite_url)
     procs = []
@@ -204,9 +208,8 @@ async def test_a_killed_worker_is_restarted_and_nobody_is_missed(sqlite_url: str
         await fake.close()
 
 
-@pytest.mark.timing  # leases taken back when a loaded machine stalls a worker
 async def test_two_worker_processes_on_postgresql_share_one_broadcast(postgres_url: str, tmp_path: Path) -> None:
-    n, rate = 2000, 300
+    n, rate = 1000, 300
     fake = await _fake(rate, n)
     store = await open_store(postgres_url)
     procs = []
