@@ -120,7 +120,8 @@ class ReplyOutbox:
         rows = [{"case_id": None, "audience": "resident", "team": None, "channel": who.channel,
                  "chat_id": who.user_id, "kind": REPLY, "text": r.text, "buttons": _buttons(r) or None,
                  "status": PENDING, "attempts": 1 if push else 0,
-                 "next_attempt_at": now + lease if push else now, "platform_message_id": None,
+                 # A pull channel's rows are never due: the page collects them, no worker should scan them.
+                 "next_attempt_at": now + lease if push else now + KEEP, "platform_message_id": None,
                  "source": message_id, "at": at, "error": None, "created_at": now,
                  "delivered_at": None} for r in replies]
         if not push:
