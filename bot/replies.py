@@ -27,11 +27,12 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.senders import SenderRegistry
 from bot.storage.db import utcnow
 from bot.storage.outbox import DELIVERED, FAILED, PENDING, REPLY, Outbox
+from bot.storage.prepared import Prepared
 from bot.storage.store import Store
 from bot.storage.turns import Executor
 from kernel.locks import KeyedLocks
@@ -41,6 +42,7 @@ from kernel.ports import DeliveryError
 log = logging.getLogger(__name__)
 _ROWS = insert(cast(Table, Outbox.__table__))
 _ROWS_IDS = _ROWS.returning(cast(Table, Outbox.__table__).c.id)
+_SAVED = Prepared(_ROWS)
 PULL = ("web",)  # channels whose replies are the response to the request (kept for a retried request)
 KEEP = timedelta(days=1)  # delivered replies are kept this long for redelivered messages, then deleted
 PRUNE_EVERY = timedelta(hours=1)
@@ -54,7 +56,7 @@ def _waiting(channel: object, user: object) -> tuple[ColumnElement[bool], ...]:
             Outbox.status == PENDING)
 
 
-_WAITING = select(Outbox.id).where(*_waiting(bindparam("channel"), bindparam("user"))).limit(1)
+_WAITING = Prepared(select(Outbox.id).where(*_waiting(bindparam("channel"), bindparam("user"))).limit(1))
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class ReplyOutbox:
                  "source": message_id, "at": at, "error": None, "created_at": now,
                  "delivered_at": None} for r in replies]
         if not push:
-            await s.execute(_ROWS, rows)
+            await (_SAVED.run(s, rows) if isinstance(s, AsyncConnection) else s.execute(_ROWS, rows))
             return Staged(who, (), tuple(replies), at, pulled=True)
         ids = tuple((await s.execute(_ROWS_IDS, rows)).scalars())
         return Staged(who, ids, tuple(replies), at, queued)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, literal, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.handoff.card import buttons_json, card_buttons, card_text
 from bot.handoff.files import CaseFiles, Kept
@@ -24,16 +24,16 @@ from bot.handoff.reminders import aware, raise_unclaimed
 from bot.handoff.routing import Team, Teams
 from bot.handoff.watchers import desk_watches
 from bot.storage.db import Resident, utcnow
+from bot.storage.prepared import Prepared
 from bot.storage.store import Store
-from bot.storage.turns import Executor
 from dialogues.flows import Library
 from kernel.commune import CommuneSource
 from kernel.i18n import Catalogs, Translator
 from kernel.messages import Button, Reply
 
 log = logging.getLogger(__name__)
-_ACTIVE_ID = select(Case.id).where(Case.resident_id == bindparam("rid"),
-                                   Case.status.in_([literal(status) for status in ACTIVE])).limit(1)
+_ACTIVE_ID = Prepared(select(Case.id).where(Case.resident_id == bindparam("rid"),
+                                            Case.status.in_([literal(status) for status in ACTIVE])).limit(1))
 PREFIX = "case"  # resident button payloads: case:fb:<id>:yes|no, case:end:<id>
 CLOSE = "close"  # an outbox row that closes the case's thread at a desk (no message)
 
@@ -130,10 +130,10 @@ class CaseBook:
         scope_after.append(wake)
 
     @staticmethod
-    async def has_active_case(conn: Executor, resident_id: int) -> bool:
+    async def has_active_case(conn: AsyncConnection, resident_id: int) -> bool:
         """Whether the resident has an open or claimed case: a typed message asks it every turn, so without
         the ORM (a statement built once, on the turn's connection)."""
-        return (await conn.execute(_ACTIVE_ID, {"rid": resident_id})).first() is not None
+        return await _ACTIVE_ID.first(conn, {"rid": resident_id}) is not None
 
     @staticmethod
     async def active_case(s: AsyncSession, resident_id: int) -> Case | None:

@@ -42,6 +42,7 @@ from bot.replies import ReplyOutbox
 from bot.senders import SenderRegistry
 from bot.storage.db import READ_ONLY, utcnow
 from bot.storage.outbox import REPLY
+from bot.storage.prepared import Prepared
 from bot.storage.store import Store
 from kernel.edge import ascii_id
 from kernel.messages import Reply
@@ -54,7 +55,7 @@ PULL_CHANNELS = ("web",)
 _MINE = (Outbox.audience == "resident", Outbox.channel == bindparam("channel"), Outbox.chat_id == bindparam("user"),
          Outbox.status == PENDING)
 _WAITING = select(Outbox.id, Outbox.text, Outbox.buttons).where(*_MINE).order_by(Outbox.id)
-_WAITING_CASES = select(Outbox.id).where(*_MINE, Outbox.kind != REPLY).limit(1)
+_WAITING_CASES = Prepared(select(Outbox.id).where(*_MINE, Outbox.kind != REPLY).limit(1))
 
 
 class OutboxWorker:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, delete, false, insert, select, text
+from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, false, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.checkpoint import Checkpoints
 from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident, RollupState, reader, utcnow
+from bot.storage.prepared import Prepared
 from bot.storage.turns import Executor, TurnConversation, TurnResident, TurnTx
 from kernel.messages import ResidentKey
 
@@ -31,12 +32,13 @@ def _turn(seen: ColumnElement[bool]) -> Select[Any]:
 
 
 # A turn's first query, built once: building and keying a statement costs more than SQLite running it.
-_TURN = _turn(false())
-_TURN_SEEN = _turn(select(Message.id).where(Message.resident_id == _R.id,
-                                            Message.platform_message_id == bindparam("message")).exists())
+_TURN = Prepared(_turn(false()))
+_TURN_SEEN = Prepared(_turn(select(Message.id).where(Message.resident_id == _R.id,
+                                                     Message.platform_message_id == bindparam("message")).exists()))
 _NEW_RESIDENT = insert(cast(Table, Resident.__table__)).returning(_R.id)
-_LOG = insert(cast(Table, Message.__table__))
-_KNOWN = select(_R.id).where(_R.channel == bindparam("channel"), _R.platform_id == bindparam("user"))
+_LOG = Prepared(insert(cast(Table, Message.__table__)))
+_KNOWN_ID = select(_R.id).where(_R.channel == bindparam("channel"), _R.platform_id == bindparam("user"))
+_KNOWN = Prepared(_KNOWN_ID)
 # PostgreSQL: one resident's turns run one at a time across every process sharing the database. The lock
 # is the transaction's (released at commit or rollback, or when a dead process's connection closes); the
 # first number keeps these keys apart from other advisory locks (bot/storage/leader.py).
@@ -116,7 +118,7 @@ class Store:
             # resident's previous turn committed, whichever process ran it.
             await tx.conn.execute(_HOLD_RESIDENT, {"space": RESIDENT_LOCKS, "key": f"{who.channel}:{who.user_id}"})
         params = {"channel": who.channel, "user": who.user_id, "message": message_id}
-        found = (await tx.conn.execute(_TURN_SEEN if message_id else _TURN, params)).first()
+        found = await (_TURN_SEEN if message_id else _TURN).first(tx.conn, params)
         if found is None:
             return TurnResident(await self._new_resident(tx.conn, who), who.channel, who.user_id), \
                 TurnConversation(), False
@@ -133,14 +135,14 @@ class Store:
                     "channel": who.channel, "platform_id": who.user_id, "subscribed": False, "blocked": False,
                     "created_at": utcnow()})).scalar_one())
         except IntegrityError:  # another process created the same resident a moment ago
-            return int((await conn.execute(_KNOWN, {"channel": who.channel, "user": who.user_id})).scalar_one())
+            return int((await conn.execute(_KNOWN_ID, {"channel": who.channel, "user": who.user_id})).scalar_one())
 
     @staticmethod
-    async def append_messages(s: Executor, resident_id: int,
+    async def append_messages(conn: AsyncConnection, resident_id: int,
                               rows: list[tuple[str, str | None, str | None, str | None, str | None]]) -> None:
         """Log (direction, text, payload, intent, platform_message_id) rows in one statement."""
         now = utcnow()
-        await s.execute(_LOG, [
+        await _LOG.run(conn, [
             {"resident_id": resident_id, "direction": d, "text": t, "payload": p, "intent": i,
              "platform_message_id": m, "created_at": now} for d, t, p, i, m in rows])
 
@@ -150,11 +152,11 @@ class Store:
         s.add(AnalyticsEvent(resident_id=resident_id, kind=kind, flow=flow, step=step, data=data,
                              created_at=utcnow()))
 
-    async def first(self, statement: Select[Any], params: dict[str, Any]) -> Row[Any] | None:
+    async def first(self, statement: Prepared, params: dict[str, Any]) -> Sequence[Any] | None:
         """The first row of a read on a bare connection: no ORM session for the hot path's small reads (a
         statement built once, with bind parameters, so it is not built and keyed again every call)."""
         async with self._reader.connect() as conn:
-            return (await conn.execute(statement, params)).first()
+            return await statement.first(conn, params)
 
     async def exists(self, who: ResidentKey) -> bool:
         """Whether the resident has a row (the web chat asks it for every message)."""

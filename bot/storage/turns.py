@@ -15,16 +15,17 @@ from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.storage.db import AnalyticsEvent, Conversation, Resident, utcnow
+from bot.storage.prepared import Prepared
 
 # Where a statement runs: a turn's Core connection or a session's transaction.
 Executor = AsyncSession | AsyncConnection
 _RESIDENTS = cast(Table, Resident.__table__)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 # Built once: SQLAlchemy then finds their compiled form in its cache instead of building and keying them again.
-_CONVERSATION_NEW = insert(_CONVERSATIONS)
-_CONVERSATION_SAVE = update(_CONVERSATIONS).where(_CONVERSATIONS.c.resident_id == bindparam("rid"))
-_RESIDENT_SAVE = update(_RESIDENTS).where(_RESIDENTS.c.id == bindparam("rid"))
-_EVENTS = insert(cast(Table, AnalyticsEvent.__table__))
+_CONVERSATION_NEW = Prepared(insert(_CONVERSATIONS))
+_CONVERSATION_SAVE = Prepared(update(_CONVERSATIONS).where(_CONVERSATIONS.c.resident_id == bindparam("rid")))
+_RESIDENT_SAVE = Prepared(update(_RESIDENTS).where(_RESIDENTS.c.id == bindparam("rid")))
+_EVENTS = Prepared(insert(cast(Table, AnalyticsEvent.__table__)))
 _CHANGEABLE = ("language", "village", "subscribed", "consent_at")  # what a turn may change of the resident
 
 
@@ -93,19 +94,19 @@ class TurnTx:
         """Write what the turn changed: the conversation always, the resident's row only if it changed."""
         values = {"state": conv.state, "turns": conv.turns, "updated_at": conv.updated_at}
         if conv.stored:
-            await self.conn.execute(_CONVERSATION_SAVE, {"rid": resident.id, **values})
+            await _CONVERSATION_SAVE.run(self.conn, {"rid": resident.id, **values})
         else:
-            await self.conn.execute(_CONVERSATION_NEW, {"resident_id": resident.id, **values})
+            await _CONVERSATION_NEW.run(self.conn, {"resident_id": resident.id, **values})
             conv.stored = True
         changed = resident.changes()
         if changed:
-            await self.conn.execute(_RESIDENT_SAVE, {"rid": resident.id, **changed})
+            await _RESIDENT_SAVE.run(self.conn, {"rid": resident.id, **changed})
             resident._loaded = resident._values()
 
     async def finish(self) -> None:
         """Before the commit: the tracked events and whatever a feature left in the ORM session."""
         if self._events:
-            await self.conn.execute(_EVENTS, self._events)
+            await _EVENTS.run(self.conn, self._events)
             self._events = []
         if self._session is not None:
             await self._session.flush()
