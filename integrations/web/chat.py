@@ -65,17 +65,19 @@ def resident_of(session: str) -> str:
 class Replays:
     """Answers by (resident, client message id), so a retried POST gets the first answer again, also
     while the first is still running. Bounded: the oldest answers are forgotten first (the pipeline
-    still applies a turn at most once per id after that, answering with no replies)."""
+    still applies a turn at most once per id after that, and the outbox keeps the replies not
+    acknowledged). An answer is kept as its encoded body: a third of the memory of the dicts, and at
+    100 turns a second the 10,000 kept before were 8 MB of the server's 16 MB growth in a bench run."""
 
-    def __init__(self, size: int = 10_000) -> None:
+    def __init__(self, size: int = 1_000) -> None:
         self.size = size
-        self._answers: OrderedDict[tuple[str, str], asyncio.Future[dict[str, Any]]] = OrderedDict()
+        self._answers: OrderedDict[tuple[str, str], asyncio.Future[bytes]] = OrderedDict()
 
-    def get(self, key: tuple[str, str]) -> asyncio.Future[dict[str, Any]] | None:
+    def get(self, key: tuple[str, str]) -> asyncio.Future[bytes] | None:
         return self._answers.get(key)
 
-    def start(self, key: tuple[str, str]) -> asyncio.Future[dict[str, Any]]:
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    def start(self, key: tuple[str, str]) -> asyncio.Future[bytes]:
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._answers[key] = future
         while len(self._answers) > self.size:
             self._answers.popitem(last=False)
@@ -114,6 +116,10 @@ def _bad(message: str) -> web.Response:
 
 def _json(answer: dict[str, Any], status: int = 200) -> web.Response:
     return web.json_response(answer, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _encoded(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 def _too_many(wait: float) -> web.Response:
@@ -212,7 +218,7 @@ async def chat(request: web.Request) -> web.Response:
     replays: Replays = request.app[REPLAYS]
     earlier = replays.get(key) if key else None
     if earlier is not None:
-        return _with_cookie(_json(await asyncio.shield(earlier)), request, session)
+        return _with_cookie(_encoded(await asyncio.shield(earlier)), request, session)
     future = replays.start(key) if key else None
     try:
         incoming = Incoming(who=ResidentKey("web", user_id), text=fields["text"], payload=fields["payload"],
@@ -230,9 +236,10 @@ async def chat(request: web.Request) -> web.Response:
     answer: dict[str, Any] = {"session": session, **result_json(result, waiting, own)}
     if cursor is not None:
         answer["ack"] = cursor
+    body = json.dumps(answer, ensure_ascii=False).encode()
     if future is not None:
-        future.set_result(answer)
-    return _with_cookie(_json(answer), request, session)
+        future.set_result(body)
+    return _with_cookie(_encoded(body), request, session)
 
 
 async def poll(request: web.Request) -> web.Response:
