@@ -21,12 +21,12 @@ from nlu.intents import INTENTS
 from nlu.rasa_backend import RasaInterpreter
 from tests.fakes.net import free_port
 
-pytestmark = pytest.mark.rasa
-
 RASA = ROOT / "rasa" / ".venv" / "bin" / "rasa"
 MODEL = ROOT / "rasa" / "models" / "nlu.tar.gz"
 HELDOUT = ROOT / "nlu" / "eval" / "heldout.jsonl"
 STARTUP_SECONDS = 240
+# The first test waits for the server to load its model: more than the suite's per-test timeout (pytest.ini).
+pytestmark = [pytest.mark.rasa, pytest.mark.timeout(STARTUP_SECONDS + 120)]
 
 
 
