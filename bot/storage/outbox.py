@@ -24,6 +24,8 @@ class Outbox(Base):
     __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),
                       Index("ix_outbox_chat_message", "chat_id", "platform_message_id"),
                       Index("ix_outbox_chat_source", "chat_id", "source"),
+                      # What waits for a resident, asked at every web chat message (migration 0460).
+                      Index("ix_outbox_chat_status", "chat_id", "status", "kind"),
                       Index("ix_outbox_case", "case_id", "audience", "status"))
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

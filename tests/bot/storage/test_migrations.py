@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from bot.storage.db import MIGRATIONS, heads, make_engine, migrate
 
 OLD_HEADS = ("0002_escalation", "0002_zalo", "0100_broadcast")  # main at 12bf5d9 upgraded to "heads"
-HEAD = "0455_messages_unanswered"
+HEAD = "0460_outbox_chat_status"
 # Added after the merge revision, empty after the upgrade.
 NEW_TABLES = {"staff_accounts", "staff_sessions", "unanswered_handled", "community_edits", "funnel_days",
               "funnel_months", "funnel_seen", "rollup_state", "writer_days"}
