@@ -6,18 +6,22 @@ import fcntl
 import os
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import Pipeline
 
-from nlu import training
 from nlu.dataset import load
 from nlu.evaluate import read_labelled
 from nlu.model import IntentModel
 from nlu.normalize import normalize
 from nlu.scorer import char_wb_ngrams, word_ngrams
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+# scikit-learn (and nlu.training, which imports it) only inside the tests: importing it costs every test
+# worker 1.3 s of CPU while it collects, whether or not it runs these tests.
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "nlu" / "eval"
@@ -47,6 +51,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
         if saved.exists():
             loaded: Pipeline = pickle.loads(saved.read_bytes())
             return loaded
+        from nlu import training
+
         data = load(ROOT / "nlu" / "data")
         fitted = training.fit([normalize(e.text) for e in data.examples], [e.intent for e in data.examples])
         saved.write_bytes(pickle.dumps(fitted))
@@ -85,6 +91,8 @@ def _before(pipeline: Pipeline, text: str) -> np.ndarray:
 
 
 def test_ngrams_are_scikit_learns_in_the_same_order() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False).build_analyzer()
     words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), lowercase=False, token_pattern=r"\S+").build_analyzer()
     for text in [*TEXTS, "a", "ab  cd\n\nef", "  x  "]:
@@ -96,6 +104,8 @@ def test_ngrams_are_scikit_learns_in_the_same_order() -> None:
 
 @pytest.mark.slow  # trains a model (the pipeline fixture): about 5 s of CPU
 def test_exported_scores_are_the_pipelines_to_the_last_bit(pipeline: Pipeline) -> None:
+    from nlu import training
+
     scorer = training.export(pipeline)
     folded = [normalize(t) for t in TEXTS]
     expected = pipeline.predict_proba(folded)
@@ -107,6 +117,8 @@ def test_exported_scores_are_the_pipelines_to_the_last_bit(pipeline: Pipeline) -
 
 @pytest.mark.slow  # trains a model (the pipeline fixture): about 5 s of CPU
 def test_a_saved_model_loads_and_ranks_without_scikit_learn(pipeline: Pipeline, tmp_path: Path) -> None:
+    from nlu import training
+
     model = IntentModel(training.export(pipeline), tuple(str(i) for i in pipeline.classes_))
     model.save(tmp_path / "m.pkl")
     raw = (tmp_path / "m.pkl").read_bytes()
