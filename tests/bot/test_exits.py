@@ -1,8 +1,10 @@
 """A bad config, a missing model, a bad guide or bad commune data: `python -m bot | nlu | dialogues` stop with
-one `error: ...` line naming it, exit code 2, and no traceback."""
+one `error: ...` line naming it, exit code 2, and no traceback. Every case through each command's main() in the
+test's process, and one case a command as a real process (a process costs a second of CPU)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -13,7 +15,7 @@ import pytest
 
 from kernel.settings import ROOT
 
-pytestmark = pytest.mark.slow  # real processes: each case starts python -m bot or python -m nlu
+_FOREIGN = ("TELEGRAM_", "ZALO_", "DATABASE_URL", "COMMUNE_DIR", "NLU_")  # the environment must not decide
 
 
 def _config(tmp_path: Path, **changes: str) -> Path:
@@ -61,22 +63,47 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize(("command", "case"), [(c, k) for c, (_, ks) in COMMANDS.items() for k in ks])
-def test_one_line_error_and_exit_code_2(tmp_path: Path, command: str, case: str) -> None:
-    make, expected = CASES[case]
+def _setup(tmp_path: Path, case: str) -> Path:
+    make, _ = CASES[case]
     changes = make(tmp_path)
     extra = changes.pop("extra_text", "")
     config = _config(tmp_path, **changes)
     if extra:
         config.write_text(config.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return config
+
+
+def _check(case: str, code: int | str | None, stderr: str) -> None:
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()  # `bot stats` may log its migrations first
+    assert lines[-1].startswith("error: ") and CASES[case][1] in lines[-1], stderr
+    assert [line for line in lines if line.startswith("error")] == [lines[-1]]
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(("command", "case"), [(c, k) for c, (_, ks) in COMMANDS.items() for k in ks])
+def test_one_line_error_and_exit_code_2(tmp_path: Path, command: str, case: str, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    config = _setup(tmp_path, case)
     args, _ = COMMANDS[command]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_", "DATABASE_URL",
-                                                                      "COMMUNE_DIR", "NLU_"))}
+    for name in [k for k in os.environ if k.startswith(_FOREIGN)]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    main = importlib.import_module(f"{args[0]}.__main__").main
+    try:
+        code = main(["--config", str(config), *args[1:]])
+    except SystemExit as exc:  # only an exit code is expected here, not an exception
+        code = exc.code
+    _check(case, code, capsys.readouterr().err)
+
+
+@pytest.mark.slow  # real processes
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_real_process_exits_with_one_line_and_code_2(tmp_path: Path, command: str) -> None:
+    config = _setup(tmp_path, "bad config")
+    args, _ = COMMANDS[command]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN)}
     run = subprocess.run([sys.executable, "-m", args[0], "--config", str(config), *args[1:]], cwd=tmp_path,
                          env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
                          input="")
-    assert run.returncode == 2, (run.stdout, run.stderr)
-    lines = run.stderr.strip().splitlines()  # `bot stats` may log its migrations first
-    assert lines[-1].startswith("error: ") and expected in lines[-1], run.stderr
-    assert [line for line in lines if line.startswith("error")] == [lines[-1]]
-    assert "Traceback" not in run.stderr
+    _check("bad config", run.returncode, run.stderr)

@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert, select
@@ -60,10 +61,14 @@ async def test_a_scrape_counts_turns_cases_queues_and_deliveries(settings: Setti
     try:
         async with client_session() as http:
             web = WebChat(http, f"http://127.0.0.1:{port}")
-            async with asyncio.timeout(20):
-                while services.senders.get("zalo") is None:
-                    await asyncio.sleep(0.05)
-            before = await scrape(web)
+            async with asyncio.timeout(20):  # the server listens once its channels' senders are attached
+                while True:
+                    try:
+                        before = await scrape(web)
+                        break
+                    except aiohttp.ClientConnectorError:
+                        await asyncio.sleep(0.05)
+            assert services.senders.get("zalo") is not None
             assert not any(name == "assistant_turns_total" and value for (name, _), value in before.items())
 
             await web.chat("an", text="làm sao cài ứng dụng VNeID")
