@@ -72,12 +72,9 @@ def postgres_template() -> Iterator[PostgresTemplate]:
 @pytest.fixture
 def postgres_url(postgres_template: PostgresTemplate) -> Iterator[str]:
     """A schema of its own in the `test` database, migrated to the head, dropped afterwards (an asyncpg URL)."""
-    from tests.fakes.databases import admin, new_schema
-
-    schema = new_schema()
-    url = postgres_template.clone(schema)
+    schema, url = postgres_template.take()
     yield url
-    admin(f'DROP SCHEMA "{schema}" CASCADE')
+    postgres_template.release(schema)
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
 import shutil
 import subprocess
+import threading
 import uuid
 from pathlib import Path
 
@@ -71,13 +73,22 @@ class SqliteTemplate:
 
 class PostgresTemplate:
     """A schema migrated to the head once, and its `pg_dump` with the schema's name replaced: a new schema is
-    made in one round trip. Without a working pg_dump each new schema is migrated with Alembic instead."""
+    made in one round trip. Without a working pg_dump each new schema is migrated with Alembic instead.
+
+    A thread of its own makes each test's schema one ahead and drops it after the test, so a test waits for
+    neither (about 0.25 s of set-up and 0.1 s of teardown a test: a quarter of the PostgreSQL tests' time in
+    `make test-fast`); the tests meanwhile mostly wait on their own I/O."""
 
     def __init__(self) -> None:
         self.schema = f"tmpl_{uuid.uuid4().hex[:12]}"
         admin(f'CREATE SCHEMA "{self.schema}"')
         asyncio.run(_migrate(postgres_url(self.schema)))
         self.script = self._dump()
+        self._ready: queue.Queue[str | BaseException] = queue.Queue()
+        self._tasks: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._tasks.put(("make", new_schema()))
+        self._thread = threading.Thread(target=self._work, name="test-schemas", daemon=True)
+        self._thread.start()
 
     def _dump(self) -> str | None:
         try:
@@ -101,5 +112,38 @@ class PostgresTemplate:
             admin(self.script.replace(self.schema, schema))
         return postgres_url(schema)
 
+    def _work(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            kind, schema = task
+            try:
+                if kind == "make":
+                    self.clone(schema)
+                    self._ready.put(schema)
+                else:
+                    admin(f'DROP SCHEMA "{schema}" CASCADE')
+            except Exception as exc:  # handed to the test waiting for its schema
+                log.exception("test schema %s: %s failed", schema, kind)
+                if kind == "make":
+                    self._ready.put(exc)
+
+    def take(self) -> tuple[str, str]:
+        """A fresh schema (made while the previous test ran) and its URL; the next one is started."""
+        made = self._ready.get(timeout=120)
+        self._tasks.put(("make", new_schema()))
+        if isinstance(made, BaseException):
+            raise made
+        return made, postgres_url(made)
+
+    def release(self, schema: str) -> None:
+        """Drop a test's schema, after the test, in the thread."""
+        self._tasks.put(("drop", schema))
+
     def drop(self) -> None:
+        """At the end of the session: the drops still queued, the schema made ahead, and the template."""
+        self._tasks.put(None)
+        self._thread.join(timeout=120)
+        while not self._ready.empty():
+            made = self._ready.get_nowait()
+            if isinstance(made, str):
+                admin(f'DROP SCHEMA "{made}" CASCADE')
         admin(f'DROP SCHEMA "{self.schema}" CASCADE')
