@@ -1,12 +1,13 @@
-"""Statements of the turn's hot path compiled once and run straight on SQLite's driver.
+"""Statements of the turn's hot path compiled once and run straight on the driver (sqlite3, asyncpg).
 
 Through SQLAlchemy each statement costs about 80 µs of CPU (execution context, parameter processing, result
 set-up, the greenlet hop) where sqlite3 on the loop's thread (inline_sqlite.py) takes 10-20 µs; a web chat
 message made about eight of them. A `Prepared` statement keeps its SQL, parameter order and the types'
-converters (datetimes as SQLite stores them, JSON) per set of parameter names, and runs on the raw sqlite3
-connection under the SQLAlchemy connection given (so in its transaction); errors are SQLAlchemy's (an
-IntegrityError is still one, with the parameters hidden as the engine hides them). Other databases run the
-statement through SQLAlchemy as before (its compiled cache).
+converters (datetimes as SQLite stores them, JSON) per set of parameter names, and runs on the driver's
+connection under the SQLAlchemy connection given, so in its transaction; errors are SQLAlchemy's (an
+IntegrityError is still one, with the parameters hidden as the engine hides them). On PostgreSQL that is
+asyncpg's connection once SQLAlchemy's adapter has begun the transaction (it begins lazily, at its first
+statement: before that, and on other drivers, the statement goes through SQLAlchemy, its compiled cache).
 """
 
 from __future__ import annotations
@@ -64,9 +65,20 @@ def _compile(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> 
     return _Form(compiled.string, tuple(binds), results)
 
 
-def _sqlite(conn: AsyncConnection) -> sqlite3.Connection | None:
-    driver = conn.sync_connection.connection.driver_connection if conn.sync_connection is not None else None
-    return driver._conn if isinstance(driver, InlineConnection) else None
+def _driver(conn: AsyncConnection) -> tuple[sqlite3.Connection | None, Any]:
+    """(sqlite3 connection, None), (None, SQLAlchemy's asyncpg adapter in a begun transaction or autocommit),
+    or (None, None): through SQLAlchemy."""
+    fairy = conn.sync_connection.connection if conn.sync_connection is not None else None
+    if fairy is None:
+        return None, None
+    driver = fairy.driver_connection
+    if isinstance(driver, InlineConnection):
+        return driver._conn, None
+    adapted = fairy.dbapi_connection
+    if conn.dialect.driver == "asyncpg" and (getattr(adapted, "_transaction", None) is not None
+                                             or getattr(adapted, "isolation_level", None) == "autocommit"):
+        return None, adapted
+    return None, None
 
 
 class Prepared:
@@ -77,24 +89,27 @@ class Prepared:
         self._forms: dict[tuple[str, ...], _Form] = {}
 
     def _form(self, conn: AsyncConnection, params: Mapping[str, Any]) -> _Form:
-        keys = tuple(params)
+        keys = (conn.dialect.name, *params)
         form = self._forms.get(keys)
         if form is None:
-            form = self._forms[keys] = _compile(self.statement, conn.dialect, keys)
+            form = self._forms[keys] = _compile(self.statement, conn.dialect, keys[1:])
         return form
 
     async def all(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """Every row, as tuples of Python values."""
-        raw = _sqlite(conn)
-        if raw is None:
+        raw, pg = _driver(conn)
+        if raw is None and pg is None:
             return (await conn.execute(self.statement, params)).all()
         form = self._form(conn, params)
         args = form.args(params)
         try:
-            rows = raw.execute(form.sql, args).fetchall()
+            rows = raw.execute(form.sql, args).fetchall() if raw is not None else \
+                await pg._connection.fetch(form.sql, *args)
         except sqlite3.Error as exc:
-            raise _error(conn, form.sql, args, exc) from exc
-        return [form.row(r) for r in rows]
+            raise _error(conn, form.sql, args, exc, sqlite3.Error) from exc
+        except Exception as exc:
+            raise _pg_error(conn, pg, form.sql, args, exc) from exc
+        return [form.row(tuple(r)) for r in rows]
 
     async def first(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Any] | None:
         rows = await self.all(conn, params)
@@ -102,8 +117,8 @@ class Prepared:
 
     async def run(self, conn: AsyncConnection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
         """Run an INSERT, UPDATE or DELETE once, or once per row of parameters (rows with the same names)."""
-        raw = _sqlite(conn)
-        if raw is None:
+        raw, pg = _driver(conn)
+        if raw is None and pg is None:
             await conn.execute(self.statement, params)
             return
         rows = [params] if isinstance(params, Mapping) else params
@@ -112,18 +127,32 @@ class Prepared:
         form = self._form(conn, rows[0])
         args = [form.args(p) for p in rows]
         try:
-            if len(args) == 1:
-                raw.execute(form.sql, args[0])
+            if raw is not None:
+                raw.execute(form.sql, args[0]) if len(args) == 1 else raw.executemany(form.sql, args)
+            elif len(args) == 1:
+                await pg._connection.execute(form.sql, *args[0])
             else:
-                raw.executemany(form.sql, args)
+                await pg._connection.executemany(form.sql, args)
         except sqlite3.Error as exc:
-            raise _error(conn, form.sql, args, exc) from exc
+            raise _error(conn, form.sql, args, exc, sqlite3.Error) from exc
+        except Exception as exc:
+            raise _pg_error(conn, pg, form.sql, args, exc) from exc
 
 
-def _error(conn: AsyncConnection, sql: str, args: Sequence[Any], exc: sqlite3.Error) -> BaseException:
+def _error(conn: AsyncConnection, sql: str, args: Sequence[Any], exc: Exception,
+           base: type[Exception]) -> BaseException:
     # As SQLAlchemy raises them (callers catch IntegrityError), never showing a resident's text.
-    return DBAPIError.instance(sql, args, exc, sqlite3.Error, hide_parameters=True,
-                               dialect=conn.dialect, ismulti=isinstance(args, list))
+    return DBAPIError.instance(sql, args, exc, base, hide_parameters=True, dialect=conn.dialect,
+                               ismulti=isinstance(args, list))
+
+
+def _pg_error(conn: AsyncConnection, adapted: Any, sql: str, args: Sequence[Any], exc: Exception) -> BaseException:
+    # asyncpg's exception as SQLAlchemy's adapter names it (UniqueViolationError -> IntegrityError), then wrapped.
+    try:
+        adapted._handle_exception(exc)
+    except Exception as translated:
+        return _error(conn, sql, args, translated, conn.dialect.loaded_dbapi.Error)
+    return exc
 
 
 __all__ = ["Prepared"]

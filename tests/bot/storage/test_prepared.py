@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 import pytest
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.db import AnalyticsEvent, Resident, make_engine
@@ -51,9 +51,14 @@ async def test_a_constraint_violation_is_sqlalchemys_integrity_error(database_ur
     try:
         async with engine.begin() as conn:
             await NEW.run(conn, row)
-        with pytest.raises(IntegrityError) as raised:
-            async with engine.begin() as conn:
-                await NEW.run(conn, row)
-        assert "twice" not in str(raised.value)  # parameters hidden, as the engine hides them
+        for first in (None, text("SELECT 1")):  # the transaction begun by SQLAlchemy, or by the statement
+            with pytest.raises(IntegrityError) as raised:
+                async with engine.begin() as conn:
+                    if first is not None:
+                        await conn.execute(first)
+                    await NEW.run(conn, row)
+            assert "twice" not in str(raised.value)  # parameters hidden, as the engine hides them
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(func.count()).select_from(_R))).scalar_one() == 1
     finally:
         await engine.dispose()
