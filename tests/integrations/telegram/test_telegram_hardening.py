@@ -67,7 +67,6 @@ async def test_a_full_session_at_debug_logs_no_token_and_no_resident_text(
 
 
 @pytest.mark.slow
-@pytest.mark.timing  # answers within a second
 async def test_others_are_answered_within_a_second_while_one_resident_sends_40(
         db_services: Services, fake_telegram: FakeTelegram) -> None:  # noqa: F811
     fake = fake_telegram
@@ -76,23 +75,33 @@ async def test_others_are_answered_within_a_second_while_one_resident_sends_40(
     # A limit of 4 turns keeps the flooder's paced replies (4 and a notice) coming for about 5 s.
     channel = telegram_channel(db_services, tg_settings(fake, rate_limit_messages=4, chat_interval_seconds=1.05))
     await channel.start(web.Application())
+
+    async def answered(user: int) -> float:
+        started = time.monotonic()
+        fake.inject_message(user, "/start")
+        await fake.wait_for(user, 1, timeout=10)
+        return time.monotonic() - started
+
     try:
         await say(fake, 1200, "/start")  # the flooder is a known resident
+        # The same turn without a flood, on this machine now; more than an interval after the last reply, so that
+        # a pace wrongly shared between chats cannot hold it up too.
+        await asyncio.sleep(1.1)
+        baseline = await answered(1210)
         flood = [fake.inject_message(1200, f"xin chào lần {n}") for n in range(40)]
         await asyncio.sleep(0.3)  # the flood is in hand, its first replies paced
         waits = []
         for user in range(1201, 1204):  # others write while the flood is served, one after another
-            started = time.monotonic()
-            fake.inject_message(user, "/start")
-            await fake.wait_for(user, 1, timeout=10)
-            waits.append(time.monotonic() - started)
+            waits.append(await answered(user))
             await asyncio.sleep(0.3)
         during = len(fake.texts(1200))  # the flooder's replies so far: more are still to come (asserted below)
         await fake.wait_until(lambda: fake.pending_updates == 0, timeout=30)
         await fake.wait_idle(quiet=1.5)
     finally:
         await channel.stop()
-    assert max(waits) < 1.0, waits
+    # Within a second, or as fast as without the flood on a machine so busy that a turn alone takes longer: a turn
+    # queued behind the flooder's paced replies would wait at least one interval (1.05 s) more than that.
+    assert max(waits) < max(1.0, baseline + 0.9), (waits, baseline)
     assert during < len(fake.texts(1200)), "the others were answered after the flood, not while it was served"
     # The flooder's chat kept its order, and the per-resident limit held: 4 turns (with /start), one notice.
     stored = await _incoming(db_services, 1200)
