@@ -40,7 +40,7 @@ from bot.handoff.cases import Escalation
 from bot.handoff.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
 from bot.replies import ReplyOutbox
 from bot.senders import SenderRegistry
-from bot.storage.db import READ_ONLY, utcnow
+from bot.storage.db import connection, reader, utcnow
 from bot.storage.outbox import REPLY
 from bot.storage.prepared import Prepared
 from bot.storage.store import Store
@@ -83,7 +83,7 @@ class OutboxWorker:
         escalation.kick = self.kick
         # The turns' replies (bot/replies.py): this worker retries what their quick send could not deliver.
         self.replies: ReplyOutbox | None = None
-        self._reader = store.engine.execution_options(**READ_ONLY)  # the web chat's reads, without a session
+        self._reader = reader(store.engine)  # the web chat's reads, without a session
 
     def kick(self) -> None:
         self._wake.set()
@@ -226,7 +226,7 @@ class OutboxWorker:
             # One read on a bare connection; what the cursor acknowledges (usually the previous answer's
             # replies) is marked delivered after the answer, with other answers' marks: until then the cursor
             # itself keeps it from coming again.
-            async with self._reader.connect() as conn:
+            async with connection(self._reader) as conn:
                 rows = (await conn.execute(_WAITING, params)).all()
             settled = [r.id for r in rows if r.id <= after]
             if settled and self.replies is not None:

@@ -14,7 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.storage.checkpoint import Checkpoints
-from bot.storage.db import AnalyticsEvent, Conversation, Message, Resident, RollupState, reader, utcnow
+from bot.storage.db import (
+    AnalyticsEvent,
+    Conversation,
+    Message,
+    Resident,
+    RollupState,
+    Session,
+    connection,
+    reader,
+    utcnow,
+)
 from bot.storage.prepared import Prepared
 from bot.storage.turns import Executor, TurnConversation, TurnResident, TurnTx
 from kernel.messages import ResidentKey
@@ -72,8 +82,8 @@ class Store:
         # `session()` is for reading (on SQLite its transactions never wait for a writer);
         # every write goes through `writing()`.
         self._reader = reader(engine)
-        self.session = async_sessionmaker(self._reader, expire_on_commit=False)
-        self._writer = async_sessionmaker(engine, expire_on_commit=False)
+        self.session = async_sessionmaker(self._reader, expire_on_commit=False, class_=Session)
+        self._writer = async_sessionmaker(engine, expire_on_commit=False, class_=Session)
         # SQLite has a single writer: queue this process's write transactions here rather than
         # in SQLite's busy handler. PostgreSQL needs no such lock.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if engine.dialect.name == "sqlite" else None
@@ -101,7 +111,7 @@ class Store:
         async with AsyncExitStack() as stack:
             if self._write_lock is not None:
                 await stack.enter_async_context(self._write_lock)
-            tx = TurnTx(await stack.enter_async_context(self.engine.begin()))
+            tx = TurnTx(await stack.enter_async_context(connection(self.engine, begin=True)))
             stack.push_async_callback(tx.close)
             yield tx
             await tx.finish()
@@ -155,7 +165,7 @@ class Store:
     async def first(self, statement: Prepared, params: dict[str, Any]) -> Sequence[Any] | None:
         """The first row of a read on a bare connection: no ORM session for the hot path's small reads (a
         statement built once, with bind parameters, so it is not built and keyed again every call)."""
-        async with self._reader.connect() as conn:
+        async with connection(self._reader) as conn:
             return await statement.first(conn, params)
 
     async def exists(self, who: ResidentKey) -> bool:
