@@ -144,7 +144,7 @@ async def test_a_killed_worker_is_restarted_and_nobody_is_missed(sqlite_url: str
     at any moment, a send may have reached Telegram without its worker living to record it: such
     rows are marked in doubt and sent again, so a resident may get it twice, but only those.
     """
-    n, rate = 300, 50  # slow enough that moments with nothing on the wire come often
+    n, rate = 150, 50  # slow enough that moments with nothing on the wire come often
     fake = await _fake(rate, n)
     store = await open_store(sqlite_url)
     procs = []
