@@ -88,25 +88,35 @@ class Prepared:
         self.statement = statement
         self._forms: dict[tuple[str, ...], _Form] = {}
 
-    def _form(self, conn: AsyncConnection, params: Mapping[str, Any]) -> _Form:
-        keys = (conn.dialect.name, *params)
+    def _form(self, dialect: Dialect, params: Mapping[str, Any]) -> _Form:
+        keys = (dialect.name, *params)
         form = self._forms.get(keys)
         if form is None:
-            form = self._forms[keys] = _compile(self.statement, conn.dialect, keys[1:])
+            form = self._forms[keys] = _compile(self.statement, dialect, keys[1:])
         return form
+
+    def first_on(self, raw: sqlite3.Connection, dialect: Dialect, params: Mapping[str, Any]) -> Sequence[Any] | None:
+        """The first row, read on a sqlite3 connection outside any transaction (a single statement)."""
+        form = self._form(dialect, params)
+        args = form.args(params)
+        try:
+            row = raw.execute(form.sql, args).fetchone()
+        except sqlite3.Error as exc:
+            raise _error(dialect, form.sql, args, exc, sqlite3.Error) from exc
+        return form.row(row) if row is not None else None
 
     async def all(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """Every row, as tuples of Python values."""
         raw, pg = _driver(conn)
         if raw is None and pg is None:
             return (await conn.execute(self.statement, params)).all()
-        form = self._form(conn, params)
+        form = self._form(conn.dialect, params)
         args = form.args(params)
         try:
             rows = raw.execute(form.sql, args).fetchall() if raw is not None else \
                 await pg._connection.fetch(form.sql, *args)
         except sqlite3.Error as exc:
-            raise _error(conn, form.sql, args, exc, sqlite3.Error) from exc
+            raise _error(conn.dialect, form.sql, args, exc, sqlite3.Error) from exc
         except Exception as exc:
             raise _pg_error(conn, pg, form.sql, args, exc) from exc
         return [form.row(tuple(r)) for r in rows]
@@ -124,7 +134,7 @@ class Prepared:
         rows = [params] if isinstance(params, Mapping) else params
         if not rows:
             return
-        form = self._form(conn, rows[0])
+        form = self._form(conn.dialect, rows[0])
         args = [form.args(p) for p in rows]
         try:
             if raw is not None:
@@ -134,15 +144,15 @@ class Prepared:
             else:
                 await pg._connection.executemany(form.sql, args)
         except sqlite3.Error as exc:
-            raise _error(conn, form.sql, args, exc, sqlite3.Error) from exc
+            raise _error(conn.dialect, form.sql, args, exc, sqlite3.Error) from exc
         except Exception as exc:
             raise _pg_error(conn, pg, form.sql, args, exc) from exc
 
 
-def _error(conn: AsyncConnection, sql: str, args: Sequence[Any], exc: Exception,
+def _error(dialect: Dialect, sql: str, args: Sequence[Any], exc: Exception,
            base: type[Exception]) -> BaseException:
     # As SQLAlchemy raises them (callers catch IntegrityError), never showing a resident's text.
-    return DBAPIError.instance(sql, args, exc, base, hide_parameters=True, dialect=conn.dialect,
+    return DBAPIError.instance(sql, args, exc, base, hide_parameters=True, dialect=dialect,
                                ismulti=isinstance(args, list))
 
 
@@ -151,7 +161,7 @@ def _pg_error(conn: AsyncConnection, adapted: Any, sql: str, args: Sequence[Any]
     try:
         adapted._handle_exception(exc)
     except Exception as translated:
-        return _error(conn, sql, args, translated, conn.dialect.loaded_dbapi.Error)
+        return _error(conn.dialect, sql, args, translated, conn.dialect.loaded_dbapi.Error)
     return exc
 
 

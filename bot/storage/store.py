@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from bot.storage.db import (
     reader,
     utcnow,
 )
+from bot.storage.inline_sqlite import BUSY_MS
 from bot.storage.prepared import Prepared
 from bot.storage.turns import Executor, TurnConversation, TurnResident, TurnTx
 from kernel.messages import ResidentKey
@@ -92,6 +95,13 @@ class Store:
         # SQLite: the WAL is copied into the database file beside the event loop, not inside a commit.
         path = engine.url.database if engine.dialect.name == "sqlite" else None
         self.checkpoints = Checkpoints(path) if path and path != ":memory:" else None
+        # SQLite: the web chat's reads at every message (does the resident exist, does anything wait) on a
+        # connection of their own, each statement alone (WAL: it sees what was committed, never waits for a
+        # writer): no pool checkout and no transaction around a single read.
+        self._quick = sqlite3.connect(path, timeout=BUSY_MS / 1000, isolation_level=None,
+                                      check_same_thread=False) if path and path != ":memory:" else None
+        if self._quick is not None:
+            weakref.finalize(self, self._quick.close)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
@@ -165,6 +175,8 @@ class Store:
     async def first(self, statement: Prepared, params: dict[str, Any]) -> Sequence[Any] | None:
         """The first row of a read on a bare connection: no ORM session for the hot path's small reads (a
         statement built once, with bind parameters, so it is not built and keyed again every call)."""
+        if self._quick is not None:
+            return statement.first_on(self._quick, self.engine.dialect, params)
         async with connection(self._reader) as conn:
             return await statement.first(conn, params)
 

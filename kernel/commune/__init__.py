@@ -4,6 +4,7 @@ the commune edits, parsed into frozen types, checked, and reloaded on change one
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -117,6 +118,8 @@ class CommuneSource:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # Looked at on every `current()` (a turn asks several times): the paths joined once, os.stat on strings.
+        self._paths = [(name, str(directory / name)) for name in ("villages.yml", *FILES)]
         self._stamps = self._mtimes()
         self._places = load_places(directory)
         self._parts = {name: parse(_read(directory / name), self._places) for name, parse in FILES.items()}
@@ -125,9 +128,9 @@ class CommuneSource:
     def _mtimes(self) -> dict[str, tuple[int, int] | None]:
         # Size too: an edit within the file system's timestamp granularity still shows.
         out: dict[str, tuple[int, int] | None] = {}
-        for name in ("villages.yml", *FILES):
+        for name, path in self._paths:
             try:
-                st = (self.directory / name).stat()
+                st = os.stat(path)
                 out[name] = (st.st_mtime_ns, st.st_size)
             except FileNotFoundError:
                 out[name] = None
