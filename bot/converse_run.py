@@ -12,9 +12,8 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.app import Services, build
@@ -25,6 +24,9 @@ from dialogues.flows import Library, load_library
 from integrations.web.chat import WebLimits, make_web_app
 from kernel.settings import Settings, load_settings, replace
 from nlu.types import Interpreter
+
+if TYPE_CHECKING:  # aiohttp's test server (unittest and unittest.mock with it) only when scenarios are played
+    from aiohttp.test_utils import TestClient
 
 SUITE = Path(__file__).resolve().parent.parent / "tests" / "conversations"
 
@@ -54,6 +56,8 @@ async def web_chat(services: Services) -> AsyncIterator[TestClient]:
     """The web chat's real HTTP app on a loopback test server (no flood limits: scenarios are scripted)."""
     app = make_web_app(services.pipeline, services.store, Residents(services.store), WebLimits.off(),
                        services.mailboxes)
+    from aiohttp.test_utils import TestClient, TestServer
+
     async with TestClient(TestServer(app)) as client:
         yield client
 

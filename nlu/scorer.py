@@ -70,7 +70,7 @@ class Weights:
     classes and values of the non-zero weights. `rows` gives back exactly the dense rows."""
 
     starts: np.ndarray  # int64, one more than there are features: row f is [starts[f], starts[f + 1])
-    classes: np.ndarray  # uint16
+    classes: np.ndarray  # uint8 up to 256 intents, else uint16
     values: np.ndarray  # float64
     n_classes: int
 
@@ -79,7 +79,8 @@ class Weights:
         nonzero = dense != 0
         starts = np.zeros(dense.shape[0] + 1, dtype=np.int64)
         np.cumsum(nonzero.sum(axis=1), out=starts[1:])
-        return cls(starts, np.nonzero(nonzero)[1].astype(np.uint16), dense[nonzero].astype(np.float64),
+        classes = np.nonzero(nonzero)[1].astype(np.uint8 if dense.shape[1] <= 256 else np.uint16)
+        return cls(starts, classes, dense[nonzero].astype(np.float64),
                    dense.shape[1])
 
     def rows(self, features: np.ndarray) -> np.ndarray:

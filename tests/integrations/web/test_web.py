@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from bot.storage.db import Message, Resident
 from bot.storage.residents import Residents
 from integrations.web.chat import COOKIE, FloodLimiter, WebLimits, make_web_app, resident_of
+from integrations.web.page import page_strings
 from tests.fakes.web_client import WebChat
 
 
@@ -180,3 +181,9 @@ async def test_security_headers_on_every_response(client, path: str) -> None:  #
     assert r.headers["X-Content-Type-Options"] == "nosniff" and r.headers["X-Frame-Options"] == "DENY"
     assert r.headers["Referrer-Policy"] == "no-referrer"
     assert r.headers["Server"] == "tro-ly-so"
+
+
+def test_the_language_switch_names_each_language_in_that_language(services) -> None:  # type: ignore[no-untyped-def]
+    strings = page_strings(services.catalogs)  # from each catalog (no CLDR data loaded for two words)
+    assert {lang: s["name"] for lang, s in strings.items()} == {"vi": "Tiếng Việt", "en": "English"}
+    assert page_strings(None)["vi"]["name"] == "Tiếng Việt"
