@@ -5,6 +5,9 @@ Two modes per server, each for `--seconds`:
 - closed loop: `--residents` residents, each sending its next message as soon as the answer came;
 - open loop: a steady offered load of `--rate` turns/s spread over `--population` residents, whatever the
   answers' speed (latency counted from when the message was due, so a stalled server is not hidden).
+Each message carries an `id` and the cursor of the resident's last answer (`ack`), as the chat page sends
+them: the turn's replies wait in the outbox until the next message acknowledges them. An answer without
+replies counts as an error.
 Prints turns/s (and as a ratio of the bare server's closed loop), p50/p99 latency, errors, the server
 process's peak memory (VmHWM, reset before each mode) and its CPU time per turn (warm-up turns included),
 which a loaded machine does not change as it changes the rest. The database is migrated before the server starts,
@@ -105,8 +108,8 @@ class Client:
         t0 = time.perf_counter() if due is None else due
         failure = ""
         try:
-            status, _ = await self.web.post(label, **{kind: value, "id": f"{label}-{i}"})
-            failure = str(status) if status != 200 else ""
+            status, answer = await self.web.post(label, **{kind: value, "id": f"{label}-{i}"})
+            failure = str(status) if status != 200 else "" if answer.get("replies") else "no reply"
         except Exception as exc:  # a refused or reset connection counts as an error, like a 5xx
             failure = type(exc).__name__
         run.latencies.append(time.perf_counter() - t0)
@@ -161,7 +164,7 @@ async def measure(port: int, pid: int, modes: list[str],
                   args: argparse.Namespace) -> list[tuple[str, Run, float, float]]:
     out = []
     async with client_session(limit=0) as http:
-        client = Client(WebChat(http, f"http://127.0.0.1:{port}"))
+        client = Client(WebChat(http, f"http://127.0.0.1:{port}", ack=True))  # as the chat page does
         for mode in modes:
             reset_peak(pid)
             cpu = cpu_seconds(pid)

@@ -40,7 +40,7 @@ from bot.handoff.cases import Escalation
 from bot.handoff.models import DELIVERED, FAILED, PENDING, CaseThread, Outbox
 from bot.replies import ReplyOutbox
 from bot.senders import SenderRegistry
-from bot.storage.db import connection, reader, utcnow
+from bot.storage.db import utcnow
 from bot.storage.outbox import REPLY
 from bot.storage.prepared import Prepared
 from bot.storage.store import Store
@@ -54,7 +54,7 @@ PULL_CHANNELS = ("web",)
 # too (bot/replies.py), for a client that acknowledges; one that does not gets them in its answer only.
 _MINE = (Outbox.audience == "resident", Outbox.channel == bindparam("channel"), Outbox.chat_id == bindparam("user"),
          Outbox.status == PENDING)
-_WAITING = select(Outbox.id, Outbox.text, Outbox.buttons).where(*_MINE).order_by(Outbox.id)
+_WAITING = Prepared(select(Outbox.id, Outbox.text, Outbox.buttons).where(*_MINE).order_by(Outbox.id))
 _WAITING_CASES = Prepared(select(Outbox.id).where(*_MINE, Outbox.kind != REPLY).limit(1))
 
 
@@ -83,7 +83,6 @@ class OutboxWorker:
         escalation.kick = self.kick
         # The turns' replies (bot/replies.py): this worker retries what their quick send could not deliver.
         self.replies: ReplyOutbox | None = None
-        self._reader = reader(store.engine)  # the web chat's reads, without a session
 
     def kick(self) -> None:
         self._wake.set()
@@ -226,17 +225,17 @@ class OutboxWorker:
             # One read on a bare connection; what the cursor acknowledges (usually the previous answer's
             # replies) is marked delivered after the answer, with other answers' marks: until then the cursor
             # itself keeps it from coming again.
-            async with connection(self._reader) as conn:
-                rows = (await conn.execute(_WAITING, params)).all()
-            settled = [r.id for r in rows if r.id <= after]
+            rows = await self.store.rows(_WAITING, params)
+            settled = [r[0] for r in rows if r[0] <= after]
             if settled and self.replies is not None:
                 self.replies.settle(settled)
             elif settled:
                 async with self.store.writing() as s:
                     await s.execute(update(Outbox).where(Outbox.id.in_(settled), Outbox.status == PENDING)
                                     .values(status=DELIVERED, delivered_at=self.clock()))
-            fresh = [r for r in rows if r.id > after]
-            return [Reply(r.text, buttons_of(r.buttons)) for r in fresh], max((r.id for r in fresh), default=after)
+            fresh = [(at, text, buttons) for at, text, buttons in rows if at > after]
+            return [Reply(text, buttons_of(buttons)) for _, text, buttons in fresh], max((at for at, _, _ in fresh),
+                                                                                         default=after)
         # Almost always nothing waits: answer without the write lock.
         if await self.store.first(_WAITING_CASES, params) is None:
             return [], None

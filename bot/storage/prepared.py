@@ -105,6 +105,16 @@ class Prepared:
             raise _error(dialect, form.sql, args, exc, sqlite3.Error) from exc
         return form.row(row) if row is not None else None
 
+    def all_on(self, raw: sqlite3.Connection, dialect: Dialect, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row, read on a sqlite3 connection outside any transaction (a single statement)."""
+        form = self._form(dialect, params)
+        args = form.args(params)
+        try:
+            rows = raw.execute(form.sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise _error(dialect, form.sql, args, exc, sqlite3.Error) from exc
+        return [form.row(r) for r in rows]
+
     async def all(self, conn: AsyncConnection, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         """Every row, as tuples of Python values."""
         raw, pg = _driver(conn)

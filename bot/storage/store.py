@@ -180,6 +180,13 @@ class Store:
         async with connection(self._reader) as conn:
             return await statement.first(conn, params)
 
+    async def rows(self, statement: Prepared, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        """Every row of a read on a bare connection (as `first`)."""
+        if self._quick is not None:
+            return statement.all_on(self._quick, self.engine.dialect, params)
+        async with connection(self._reader) as conn:
+            return await statement.all(conn, params)
+
     async def exists(self, who: ResidentKey) -> bool:
         """Whether the resident has a row (the web chat asks it for every message)."""
         return await self.first(_KNOWN, {"channel": who.channel, "user": who.user_id}) is not None

@@ -9,12 +9,15 @@ import aiohttp
 
 
 class WebChat:
-    """Talks to `/api/chat` at `base` ("http://127.0.0.1:8080") through an aiohttp session (or a TestClient)."""
+    """Talks to `/api/chat` at `base` ("http://127.0.0.1:8080") through an aiohttp session (or a TestClient).
+    With `ack`, each resident sends the cursor of their last answer as the chat page does ("" at first): the
+    turns' replies then wait in the outbox until the next request acknowledges them."""
 
-    def __init__(self, http: Any, base: str = "") -> None:
+    def __init__(self, http: Any, base: str = "", ack: bool = False) -> None:
         self.http = http
         self.base = base
         self.sessions: dict[str, str] = {}
+        self.acks: dict[str, str] | None = {} if ack else None
 
     def who(self, label: str) -> str:
         """The resident id behind a label's session (for reading the database in a test)."""
@@ -26,11 +29,15 @@ class WebChat:
         """One request as the resident called `label`: the status and the JSON answer. The session goes in
         the body ("" for a label not seen yet), so the client's cookie jar never mixes residents."""
         body = {"session": self.sessions.get(label, ""), **body}
+        if self.acks is not None:
+            body.setdefault("ack", self.acks.get(label, ""))
         async with self.http.post(f"{self.base}/api/chat", json=body) as r:
             answer = await r.json(content_type=None)
             status = r.status
         if status == 200:
             self.sessions[label] = answer["session"]
+            if self.acks is not None and "ack" in answer:
+                self.acks[label] = answer["ack"]
         return status, answer
 
     async def chat(self, label: str, **body: Any) -> dict[str, Any]:
