@@ -18,11 +18,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, String, and_, delete, func, insert, literal, or_, select, true, union_all
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.db import AnalyticsEvent, FunnelDay, FunnelMonth, FunnelSeen, RollupState
+from bot.storage.db import AnalyticsEvent, FunnelDay, FunnelMonth, FunnelSeen, RollupState, upsert
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,16 +71,15 @@ async def _roll_day(s: AsyncSession, day: date, zone: ZoneInfo) -> None:
                .select_from(_seen_join(pairs)).group_by(pairs.c.flow, pairs.c.measure, pairs.c.step, prev))
     await s.execute(insert(FunnelDay).from_select(
         ["day", "flow", "measure", "step", "prev_day", "residents"], counted))
-    upsert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    d = FunnelDay
-    month = upsert(FunnelMonth).from_select(
+    d, insert_or = FunnelDay, upsert(s.get_bind().dialect.name)
+    month = insert_or(FunnelMonth).from_select(
         ["month", "flow", "measure", "step", "prev_day", "residents"],
         select(literal(day.replace(day=1), Date), d.flow, d.measure, d.step, d.prev_day, d.residents)
         .where(d.day == day))
     await s.execute(month.on_conflict_do_update(
         index_elements=["month", "flow", "measure", "step", "prev_day"],
         set_={"residents": FunnelMonth.residents + month.excluded.residents}))
-    seen = upsert(FunnelSeen).from_select(  # SQLite needs the WHERE to read ON CONFLICT as the upsert
+    seen = insert_or(FunnelSeen).from_select(  # SQLite needs the WHERE to read ON CONFLICT as the upsert
         ["flow", "measure", "step", "resident_id", "last_day"],
         select(pairs.c.flow, pairs.c.measure, pairs.c.step, pairs.c.resident, literal(day, Date)).where(true()))
     await s.execute(seen.on_conflict_do_update(index_elements=["flow", "measure", "step", "resident_id"],
@@ -109,8 +106,7 @@ async def catch_up(store: Store, zone: ZoneInfo, name: str, tables: Sequence[Any
             # Two processes (run --workers N) may start over at once: both insert the state row if it is missing
             # (the second waits for the first's, then leaves it) and queue on its lock, so one empties the tables
             # and the other finds the state set (it used to read nothing too: a unique violation, or days twice).
-            upsert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-            await s.execute(upsert(RollupState).values(name=name, zone="", through=FIRST_DAY)
+            await s.execute(upsert(s.get_bind().dialect.name)(RollupState).values(name=name, zone="", through=FIRST_DAY)
                             .on_conflict_do_nothing(index_elements=["name"]))
             state = await s.get(RollupState, name, with_for_update=True, populate_existing=True)
             if state is None or state.zone == zone.key:

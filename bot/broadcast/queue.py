@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from bot.broadcast.config import PlatformLimit, Roles
@@ -28,7 +27,7 @@ from bot.broadcast.models import (
     Delivery,
 )
 from bot.broadcast.ratelimit import free_slots, pause, schedule_for_update, take
-from bot.storage.db import Resident, changed
+from bot.storage.db import Resident, changed, upsert
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -185,7 +184,7 @@ async def recent(store: Store, limit: int = 20) -> list[Broadcast]:
 # --- expanding -----------------------------------------------------------
 
 def _insert(dialect: str) -> Any:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Delivery)
+    return upsert(dialect)(Delivery)
 
 
 async def start_due(store: Store, channels: list[str], now: float | None = None) -> list[int]:
