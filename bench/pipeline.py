@@ -6,14 +6,14 @@ Two modes per server, each for `--seconds`:
 - open loop: a steady offered load of `--rate` turns/s spread over `--population` residents, whatever the
   answers' speed (latency counted from when the message was due, so a stalled server is not hidden).
 Each message carries an `id` and the cursor of the resident's last answer (`ack`), as the chat page sends
-them: the turn's replies wait in the outbox until the next message acknowledges them. An answer without
-replies counts as an error.
+them (`--ack off`: as an API client that sends none): the turn's replies wait in the outbox until the next
+message acknowledges them. An answer without replies counts as an error.
 Prints turns/s (and as a ratio of the bare server's closed loop), p50/p99 latency, errors, the server
 process's peak memory (VmHWM, reset before each mode) and its CPU time per turn (warm-up turns included),
 which a loaded machine does not change as it changes the rest. The database is migrated before the server starts,
 as on every start but the first.
 Usage: .venv/bin/python bench/pipeline.py [--residents 100] [--rate 100] [--population 1000] [--seconds 15]
-                                          [--db bare,sqlite,postgresql] [--modes closed,open] [--limits off]
+                                          [--db bare,sqlite,postgresql] [--modes closed,open] [--limits off] [--ack on]
                                           [--server-log FILE]
 """
 
@@ -164,7 +164,7 @@ async def measure(port: int, pid: int, modes: list[str],
                   args: argparse.Namespace) -> list[tuple[str, Run, float, float]]:
     out = []
     async with client_session(limit=0) as http:
-        client = Client(WebChat(http, f"http://127.0.0.1:{port}", ack=True))  # as the chat page does
+        client = Client(WebChat(http, f"http://127.0.0.1:{port}", ack=args.ack == "on"))
         for mode in modes:
             reset_peak(pid)
             cpu = cpu_seconds(pid)
@@ -242,6 +242,9 @@ def main() -> None:
     ap.add_argument("--limits", choices=("on", "off"), default="off",
                     help="BOT_RATE_LIMITS of the server: off (default) measures the pipeline; on measures it "
                          "under the web chat's limits (all residents come from one address, so expect 429s)")
+    ap.add_argument("--ack", choices=("on", "off"), default="on",
+                    help="on: each message acknowledges the last answer as the chat page does; off: as a client of "
+                         "the API that sends no cursor (the replies come in the answer only)")
     ap.add_argument("--server-log", type=Path, help="append the servers' output (logs, tracebacks) to this file")
     args = ap.parse_args()
     modes = args.modes.split(",")

@@ -4,7 +4,9 @@ scikit-learn: it costs seconds of start-up and most of the process's memory).
 `nlu/training.py` exports these arrays from the fitted scikit-learn pipeline; the arithmetic is the
 pipeline's (sublinear TF x IDF, L2 per vectorizer, linear scores, one sigmoid per class, normalised), and
 the n-grams are made exactly as scikit-learn's `char_wb` (2-5) and word (1-2, `\\S+`) analyzers make
-them, in the same order, so scores are the same to the last bit (tests/nlu/test_scorer.py).
+them, in the same order. The weights are kept as float32 (the arithmetic is float64): 4.4 MB less in every
+server process, for probabilities within 1e-6 of float64 weights' and the same ranking (tests/nlu/test_scorer.py;
+the fitted pipeline's own TF-IDF features are float32).
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ class Weights:
 
     starts: np.ndarray  # int64, one more than there are features: row f is [starts[f], starts[f + 1])
     classes: np.ndarray  # uint8 up to 256 intents, else uint16
-    values: np.ndarray  # float64
+    values: np.ndarray  # float32
     n_classes: int
 
     @classmethod
@@ -80,7 +82,7 @@ class Weights:
         starts = np.zeros(dense.shape[0] + 1, dtype=np.int64)
         np.cumsum(nonzero.sum(axis=1), out=starts[1:])
         classes = np.nonzero(nonzero)[1].astype(np.uint8 if dense.shape[1] <= 256 else np.uint16)
-        return cls(starts, classes, dense[nonzero].astype(np.float64),
+        return cls(starts, classes, dense[nonzero].astype(np.float32),
                    dense.shape[1])
 
     def rows(self, features: np.ndarray) -> np.ndarray:

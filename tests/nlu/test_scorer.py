@@ -103,15 +103,17 @@ def test_ngrams_are_scikit_learns_in_the_same_order() -> None:
 
 
 @pytest.mark.slow  # trains a model (the pipeline fixture): about 5 s of CPU
-def test_exported_scores_are_the_pipelines_to_the_last_bit(pipeline: Pipeline) -> None:
+def test_exported_scores_are_the_pipelines(pipeline: Pipeline) -> None:
     from nlu import training
 
     scorer = training.export(pipeline)
     folded = [normalize(t) for t in TEXTS]
     expected = pipeline.predict_proba(folded)
     for text, row in zip(folded, expected, strict=True):
-        got = scorer.probabilities(text)
-        assert np.array_equal(got, _before(pipeline, text)), text
+        got, before = scorer.probabilities(text), _before(pipeline, text)
+        # float32 weights: within 1e-6 of the float64 scoring, the same ranking of the top intents
+        assert np.abs(got - before).max() < 1e-6, text
+        assert list(np.argsort(-got)[:3]) == list(np.argsort(-before)[:3]) or np.ptp(np.sort(got)[-3:]) < 1e-6, text
         assert np.abs(got - row).max() < 1e-5 and int(np.argmax(got)) == int(np.argmax(row)), text
 
 
@@ -136,4 +138,4 @@ def test_a_model_file_of_the_previous_format_is_exported_at_load(pipeline: Pipel
     loaded = IntentModel.load(tmp_path / "old.pkl")
     assert loaded.format == 3 and loaded.data_hash == "x"
     text = normalize("làm sao cài vneid")
-    assert np.array_equal(loaded.scorer.probabilities(text), _before(pipeline, text))
+    assert np.abs(loaded.scorer.probabilities(text) - _before(pipeline, text)).max() < 1e-6
