@@ -98,6 +98,7 @@ class Services:
     async def close(self) -> None:
         await self.stop_workers()
         await self.stack.aclose()
+        await self.store.close()
         await self.engine.dispose()
 
 

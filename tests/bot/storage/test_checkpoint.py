@@ -43,6 +43,7 @@ async def test_commits_leave_the_checkpoint_to_a_thread_and_the_wal_stays_bounde
         async with store.session() as s:
             assert (await s.execute(text("SELECT count(*) FROM residents"))).scalar() == 60
     finally:
+        await store.close()
         await engine.dispose()
 
 

@@ -45,5 +45,7 @@ async def test_a_writer_waits_for_another_processs_lock_without_blocking_the_loo
         await running
     async with a.session() as s:
         assert set((await s.execute(select(Resident.platform_id))).scalars()) == {"first", "second"}
+    for store in (a, b):
+        await store.close()  # the connection each keeps for its turns
     await first.dispose()
     await second.dispose()

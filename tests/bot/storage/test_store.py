@@ -93,7 +93,7 @@ async def test_the_same_resident_on_two_channels_is_two_residents(settings: Sett
         await services.close()
 
 
-def _statements(services: Services) -> list[str]:
+async def _statements(services: Services) -> list[str]:
     """What the database is asked from now on, each statement's first words: SQLite's own trace (one line per
     row of a batch); on PostgreSQL asyncpg's query log (statements that skip SQLAlchemy, bot/storage/prepared.py,
     and BEGIN and COMMIT) and SQLAlchemy's (the rest)."""
@@ -112,7 +112,8 @@ def _statements(services: Services) -> list[str]:
 
         event.listen(engine, "before_cursor_execute", lambda _c, _k, statement, *_: record(statement))
     event.listen(engine, "connect", traced)
-    engine.pool.dispose()  # the next connections are traced
+    await services.store.close()  # the connection kept for SQLite's turns, then the pool's: the next ones are traced
+    engine.pool.dispose()
     return seen
 
 
@@ -124,7 +125,7 @@ async def test_a_turn_writes_what_changed_in_a_few_statements(settings: Settings
     who = ResidentKey("web", "statements-1")
     try:
         await services.pipeline.handle(Incoming(who, payload="flow:vneid_install", message_id="s1"))
-        seen = _statements(services)
+        seen = await _statements(services)
         await services.pipeline.handle(Incoming(who, payload="done", message_id="s2"))
         assert not any(s.startswith("UPDATE RESIDENTS") for s in seen)
         assert len([s for s in seen if s.startswith("SELECT")]) == (2 if "postgresql" in database_url else 1)
