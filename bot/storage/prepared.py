@@ -97,20 +97,17 @@ class Prepared:
 
     def first_on(self, raw: sqlite3.Connection, dialect: Dialect, params: Mapping[str, Any]) -> Sequence[Any] | None:
         """The first row, read on a sqlite3 connection outside any transaction (a single statement)."""
-        form = self._form(dialect, params)
-        args = form.args(params)
-        try:
-            row = raw.execute(form.sql, args).fetchone()
-        except sqlite3.Error as exc:
-            raise _error(dialect, form.sql, args, exc, sqlite3.Error) from exc
-        return form.row(row) if row is not None else None
+        rows = self.all_on(raw, dialect, params, first=True)
+        return rows[0] if rows else None
 
-    def all_on(self, raw: sqlite3.Connection, dialect: Dialect, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        """Every row, read on a sqlite3 connection outside any transaction (a single statement)."""
+    def all_on(self, raw: sqlite3.Connection, dialect: Dialect, params: Mapping[str, Any],
+               first: bool = False) -> list[tuple[Any, ...]]:
+        """Every row (`first`: at most one), read on a sqlite3 connection outside any transaction."""
         form = self._form(dialect, params)
         args = form.args(params)
         try:
-            rows = raw.execute(form.sql, args).fetchall()
+            cursor = raw.execute(form.sql, args)
+            rows = cursor.fetchmany(1) if first else cursor.fetchall()
         except sqlite3.Error as exc:
             raise _error(dialect, form.sql, args, exc, sqlite3.Error) from exc
         return [form.row(r) for r in rows]
