@@ -233,9 +233,8 @@ class OutboxWorker:
                 async with self.store.writing() as s:
                     await s.execute(update(Outbox).where(Outbox.id.in_(settled), Outbox.status == PENDING)
                                     .values(status=DELIVERED, delivered_at=self.clock()))
-            fresh = [(at, text, buttons) for at, text, buttons in rows if at > after]
-            return [Reply(text, buttons_of(buttons)) for _, text, buttons in fresh], max((at for at, _, _ in fresh),
-                                                                                         default=after)
+            fresh = [(at, Reply(text, buttons_of(buttons))) for at, text, buttons in rows if at > after]
+            return [reply for _, reply in fresh], max((at for at, _ in fresh), default=after)
         # Almost always nothing waits: answer without the write lock.
         if await self.store.first(_WAITING_CASES, params) is None:
             return [], None

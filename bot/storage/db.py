@@ -363,10 +363,6 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
-__all__ = ["Base", "Resident", "Conversation", "Message", "AnalyticsEvent", "make_engine", "migrate", "utcnow",
-           "asyncio"]
-
-
 def upsert(dialect: str) -> Callable[..., Any]:
     """The dialect's INSERT that takes ON CONFLICT clauses, imported when first asked for: a server on SQLite
     never loads PostgreSQL's dialect (2.3 MB), nor the other way round."""
@@ -377,3 +373,8 @@ def upsert(dialect: str) -> Callable[..., Any]:
     from sqlalchemy.dialects import sqlite
 
     return sqlite.insert
+
+
+__all__ = ["Base", "Resident", "Conversation", "Message", "AnalyticsEvent", "make_engine", "migrate", "utcnow",
+           "asyncio"]
+

@@ -95,11 +95,6 @@ class Prepared:
             form = self._forms[keys] = _compile(self.statement, dialect, keys[1:])
         return form
 
-    def first_on(self, raw: sqlite3.Connection, dialect: Dialect, params: Mapping[str, Any]) -> Sequence[Any] | None:
-        """The first row, read on a sqlite3 connection outside any transaction (a single statement)."""
-        rows = self.all_on(raw, dialect, params, first=True)
-        return rows[0] if rows else None
-
     def all_on(self, raw: sqlite3.Connection, dialect: Dialect, params: Mapping[str, Any],
                first: bool = False) -> list[tuple[Any, ...]]:
         """Every row (`first`: at most one), read on a sqlite3 connection outside any transaction."""

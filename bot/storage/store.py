@@ -206,20 +206,19 @@ class Store:
         s.add(AnalyticsEvent(resident_id=resident_id, kind=kind, flow=flow, step=step, data=data,
                              created_at=utcnow()))
 
-    async def first(self, statement: Prepared, params: dict[str, Any]) -> Sequence[Any] | None:
-        """The first row of a read on a bare connection: no ORM session for the hot path's small reads (a
-        statement built once, with bind parameters, so it is not built and keyed again every call)."""
+    async def rows(self, statement: Prepared, params: dict[str, Any],
+                   first: bool = False) -> Sequence[Sequence[Any]]:
+        """The rows (`first`: at most one) of a read on a bare connection: no ORM session for the hot path's
+        small reads (a statement built once, with bind parameters, so it is not built and keyed again every
+        call); on SQLite the Store's own autocommit connection, without a pool checkout."""
         if self._quick is not None:
-            return statement.first_on(self._quick, self.engine.dialect, params)
-        async with connection(self._reader) as conn:
-            return await statement.first(conn, params)
-
-    async def rows(self, statement: Prepared, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
-        """Every row of a read on a bare connection (as `first`)."""
-        if self._quick is not None:
-            return statement.all_on(self._quick, self.engine.dialect, params)
+            return statement.all_on(self._quick, self.engine.dialect, params, first=first)
         async with connection(self._reader) as conn:
             return await statement.all(conn, params)
+
+    async def first(self, statement: Prepared, params: dict[str, Any]) -> Sequence[Any] | None:
+        rows = await self.rows(statement, params, first=True)
+        return rows[0] if rows else None
 
     async def exists(self, who: ResidentKey) -> bool:
         """Whether the resident has a row (the web chat asks it for every message)."""
